@@ -13,6 +13,12 @@ export function buildProgram(): Command {
     .version(packageVersion)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  // Commands are registered here, one line each, only once they work.
+  // Commands are registered here, one line each (register(program, xCommand())), only once they work.
+  void register;
   return program;
+}
+
+/** Adds a subcommand that behaves like the program: one-line errors, exit codes from handle-error. */
+function register(program: Command, command: Command): void {
+  program.addCommand(command.copyInheritedSettings(program));
 }
