@@ -1,0 +1,41 @@
+import { readdir } from 'node:fs/promises';
+import { DfdcError } from '../util/errors.js';
+import type { OutputPaths } from './output-paths.js';
+
+/**
+ * Which crop files exist, found by listing each `<crops-dir>/<id>/` folder once (one readdir per
+ * video rather than a stat per grid cell: 64 per video, 7.6 million on the full set).
+ */
+
+/** How many folders are listed at once. */
+const LISTING_CONCURRENCY = 32;
+
+/**
+ * The file names in each video's crops folder, by video id; a missing folder lists as empty. Any other
+ * failure to list (permissions, I/O) is fatal: folds or diffs built from a partial view would be wrong.
+ */
+export async function listCropFolders(paths: OutputPaths, ids: Iterable<string>): Promise<Map<string, ReadonlySet<string>>> {
+  const queue = [...new Set(ids)];
+  const listed = new Map<string, ReadonlySet<string>>();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < queue.length) {
+      const id = queue[next]!;
+      next += 1;
+      listed.set(id, await listFolder(paths.cropDir(id)));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LISTING_CONCURRENCY, queue.length) }, worker));
+  return listed;
+}
+
+async function listFolder(dir: string): Promise<ReadonlySet<string>> {
+  try {
+    const entries = await readdir(dir, { withFileTypes: true });
+    return new Set(entries.filter((entry) => !entry.isDirectory()).map((entry) => entry.name));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return new Set();
+    throw new DfdcError(`cannot list the crops folder ${dir} (${code ?? String(error)}): check its permissions`, undefined, { cause: error });
+  }
+}

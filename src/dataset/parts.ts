@@ -1,0 +1,112 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { OUTPUT_FOLDER_NAMES } from './output-paths.js';
+
+/**
+ * The parts of a data set: every immediate sub-folder of DATA_ROOT that holds a metadata.json
+ * (dfdc_train_part_0 .. dfdc_train_part_49 in the DFDC set, or Kaggle's train_sample_videos).
+ * Output folders (boxes, crops, landmarks, diffs, .dfdc) and hidden folders are never parts (the
+ * reference's `glob("*\/metadata.json")` skips hidden folders too).
+ */
+
+export const METADATA_FILE_NAME = 'metadata.json';
+
+export interface Part {
+  /** The folder's name, e.g. `dfdc_train_part_12`. */
+  readonly name: string;
+  /** The integer after the last `_` of a folder whose name starts with `dfdc` (12 above), else null. */
+  readonly number: number | null;
+  /** Absolute path of the folder. */
+  readonly dir: string;
+  /** Absolute path of its metadata.json. */
+  readonly metadataPath: string;
+  /** Its metadata.json relative to DATA_ROOT, as problems name it: `dfdc_train_part_12/metadata.json`. */
+  readonly metadataFile: string;
+}
+
+/** `dfdc_train_part_12` -> 12; null unless the name starts with `dfdc` and ends in `_<digits>`. */
+export function partNumberOf(folderName: string): number | null {
+  if (!folderName.startsWith('dfdc')) return null;
+  const match = /_(\d+)$/.exec(folderName);
+  if (!match) return null;
+  const value = Number(match[1]);
+  return Number.isSafeInteger(value) ? value : null;
+}
+
+/**
+ * Orders folder names with digit runs compared as numbers, so dfdc_train_part_2 comes before
+ * dfdc_train_part_10; other characters compare by code unit, so the order is the same everywhere.
+ */
+export function comparePartNames(a: string, b: string): number {
+  const runsA = a.match(/\d+|\D+/g) ?? [];
+  const runsB = b.match(/\d+|\D+/g) ?? [];
+  for (let i = 0; i < Math.min(runsA.length, runsB.length); i += 1) {
+    const x = runsA[i]!;
+    const y = runsB[i]!;
+    const bothDigits = /^\d/.test(x) && /^\d/.test(y);
+    if (bothDigits) {
+      const byValue = compareDigitRuns(x, y);
+      if (byValue !== 0) return byValue;
+    }
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  if (runsA.length !== runsB.length) return runsA.length - runsB.length;
+  return 0;
+}
+
+/** Compares two digit strings by value without overflow ("007" and "7" tie here; the caller breaks ties). */
+function compareDigitRuns(x: string, y: string): number {
+  const a = x.replace(/^0+(?=\d)/, '');
+  const b = y.replace(/^0+(?=\d)/, '');
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The part that lives in `rootDir/name`: number and paths, without touching the disk. */
+export function partAt(rootDir: string, name: string): Part {
+  const dir = join(rootDir, name);
+  return {
+    name,
+    number: partNumberOf(name),
+    dir,
+    metadataPath: join(dir, METADATA_FILE_NAME),
+    metadataFile: `${name}/${METADATA_FILE_NAME}`,
+  };
+}
+
+/**
+ * The parts of `rootDir`, sorted by name (comparePartNames). `excludedDirs` (absolute) are skipped as
+ * well as the standard output folder names: pass outputPaths(dirs).folders so a renamed --crops-dir
+ * inside DATA_ROOT is never mistaken for a part. Sub-folders may be symbolic links to folders.
+ */
+export async function findParts(rootDir: string, excludedDirs: readonly string[] = []): Promise<Part[]> {
+  const root = resolve(rootDir);
+  const excluded = new Set(excludedDirs.map((dir) => resolve(dir)));
+  const names = (await readdir(root)).filter(
+    (name) => !name.startsWith('.') && !(OUTPUT_FOLDER_NAMES as readonly string[]).includes(name) && !excluded.has(join(root, name)),
+  );
+  const found = await Promise.all(
+    names.map(async (name) => {
+      const part = partAt(root, name);
+      return (await isDirectory(part.dir)) && (await exists(part.metadataPath)) ? part : null;
+    }),
+  );
+  return found.filter((part): part is Part => part !== null).sort((a, b) => comparePartNames(a.name, b.name));
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
