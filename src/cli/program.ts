@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { packageVersion } from '../util/package-root.js';
+import { foldsCommand } from '../commands/folds.js';
 
 /**
  * Builds the `dfdc` command line. This file only wires commands: each lives in src/commands/<name>.ts
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .exitOverride();
   // Commands are registered here, one line each (register(program, xCommand())), only once they work.
   void register;
+  register(program, foldsCommand());
   return program;
 }
 

@@ -1,0 +1,78 @@
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+import { loadDataset } from '../dataset/dataset.js';
+import { listCropFolders } from '../dataset/crop-files.js';
+import { assignFolds, buildFolds, foldsCsv } from '../dataset/folds.js';
+import { outputPaths } from '../dataset/output-paths.js';
+import { formatProblem } from '../dataset/problems.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { DfdcError, messageOf } from '../util/errors.js';
+import { ExitCode } from '../util/exit-codes.js';
+import { cropsDirOption, datasetOptionsSchema, outputDirOption, resolveDatasetDirs, rootDirOption } from './shared-options.js';
+
+/**
+ * `dfdc folds`: stage 5, generate-folds. Writes folds.csv (video,file,label,original,frame,fold) from
+ * the metadata and the crops that exist, folds by part number, refuses a leak between folds, and
+ * shuffles with a seeded generator so the same seed gives the same file byte for byte.
+ */
+
+const integer = (min?: number) => {
+  const base = z.coerce.number({ error: 'must be an integer' }).int('must be an integer');
+  return min === undefined ? base.refine(Number.isSafeInteger, 'must be a safe integer') : base.min(min, `must be at least ${min}`);
+};
+
+export const foldsOptionsSchema = datasetOptionsSchema
+  .extend({
+    out: z.string({ error: 'is required: give --out folds.csv' }).min(1, 'must not be empty'),
+    nSplits: integer(1),
+    parts: integer(1),
+    seed: integer(),
+  })
+  .superRefine((options, context) => {
+    if (options.nSplits > options.parts) {
+      context.addIssue({ code: 'custom', path: ['nSplits'], message: `must be at most --parts (${options.nSplits} > ${options.parts})` });
+    }
+  });
+
+export function foldsCommand(): Command {
+  return new Command('folds')
+    .description('stage 5: write folds.csv (video,file,label,original,frame,fold) from metadata.json and the existing crops')
+    .addOption(rootDirOption())
+    .addOption(new Option('--out <file>', 'the CSV to write, relative to the current directory (required)'))
+    .addOption(new Option('--n-splits <n>', 'number of folds').default(16))
+    .addOption(new Option('--parts <n>', 'number of parts P of the full data set; part numbers must be 0..P-1').default(50))
+    .addOption(new Option('--seed <n>', 'seed of the row shuffle (same seed, same file)').default(777))
+    .addOption(outputDirOption())
+    .addOption(cropsDirOption())
+    .action(async (raw: unknown) => {
+      const options = foldsOptionsSchema.parse(raw);
+      const dirs = resolveDatasetDirs(options);
+      const outFile = resolve(options.out);
+
+      const dataset = await loadDataset(dirs);
+      for (const problem of dataset.problems) process.stderr.write(`dfdc: ${formatProblem(problem)}\n`);
+      if (dataset.missingVideos.length > 0) {
+        const first = dataset.missingVideos[0]!;
+        process.stderr.write(
+          `dfdc: note: ${dataset.missingVideos.length} video file(s) listed in metadata.json are missing, e.g. ${first.part.name}/${first.name} (folds only needs metadata and crops)\n`,
+        );
+      }
+
+      const foldOf = assignFolds(dataset, { nSplits: options.nSplits, partCount: options.parts });
+      const paths = outputPaths(dirs);
+      const listed = await listCropFolders(paths, dataset.pairs.flatMap(({ original, fakes }) => [original.id, ...fakes.map((fake) => fake.id)]));
+      const { rows, videoCount, foldsUsed } = buildFolds(dataset.pairs, (id) => listed.get(id)!, foldOf, options.seed);
+
+      try {
+        await writeFileAtomic(outFile, foldsCsv(rows));
+      } catch (error) {
+        throw new DfdcError(`cannot write --out ${outFile}: ${messageOf(error)}`, ExitCode.Fatal, { cause: error });
+      }
+      const noCrops = rows.length === 0 ? ` (no grid crops found under ${paths.cropsDir}: run dfdc crops first, or check --crops-dir)` : '';
+      process.stderr.write(
+        `dfdc: folds: wrote ${rows.length} rows for ${videoCount} videos in ${foldsUsed.length} of ${options.nSplits} folds (${foldsUsed.join(', ') || 'none'}) to ${outFile}${noCrops}\n`,
+      );
+      process.exitCode = dataset.problems.length > 0 ? ExitCode.SomeFailed : ExitCode.Ok;
+    });
+}

@@ -1,0 +1,145 @@
+import { DfdcError } from '../util/errors.js';
+import { ExitCode } from '../util/exit-codes.js';
+import type { Dataset, Pair, Video } from './dataset.js';
+import { cropFileName, gridCellsPresent } from './output-paths.js';
+import type { Part } from './parts.js';
+import { seededShuffle } from './seeded-shuffle.js';
+
+/**
+ * Stage 5, generate-folds, as pure functions: the fold of each part, the rows of folds.csv from the
+ * crops that exist, the leak check, the seeded shuffle and the CSV text. src/commands/folds.ts does the
+ * reading and writing.
+ *
+ * Folds come from part numbers: size = floor(P / n); fold k holds parts k*size .. k*size+size-1, the
+ * last fold (n-1) also takes the rest up to P-1. With the reference's P = 50 and n = 16: size 3,
+ * fold 15 holds parts 45..49.
+ */
+
+export interface FoldSettings {
+  /** n, the number of folds (>= 1, <= partCount). */
+  readonly nSplits: number;
+  /** P, the number of parts of the full data set (50 in the reference, where it is hard-coded). */
+  readonly partCount: number;
+}
+
+/** The fold of part number `part` (0 <= part < partCount). */
+export function foldOfPartNumber(part: number, settings: FoldSettings): number {
+  const size = Math.floor(settings.partCount / settings.nSplits);
+  return Math.min(Math.floor(part / size), settings.nSplits - 1);
+}
+
+/**
+ * The fold of every part, by part name. A part without a number, or with a number outside
+ * 0..partCount-1, is a DfdcError (exit 3) naming the folder and the fix; the reference crashes there.
+ */
+export function foldsOfParts(parts: readonly Part[], settings: FoldSettings): Map<string, number> {
+  const last = settings.partCount - 1;
+  const errors: string[] = [];
+  const folds = new Map<string, number>();
+  for (const part of parts) {
+    if (part.number === null) {
+      errors.push(
+        `part folder ${part.name} has no part number (folds come from the number after the last "_" of a dfdc* folder): rename it to dfdc_train_part_<N> with N in 0..${last}, or move it out of DATA_ROOT`,
+      );
+    } else if (part.number > last) {
+      errors.push(`part folder ${part.name} has number ${part.number}, outside 0..${last} (--parts ${settings.partCount}): pass --parts ${part.number + 1} or more, or rename the folder`);
+    } else {
+      folds.set(part.name, foldOfPartNumber(part.number, settings));
+    }
+  }
+  if (errors.length > 0) {
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more such part folder${errors.length > 2 ? 's' : ''})` : '';
+    throw new DfdcError(`${errors[0]}${more}`, ExitCode.Fatal);
+  }
+  return folds;
+}
+
+/** One row of folds.csv. */
+export interface FoldRow {
+  /** The video whose crop this is. */
+  readonly video: string;
+  /** `<frame>_<actor>.png` in crops/<video>/. */
+  readonly file: string;
+  /** 0 for a REAL crop, 1 for a FAKE crop. */
+  readonly label: 0 | 1;
+  /** The REAL original's id (the video itself for label 0). */
+  readonly original: string;
+  readonly frame: number;
+  readonly fold: number;
+}
+
+export const FOLDS_CSV_HEADER = 'video,file,label,original,frame,fold';
+
+/**
+ * Stops with a DfdcError (exit 3) naming the first (original, fake) pair whose two videos fall in
+ * different folds: a model would be validated on a face it was trained on.
+ */
+export function checkNoLeak(pairs: readonly Pair[], foldOf: (video: Video) => number): void {
+  for (const { original, fakes } of pairs) {
+    for (const fake of fakes) {
+      const fakeFold = foldOf(fake);
+      const originalFold = foldOf(original);
+      if (fakeFold !== originalFold) {
+        throw new DfdcError(
+          `leak between folds: fake ${fake.id} (${fake.part.name}, fold ${fakeFold}) and its original ${original.id} (${original.part.name}, fold ${originalFold}) are in different folds; keep each fake in its original's part, or choose --n-splits/--parts so both parts share a fold`,
+          ExitCode.Fatal,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * The rows, unshuffled: for each pair, the original's existing grid crops (label 0), then for each pair
+ * and fake, the fake's (label 1); within a video, frame then actor. `cropFiles(id)` is the listing of
+ * crops/<id>/ (see listCropFolders).
+ */
+export function foldRows(pairs: readonly Pair[], cropFiles: (id: string) => ReadonlySet<string>, foldOf: (video: Video) => number): FoldRow[] {
+  const rowsOf = (video: Video, label: 0 | 1, original: string): FoldRow[] =>
+    gridCellsPresent(cropFiles(video.id)).map(({ frame, actor }) => ({ video: video.id, file: cropFileName(frame, actor), label, original, frame, fold: foldOf(video) }));
+  return [
+    ...pairs.flatMap(({ original }) => rowsOf(original, 0, original.id)),
+    ...pairs.flatMap(({ original, fakes }) => fakes.flatMap((fake) => rowsOf(fake, 1, original.id))),
+  ];
+}
+
+/** folds.csv's text: the header, then one line per row, `\n` line ends (as pandas writes it). */
+export function foldsCsv(rows: readonly FoldRow[]): string {
+  const lines = rows.map((row) => [row.video, row.file, String(row.label), row.original, String(row.frame), String(row.fold)].map(csvField).join(','));
+  return `${[FOLDS_CSV_HEADER, ...lines].join('\n')}\n`;
+}
+
+/** A field quoted the way Python's csv module (pandas) does by default: only when it must be. */
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/**
+ * The fold of every video, after checking that every part has a usable number (foldsOfParts) and that
+ * no fake is in another fold than its original (checkNoLeak). Both failures are DfdcErrors (exit 3).
+ */
+export function assignFolds(dataset: Dataset, settings: FoldSettings): (video: Video) => number {
+  const foldByPart = foldsOfParts(dataset.parts, settings);
+  const foldOf = (video: Video): number => foldByPart.get(video.part.name)!;
+  checkNoLeak(dataset.pairs, foldOf);
+  return foldOf;
+}
+
+export interface FoldsResult {
+  /** The rows in their final, shuffled order. */
+  readonly rows: FoldRow[];
+  /** How many distinct videos have rows. */
+  readonly videoCount: number;
+  /** The folds that have rows, ascending. */
+  readonly foldsUsed: number[];
+}
+
+/** The rows of folds.csv (foldRows) shuffled with seededShuffle(seed), and what a summary needs. */
+export function buildFolds(pairs: readonly Pair[], cropFiles: (id: string) => ReadonlySet<string>, foldOf: (video: Video) => number, seed: number): FoldsResult {
+  const rows = seededShuffle(foldRows(pairs, cropFiles, foldOf), seed);
+  return {
+    rows,
+    videoCount: new Set(rows.map((row) => row.video)).size,
+    foldsUsed: [...new Set(rows.map((row) => row.fold))].sort((a, b) => a - b),
+  };
+}
