@@ -1,0 +1,61 @@
+import type { Dataset, FakeVideo, Pair, RealVideo, Video } from './dataset.js';
+
+/**
+ * Which videos a run works on: `--parts` (part numbers or folder names), `--limit N` (the first N
+ * REAL videos, with their FAKEs) and `--shard-index i --shard-count n`. Every filter keeps a FAKE with
+ * its original, so a shard can crop a FAKE with its original's boxes and diff it against its
+ * original's crops without another shard's outputs. Pure.
+ */
+export interface SelectionOptions {
+  /** Part numbers or folder names; undefined: all parts. */
+  parts?: readonly (number | string)[];
+  limit?: number;
+  shard?: { index: number; count: number };
+}
+
+export interface Selection {
+  readonly reals: readonly RealVideo[];
+  readonly fakes: readonly FakeVideo[];
+  readonly pairs: readonly Pair[];
+  /** Every selected video: the reals and fakes, in data-set order. */
+  readonly videos: readonly Video[];
+}
+
+/**
+ * FNV-1a (32-bit) of a string's UTF-16 code units: a stable, well-spread hash so that a shard's
+ * videos do not depend on how many others there are, nor on the order of the metadata files.
+ */
+export function fnv1a32(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i += 1) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash >>> 0;
+}
+
+/** The shard (0 .. count-1) that owns an original and all its FAKEs. */
+export function shardOfOriginal(originalId: string, count: number): number {
+  return fnv1a32(originalId) % count;
+}
+
+export function selectVideos(dataset: Dataset, options: SelectionOptions = {}): Selection {
+  const wantedParts = options.parts ? new Set(options.parts.map(String)) : undefined;
+  const inParts = (video: Video): boolean =>
+    !wantedParts || wantedParts.has(video.part.name) || (video.part.number !== null && wantedParts.has(String(video.part.number)));
+  const shard = options.shard;
+  const inShard = (original: RealVideo): boolean => !shard || shardOfOriginal(original.id, shard.count) === shard.index;
+
+  let reals = dataset.reals.filter((real) => inParts(real) && inShard(real));
+  if (options.limit !== undefined) reals = reals.slice(0, options.limit);
+  const chosen = new Set<RealVideo>(reals);
+  // A FAKE follows its original: chosen when its original is (its own part may differ in odd data sets).
+  const fakes = dataset.fakes.filter((fake) => chosen.has(fake.original) && (inParts(fake) || inParts(fake.original)));
+  const chosenFakes = new Set<Video>(fakes);
+  const pairs = dataset.pairs
+    .filter((pair) => chosen.has(pair.original))
+    .map((pair) => ({ original: pair.original, fakes: pair.fakes.filter((fake) => chosenFakes.has(fake)) }))
+    .filter((pair) => pair.fakes.length > 0);
+  const videos = dataset.videos.filter((video) => chosen.has(video as RealVideo) || chosenFakes.has(video));
+  return { reals, fakes, pairs, videos };
+}
