@@ -65,3 +65,50 @@ export function numberList(count: number) {
       message: `must be ${count} comma-separated numbers`,
     });
 }
+
+/** Options of every stage that processes videos: resume, output, selection, parallelism. */
+export function runOptions(): Option[] {
+  return [
+    new Option('--force', 'recompute units already complete, and accept settings that differ from the earlier run').default(false),
+    new Option('--parts <list>', 'only these parts: comma-separated part numbers or folder names').default(undefined, 'all parts'),
+    new Option('--limit <n>', 'only the first N REAL videos (with their FAKEs): a slice to try first').default(undefined, 'no limit'),
+    new Option('--shard-index <i>', 'process shard i of --shard-count (also read from JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX or SLURM_ARRAY_TASK_ID)').default(
+      undefined,
+      'no sharding',
+    ),
+    new Option('--shard-count <n>', 'number of shards (also DFDC_SHARD_COUNT or SLURM_ARRAY_TASK_COUNT)').default(undefined, 'no sharding'),
+    new Option('--quiet', 'print only problems and the summary').default(false),
+    new Option('--json', 'print the run summary as JSON on stdout').default(false),
+  ];
+}
+
+const wholeNumber = (min: number) => z.coerce.number().int('must be a whole number').min(min, `must be at least ${min}`);
+
+export const runOptionsSchema = z.object({
+  force: z.boolean().default(false),
+  parts: z
+    .string()
+    .optional()
+    .transform((text) => (text === undefined ? undefined : text.split(',').map((part) => part.trim()).filter((part) => part !== '')))
+    .refine((list) => list === undefined || list.length > 0, 'must name at least one part'),
+  limit: wholeNumber(1).optional(),
+  shardIndex: wholeNumber(0).optional(),
+  shardCount: wholeNumber(1).optional(),
+  quiet: z.boolean().default(false),
+  json: z.boolean().default(false),
+});
+
+/** `--workers` and `--backend`, for stages that run MTCNN or other per-core work. */
+export function workerOptions(): Option[] {
+  return [
+    new Option('--workers <n>', 'worker threads (one TF.js backend each)').default(undefined, 'the number of cores'),
+    new Option('--backend <name>', 'TF.js backend: wasm (installs from npm), cpu (pure JS, slow), tensorflow (needs @tensorflow/tfjs-node or -node-gpu installed by you)')
+      .choices(['wasm', 'cpu', 'tensorflow'])
+      .default('wasm'),
+  ];
+}
+
+export const workerOptionsSchema = z.object({
+  workers: wholeNumber(1).optional(),
+  backend: z.enum(['wasm', 'cpu', 'tensorflow']).default('wasm'),
+});

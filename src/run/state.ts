@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DfdcError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
@@ -22,25 +22,22 @@ export interface UnitRecord {
   [key: string]: unknown;
 }
 
-export function stateDir(outputDir: string): string {
-  return join(outputDir, '.dfdc');
-}
-
-function markerPath(outputDir: string, stage: string, unit: string): string {
-  return join(stateDir(outputDir), 'done', stage, `${unit}.json`);
+function markerPath(stateDir: string, stage: string, unit: string): string {
+  return join(stateDir, 'done', stage, `${unit}.json`);
 }
 
 export class StageState {
   private completed: Set<string> | undefined;
 
   constructor(
-    readonly outputDir: string,
+    /** `<output-dir>/.dfdc`, from OutputPaths.stateDir. */
+    readonly stateDir: string,
     readonly stage: string,
   ) {}
 
   /** Loads the set of complete units once (one readdir, not a stat per unit). */
   async load(): Promise<void> {
-    const dir = join(stateDir(this.outputDir), 'done', this.stage);
+    const dir = join(this.stateDir, 'done', this.stage);
     const names = existsSync(dir) ? await readdir(dir) : [];
     this.completed = new Set(names.filter((name) => name.endsWith('.json')).map((name) => name.slice(0, -5)));
   }
@@ -51,19 +48,19 @@ export class StageState {
   }
 
   async markComplete(unit: string, record: UnitRecord): Promise<void> {
-    await writeFileAtomic(markerPath(this.outputDir, this.stage, unit), `${JSON.stringify(record)}\n`);
+    await writeFileAtomic(markerPath(this.stateDir, this.stage, unit), `${JSON.stringify(record)}\n`);
     this.completed?.add(unit);
   }
 
   /** Forgets a unit before it is redone, so a crash midway never leaves a stale marker. */
   async forget(unit: string): Promise<void> {
-    await rm(markerPath(this.outputDir, this.stage, unit), { force: true });
+    await rm(markerPath(this.stateDir, this.stage, unit), { force: true });
     this.completed?.delete(unit);
   }
 
   /** --force: every unit of the stage is redone. */
   async forgetAll(): Promise<void> {
-    await rm(join(stateDir(this.outputDir), 'done', this.stage), { recursive: true, force: true });
+    await rm(join(this.stateDir, 'done', this.stage), { recursive: true, force: true });
     this.completed = new Set();
   }
 }
@@ -81,12 +78,12 @@ export interface ProvenanceFile {
   stages: Record<string, StageProvenance>;
 }
 
-function provenancePath(outputDir: string): string {
-  return join(stateDir(outputDir), 'provenance.json');
+function provenancePath(stateDir: string): string {
+  return join(stateDir, 'provenance.json');
 }
 
-export function readProvenance(outputDir: string): ProvenanceFile {
-  const path = provenancePath(outputDir);
+export function readProvenance(stateDir: string): ProvenanceFile {
+  const path = provenancePath(stateDir);
   if (!existsSync(path)) return { tool: 'dfdc', stages: {} };
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as ProvenanceFile;
@@ -108,28 +105,28 @@ export function settingsDifferences(previous: Record<string, unknown>, next: Rec
 }
 
 /**
- * Checks that a stage's outputs in `outputDir` were made with the same settings, then records them.
+ * Checks that a stage's outputs were made with the same settings, then records them.
  * With `force`, differing settings are accepted (the caller redoes every unit).
  */
 export async function claimProvenance(
-  outputDir: string,
+  stateDir: string,
   stage: string,
   settings: Record<string, unknown>,
   madeWith: Record<string, unknown>,
   force: boolean,
 ): Promise<void> {
-  const file = readProvenance(outputDir);
+  const file = readProvenance(stateDir);
   const previous = file.stages[stage];
   if (previous && !force) {
     const differences = settingsDifferences(previous.settings, settings);
     if (differences.length > 0) {
       throw new DfdcError(
-        `${stage}: the outputs in ${outputDir} were made with other settings (${differences.join('; ')}); ` +
+        `${stage}: the outputs in ${dirname(stateDir)} were made with other settings (${differences.join('; ')}); ` +
           'rerun with --force to recompute them with the new settings, or choose another --output-dir',
       );
     }
   }
   file.stages[stage] = { settings, madeWith, updatedAt: new Date().toISOString() };
-  await mkdir(stateDir(outputDir), { recursive: true });
-  await writeFileAtomic(provenancePath(outputDir), `${JSON.stringify(file, null, 2)}\n`);
+  await mkdir(stateDir, { recursive: true });
+  await writeFileAtomic(provenancePath(stateDir), `${JSON.stringify(file, null, 2)}\n`);
 }
