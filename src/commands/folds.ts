@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
@@ -7,7 +8,7 @@ import { assignFolds, buildFolds, foldsCsv } from '../dataset/folds.js';
 import { outputPaths } from '../dataset/output-paths.js';
 import { formatProblem } from '../dataset/problems.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { DfdcError, messageOf } from '../util/errors.js';
+import { DfdcError, UsageError, messageOf } from '../util/errors.js';
 import { ExitCode } from '../util/exit-codes.js';
 import { cropsDirOption, datasetOptionsSchema, outputDirOption, resolveDatasetDirs, rootDirOption } from './shared-options.js';
 
@@ -17,20 +18,18 @@ import { cropsDirOption, datasetOptionsSchema, outputDirOption, resolveDatasetDi
  * shuffles with a seeded generator so the same seed gives the same file byte for byte.
  */
 
-const integer = (min?: number) => {
-  const base = z.coerce.number({ error: 'must be an integer' }).int('must be an integer');
-  return min === undefined ? base.refine(Number.isSafeInteger, 'must be a safe integer') : base.min(min, `must be at least ${min}`);
-};
+/** A safe integer given as text (zod's int() also rejects values beyond 2^53). */
+const integer = () => z.coerce.number({ error: 'must be an integer' }).int('must be an integer');
 
 export const foldsOptionsSchema = datasetOptionsSchema
   .extend({
     out: z.string({ error: 'is required: give --out folds.csv' }).min(1, 'must not be empty'),
-    nSplits: integer(1),
-    parts: integer(1),
+    nSplits: integer().min(1, 'must be at least 1'),
+    parts: integer().min(1, 'must be at least 1'),
     seed: integer(),
   })
   .superRefine((options, context) => {
-    if (options.nSplits > options.parts) {
+    if (options.parts >= 1 && options.nSplits > options.parts) {
       context.addIssue({ code: 'custom', path: ['nSplits'], message: `must be at most --parts (${options.nSplits} > ${options.parts})` });
     }
   });
@@ -49,6 +48,7 @@ export function foldsCommand(): Command {
       const options = foldsOptionsSchema.parse(raw);
       const dirs = resolveDatasetDirs(options);
       const outFile = resolve(options.out);
+      if (existsSync(outFile) && statSync(outFile).isDirectory()) throw new UsageError(`--out ${options.out} is a folder: give a file name such as folds.csv`);
 
       const dataset = await loadDataset(dirs);
       for (const problem of dataset.problems) process.stderr.write(`dfdc: ${formatProblem(problem)}\n`);
@@ -69,9 +69,14 @@ export function foldsCommand(): Command {
       } catch (error) {
         throw new DfdcError(`cannot write --out ${outFile}: ${messageOf(error)}`, ExitCode.Fatal, { cause: error });
       }
-      const noCrops = rows.length === 0 ? ` (no grid crops found under ${paths.cropsDir}: run dfdc crops first, or check --crops-dir)` : '';
+      const why =
+        rows.length > 0
+          ? ''
+          : dataset.pairs.length === 0
+            ? ' (no FAKE with a REAL original in the metadata)'
+            : ` (no grid crops found under ${paths.cropsDir}: run dfdc crops first, or check --crops-dir)`;
       process.stderr.write(
-        `dfdc: folds: wrote ${rows.length} rows for ${videoCount} videos in ${foldsUsed.length} of ${options.nSplits} folds (${foldsUsed.join(', ') || 'none'}) to ${outFile}${noCrops}\n`,
+        `dfdc: folds: wrote ${rows.length} rows for ${videoCount} videos in ${foldsUsed.length} of ${options.nSplits} folds (${foldsUsed.join(', ') || 'none'}) to ${outFile}${why}\n`,
       );
       process.exitCode = dataset.problems.length > 0 ? ExitCode.SomeFailed : ExitCode.Ok;
     });

@@ -122,7 +122,7 @@ export function assembleDataset(rootDir: string, contents: readonly PartContents
   const fakesOf = new Map<RealVideo, FakeVideo[]>();
   for (const { record, part } of accepted.values()) {
     if (record.label === 'REAL') {
-      videosByPart.get(part)?.push(reals.get(record.name)!);
+      videosByPart.get(part)!.push(reals.get(record.name)!);
       continue;
     }
     const originalName = record.original!;
@@ -133,7 +133,7 @@ export function assembleDataset(rootDir: string, contents: readonly PartContents
     }
     const fake: FakeVideo = { name: record.name, id: record.id, path: join(part.dir, record.name), part, label: 'FAKE', originalId: original.id, original };
     fakes.push(fake);
-    videosByPart.get(part)?.push(fake);
+    videosByPart.get(part)!.push(fake);
     const list = fakesOf.get(original);
     if (list) list.push(fake);
     else fakesOf.set(original, [fake]);
@@ -178,7 +178,7 @@ async function readPart(part: Part): Promise<PartContents> {
     metadata = parseMetadata(await readFile(part.metadataPath, 'utf8'), part.metadataFile);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
-    metadata = { readable: false, records: [], rejectedNames: [], problems: [{ file: part.metadataFile, message: `cannot be read (${reason}); part skipped` }] };
+    metadata = { readable: false, records: [], rejectedNames: [], problems: [{ file: part.metadataFile, message: `unreadable (${reason}); part skipped` }] };
   }
   let files: ReadonlySet<string> | null;
   try {

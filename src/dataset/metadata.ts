@@ -73,10 +73,10 @@ export function parseMetadata(text: string, file: string): ParsedMetadata {
   try {
     json = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
-    return unreadable(file, `is not valid JSON (${oneLine(error instanceof Error ? error.message : String(error))}); part skipped`);
+    return unreadable(file, `not valid JSON (${oneLine(error instanceof Error ? error.message : String(error))}); part skipped`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    return unreadable(file, `must be a JSON object mapping video file names to records, got ${kindOf(json)}; part skipped`);
+    return unreadable(file, `not a JSON object mapping video file names to records but ${kindOf(json)}; part skipped`);
   }
   const records: MetadataRecord[] = [];
   const rejectedNames: string[] = [];
