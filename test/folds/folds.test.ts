@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { listCropFolders } from '../../src/dataset/crop-files.js';
+import { loadDataset, type Dataset } from '../../src/dataset/dataset.js';
+import { FOLDS_CSV_HEADER, assignFolds, buildFolds, foldOfPartNumber, foldRows, foldsCsv, foldsOfParts } from '../../src/dataset/folds.js';
+import { outputPaths } from '../../src/dataset/output-paths.js';
+import { partAt } from '../../src/dataset/parts.js';
+import { DfdcError } from '../../src/util/errors.js';
+import { ExitCode } from '../../src/util/exit-codes.js';
+import { copyParityMetadata, inTemporaryDir, writeParts } from '../dataset/data-root.js';
+import { parityDir, sharedTest } from '../helpers/shared.js';
+
+const reference = { nSplits: 16, partCount: 50 };
+
+test('50 parts in 16 folds: size 3, fold 15 holds parts 45..49', () => {
+  const folds = Array.from({ length: 50 }, (_, part) => foldOfPartNumber(part, reference));
+  for (let k = 0; k < 15; k += 1) assert.deepEqual([folds[3 * k], folds[3 * k + 1], folds[3 * k + 2]], [k, k, k], `fold ${k}`);
+  assert.deepEqual(folds.slice(45), [15, 15, 15, 15, 15]);
+  assert.equal(folds[44], 14);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5, 6].map((part) => foldOfPartNumber(part, { nSplits: 3, partCount: 7 })),
+    [0, 0, 1, 1, 2, 2, 2],
+  );
+  assert.deepEqual(
+    [0, 4].map((part) => foldOfPartNumber(part, { nSplits: 1, partCount: 5 })),
+    [0, 0],
+  );
+  assert.deepEqual(
+    [0, 1, 2].map((part) => foldOfPartNumber(part, { nSplits: 3, partCount: 3 })),
+    [0, 1, 2],
+  );
+});
+
+function expectDfdcError(fn: () => unknown, message: string | RegExp): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof DfdcError);
+    assert.equal(error.exitCode, ExitCode.Fatal);
+    if (typeof message === 'string') assert.equal(error.message, message);
+    else assert.match(error.message, message);
+    return true;
+  });
+}
+
+test('a part without a number or outside 0..P-1 is a clear error naming the folder and the fix', () => {
+  const folds = foldsOfParts([partAt('/d', 'dfdc_train_part_0'), partAt('/d', 'dfdc_train_part_49')], reference);
+  assert.deepEqual([...folds], [
+    ['dfdc_train_part_0', 0],
+    ['dfdc_train_part_49', 15],
+  ]);
+  expectDfdcError(
+    () => foldsOfParts([partAt('/d', 'dfdc_train_part_0'), partAt('/d', 'train_sample_videos')], reference),
+    'part folder train_sample_videos has no part number (folds come from the number after the last "_" of a dfdc* folder): rename it to dfdc_train_part_<N> with N in 0..49, or move it out of DATA_ROOT',
+  );
+  expectDfdcError(
+    () => foldsOfParts([partAt('/d', 'dfdc_train_part_50')], reference),
+    'part folder dfdc_train_part_50 has number 50, outside 0..49 (--parts 50): pass --parts 51 or more, or rename the folder',
+  );
+  expectDfdcError(
+    () => foldsOfParts([partAt('/d', 'x'), partAt('/d', 'dfdc_train_part_60'), partAt('/d', 'y')], reference),
+    /^part folder x has no part number .* \(and 2 more such part folders\)$/,
+  );
+});
+
+async function datasetOf(parts: Parameters<typeof writeParts>[1], fn: (dataset: Dataset) => void | Promise<void>): Promise<void> {
+  await inTemporaryDir(async (root) => {
+    await writeParts(root, parts);
+    await fn(await loadDataset({ rootDir: root, outputDir: root, cropsDir: join(root, 'crops') }));
+  });
+}
+
+test('the leak check names the pair whose fake and original are in different folds', async () => {
+  await datasetOf(
+    {
+      dfdc_train_part_0: { metadata: { 'r0.mp4': { label: 'REAL' }, 'f0.mp4': { label: 'FAKE', original: 'r0.mp4' } } },
+      dfdc_train_part_2: { metadata: { 'r2.mp4': { label: 'REAL' } } },
+      dfdc_train_part_3: { metadata: { 'f3.mp4': { label: 'FAKE', original: 'r2.mp4' } } },
+    },
+    (dataset) => {
+      // 16 folds of 50 parts (size 3): part 2 is in fold 0, part 3 in fold 1.
+      expectDfdcError(
+        () => assignFolds(dataset, reference),
+        "leak between folds: fake f3 (dfdc_train_part_3, fold 1) and its original r2 (dfdc_train_part_2, fold 0) are in different folds; keep each fake in its original's part, or choose --n-splits/--parts so both parts share a fold",
+      );
+      // 25 folds of 50 parts (size 2): parts 2 and 3 share fold 1.
+      const foldOf = assignFolds(dataset, { nSplits: 25, partCount: 50 });
+      assert.deepEqual(
+        dataset.videos.map((video) => [video.id, foldOf(video)]),
+        [
+          ['r0', 0],
+          ['f0', 0],
+          ['r2', 1],
+          ['f3', 1],
+        ],
+      );
+    },
+  );
+});
+
+test('rows: existing grid crops of each original with a fake (label 0) and of each fake (label 1)', async () => {
+  await datasetOf(
+    {
+      dfdc_train_part_4: {
+        metadata: {
+          'r.mp4': { label: 'REAL' },
+          'f.mp4': { label: 'FAKE', original: 'r.mp4' },
+          'g.mp4': { label: 'FAKE', original: 'r.mp4' },
+          'alone.mp4': { label: 'REAL' },
+        },
+      },
+    },
+    (dataset) => {
+      const crops: Record<string, string[]> = {
+        r: ['0_0.png', '0_1.png', '0_2.png', '310_0.png', '320_0.png'],
+        f: ['10_1.png', '0_0.png'],
+        g: [],
+        alone: ['0_0.png'],
+      };
+      const rows = foldRows(dataset.pairs, (id) => new Set(crops[id]), () => 7);
+      assert.deepEqual(rows, [
+        { video: 'r', file: '0_0.png', label: 0, original: 'r', frame: 0, fold: 7 },
+        { video: 'r', file: '0_1.png', label: 0, original: 'r', frame: 0, fold: 7 },
+        { video: 'r', file: '310_0.png', label: 0, original: 'r', frame: 310, fold: 7 },
+        { video: 'f', file: '0_0.png', label: 1, original: 'r', frame: 0, fold: 7 },
+        { video: 'f', file: '10_1.png', label: 1, original: 'r', frame: 10, fold: 7 },
+      ]);
+      const result = buildFolds(dataset.pairs, (id) => new Set(crops[id]), () => 7, 777);
+      assert.equal(result.videoCount, 2);
+      assert.deepEqual(result.foldsUsed, [7]);
+      assert.deepEqual(new Set(result.rows), new Set(rows));
+    },
+  );
+});
+
+test('CSV: header, one line per row, \\n line ends, fields quoted only when they must be', () => {
+  assert.equal(foldsCsv([]), `${FOLDS_CSV_HEADER}\n`);
+  assert.equal(
+    foldsCsv([
+      { video: 'abc', file: '0_1.png', label: 1, original: 'xyz', frame: 0, fold: 3 },
+      { video: 'a,b', file: '10_0.png', label: 0, original: 'say "hi"', frame: 10, fold: 0 },
+    ]),
+    'video,file,label,original,frame,fold\nabc,0_1.png,1,xyz,0,3\n"a,b",10_0.png,0,"say ""hi""",10,0\n',
+  );
+});
+
+for (const name of ['dataset_a', 'dataset_b']) {
+  const input = join(parityDir, name, 'input');
+  const expected = join(parityDir, name, 'expected');
+  sharedTest(`library: folds of ${name} equal the reference's rows as a set`, expected, async () => {
+    await inTemporaryDir(async (root) => {
+      await copyParityMetadata(input, root);
+      const dirs = { rootDir: root, outputDir: root, cropsDir: join(expected, 'crops') };
+      const dataset = await loadDataset(dirs);
+      assert.deepEqual(dataset.problems, []);
+      const foldOf = assignFolds(dataset, reference);
+      const ids = dataset.pairs.flatMap((pair) => [pair.original.id, ...pair.fakes.map((fake) => fake.id)]);
+      const listed = await listCropFolders(outputPaths(dirs), ids);
+      const { rows } = buildFolds(dataset.pairs, (id) => listed.get(id)!, foldOf, 777);
+      const [header, ...lines] = foldsCsv(rows).trimEnd().split('\n');
+      const [expectedHeader, ...expectedLines] = (await readFile(join(expected, 'folds.csv'), 'utf8')).trimEnd().split('\n');
+      assert.equal(header, expectedHeader);
+      assert.equal(lines.length, expectedLines.length);
+      assert.deepEqual([...lines].sort(), [...expectedLines].sort());
+    });
+  });
+}
