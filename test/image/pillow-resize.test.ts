@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { computeAxisWeights, halfSize, pillowResize, resizeByScale, scaledSize } from '../../src/image/pillow-resize.js';
+import { readRgbPng } from '../../src/image/png.js';
+import type { RgbImage } from '../../src/image/rgb-image.js';
+import { packageRoot } from '../../src/util/package-root.js';
+import { decodeVideo } from '../../src/video/decode.js';
+import { parityDir, sharedTest } from '../helpers/shared.js';
+
+interface Vector {
+  name: string;
+  width: number;
+  height: number;
+  outWidth: number;
+  outHeight: number;
+  input: string;
+  expected: string;
+}
+
+const vectors = JSON.parse(readFileSync(join(packageRoot, 'test', 'image', 'pillow-vectors.json'), 'utf8')) as {
+  pillow: string;
+  cases: Vector[];
+};
+
+/** Index and values of the first differing byte, for a readable failure. */
+function firstDifference(actual: Uint8Array, expected: Uint8Array): string | undefined {
+  if (actual.length !== expected.length) return `length ${actual.length} != ${expected.length}`;
+  for (let i = 0; i < actual.length; i++) {
+    if (actual[i] !== expected[i]) return `byte ${i} (pixel ${Math.floor(i / 3)}, channel ${i % 3}): ${actual[i]} != ${expected[i]}`;
+  }
+  return undefined;
+}
+
+test(`pillowResize equals Pillow ${vectors.pillow} on synthetic images at odd sizes, up and down`, () => {
+  assert.ok(vectors.cases.length >= 10);
+  for (const v of vectors.cases) {
+    const input: RgbImage = { width: v.width, height: v.height, data: new Uint8Array(Buffer.from(v.input, 'base64')) };
+    const expected = new Uint8Array(Buffer.from(v.expected, 'base64'));
+    const out = pillowResize(input, v.outWidth, v.outHeight);
+    assert.equal(out.width, v.outWidth, v.name);
+    assert.equal(out.height, v.outHeight, v.name);
+    assert.equal(firstDifference(out.data, expected), undefined, v.name);
+  }
+});
+
+test('the fixed-point weights of each output pixel sum to about 2^22 and stay inside the input', () => {
+  for (const [inSize, outSize] of [
+    [1920, 960],
+    [37, 13],
+    [13, 40],
+    [1080, 356],
+    [5, 1],
+  ] as const) {
+    const axis = computeAxisWeights(inSize, outSize);
+    for (let o = 0; o < outSize; o++) {
+      let sum = 0;
+      for (let k = 0; k < axis.count[o]!; k++) sum += axis.weights[o * axis.ksize + k]!;
+      assert.ok(Math.abs(sum - 2 ** 22) <= axis.ksize, `${inSize}->${outSize} pixel ${o}: sum ${sum}`);
+      assert.ok(axis.first[o]! >= 0 && axis.first[o]! + axis.count[o]! <= inSize);
+    }
+  }
+});
+
+test('an axis whose size does not change is copied, not resampled', () => {
+  const data = new Uint8Array(7 * 5 * 3).map((_, i) => (i * 37) % 256);
+  const image = { width: 7, height: 5, data };
+  const same = pillowResize(image, 7, 5);
+  assert.deepEqual(same.data, data);
+  assert.notEqual(same.data, data, 'a copy, not the same buffer');
+  // Only the height changes: every column is resampled on its own, so a picture whose rows are
+  // all equal keeps them equal and keeps its values exactly.
+  const rowsEqual = new Uint8Array(7 * 5 * 3).map((_, i) => (i % 21) * 12);
+  const taller = pillowResize({ width: 7, height: 5, data: rowsEqual }, 7, 9);
+  for (let r = 0; r < 9; r++) assert.deepEqual(taller.data.subarray(r * 21, r * 21 + 21), rowsEqual.subarray(0, 21));
+});
+
+test('scaledSize floors w*s and h*s; resizeByScale(0.5) is halfSize', () => {
+  assert.deepEqual(scaledSize(1920, 1080, 0.5), { width: 960, height: 540 });
+  assert.deepEqual(scaledSize(1279, 719, 0.5), { width: 639, height: 359 });
+  assert.deepEqual(scaledSize(1920, 1080, 0.33), { width: 633, height: 356 });
+  assert.deepEqual(scaledSize(250, 140, 2), { width: 500, height: 280 });
+  const image = { width: 9, height: 7, data: new Uint8Array(9 * 7 * 3).map((_, i) => (i * 91) % 256) };
+  assert.deepEqual(resizeByScale(image, 0.5), halfSize(image));
+  assert.equal(halfSize(image).width, 4);
+  assert.equal(halfSize(image).height, 3);
+});
+
+const realvideoa = join(parityDir, 'dataset_a', 'input', 'dfdc_train_part_0', 'realvideoa.mp4');
+const halfFrames = join(parityDir, 'mtcnn', 'images');
+
+sharedTest('half-size frames 0 and 50 of realvideoa equal the reference detector input byte for byte', realvideoa, async () => {
+  const wanted = new Map<number, RgbImage>();
+  const video = await decodeVideo(realvideoa, { every: 50 });
+  for await (const frame of video.frames) {
+    if (frame.index === 0 || frame.index === 50) wanted.set(frame.index, frame.image);
+    if (frame.index >= 50) break;
+  }
+  for (const index of [0, 50]) {
+    const frame = wanted.get(index);
+    assert.ok(frame, `frame ${index} decoded`);
+    const expected = await readRgbPng(join(halfFrames, `realvideoa_frame${index}_half.png`));
+    const half = halfSize(frame);
+    assert.equal(half.width, expected.width);
+    assert.equal(half.height, expected.height);
+    assert.equal(firstDifference(half.data, expected.data), undefined, `frame ${index}`);
+  }
+});
