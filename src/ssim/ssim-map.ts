@@ -73,44 +73,34 @@ export function channelsOf(image: Image8, what = 'image'): number {
   return channels;
 }
 
+/** The five windowed quantities, interleaved per sample: x, y, x*x, y*y, x*y. */
+const QUANTITIES = 5;
+
 /** Grow-only scratch buffers, reused by every call (not reentrant: see `busy`). */
 class Workspace {
   busy = false;
-  private capacity = 0;
+  private lineCapacity = 0;
   private rowCapacity = 0;
-  sumX = new Float64Array(0);
-  sumY = new Float64Array(0);
-  sumXX = new Float64Array(0);
-  sumYY = new Float64Array(0);
-  sumXY = new Float64Array(0);
-  meanX = new Float64Array(0);
-  meanY = new Float64Array(0);
-  meanXX = new Float64Array(0);
-  meanYY = new Float64Array(0);
-  meanXY = new Float64Array(0);
+  /** Vertical window sums (integers, exact) for each sample of a line: `sums[5 * j + q]`. */
+  sums = new Float64Array(0);
+  /** Vertical means of one row, reflect-extended by RADIUS pixels each side: `means[5 * (pad + j) + q]`. */
+  means = new Float64Array(0);
+  /** One row of the SSIM map. */
   row = new Float64Array(0);
+  /** `rowIndex[i + RADIUS]` is the image row at extended row i. */
   rowIndex = new Int32Array(0);
 
   /** Buffers for lines of `line` samples (width * channels) and `rows` rows. */
-  ensure(line: number, rows: number): void {
-    if (line > this.capacity) {
-      const extended = line + 2 * RADIUS * 4; // 4 = max channels: room for the reflected borders
-      this.sumX = new Float64Array(line);
-      this.sumY = new Float64Array(line);
-      this.sumXX = new Float64Array(line);
-      this.sumYY = new Float64Array(line);
-      this.sumXY = new Float64Array(line);
-      this.meanX = new Float64Array(extended);
-      this.meanY = new Float64Array(extended);
-      this.meanXX = new Float64Array(extended);
-      this.meanYY = new Float64Array(extended);
-      this.meanXY = new Float64Array(extended);
-      this.row = new Float64Array(line);
-      this.capacity = line;
+  ensure(line: number, channels: number, rows: number): void {
+    if (line + 2 * RADIUS * channels > this.lineCapacity) {
+      this.lineCapacity = line + 2 * RADIUS * channels;
+      this.sums = new Float64Array(QUANTITIES * this.lineCapacity);
+      this.means = new Float64Array(QUANTITIES * this.lineCapacity);
+      this.row = new Float64Array(this.lineCapacity);
     }
     if (rows + 2 * RADIUS + 1 > this.rowCapacity) {
-      this.rowIndex = new Int32Array(rows + 2 * RADIUS + 1);
       this.rowCapacity = rows + 2 * RADIUS + 1;
+      this.rowIndex = new Int32Array(this.rowCapacity);
     }
   }
 }
@@ -148,78 +138,74 @@ function computeRows(
   onRow: (y: number, row: Float64Array) => void,
 ): void {
   const line = width * channels;
-  workspace.ensure(line, height);
-  const { sumX, sumY, sumXX, sumYY, sumXY, meanX, meanY, meanXX, meanYY, meanXY, row, rowIndex } = workspace;
+  workspace.ensure(line, channels, height);
+  const { sums, means, row, rowIndex } = workspace;
 
   // rowIndex[i + RADIUS] = the image row seen at extended row i, for i in -RADIUS .. height + RADIUS.
   for (let i = -RADIUS; i <= height + RADIUS; i++) rowIndex[i + RADIUS] = reflectIndex(i, height);
 
   // Vertical sums of the first window (extended rows -3 .. 3). Integers, so exact in any order.
-  sumX.fill(0, 0, line);
-  sumY.fill(0, 0, line);
-  sumXX.fill(0, 0, line);
-  sumYY.fill(0, 0, line);
-  sumXY.fill(0, 0, line);
+  sums.fill(0, 0, QUANTITIES * line);
   for (let i = 0; i < SSIM_WINDOW; i++) {
     const base = rowIndex[i] * line;
-    for (let j = 0; j < line; j++) {
+    for (let j = 0, q = 0; j < line; j++, q += QUANTITIES) {
       const x = pa[base + j];
       const y = pb[base + j];
-      sumX[j] += x;
-      sumY[j] += y;
-      sumXX[j] += x * x;
-      sumYY[j] += y * y;
-      sumXY[j] += x * y;
+      sums[q] += x;
+      sums[q + 1] += y;
+      sums[q + 2] += x * x;
+      sums[q + 3] += y * y;
+      sums[q + 4] += x * y;
     }
   }
 
   const pad = RADIUS * channels;
   for (let r = 0; r < height; r++) {
-    // Vertical means of row r into lines extended by RADIUS pixels each side; then slide the
-    // vertical window: add extended row r + 4, drop extended row r - 3.
+    // Vertical means of row r into a line extended by RADIUS pixels each side; then slide the
+    // vertical window: add extended row r + 4, drop extended row r - 3 (after the last row the
+    // sums are not needed: adding and dropping row 0 leaves them as they are).
     const last = r + 1 === height;
     const add = last ? 0 : rowIndex[r + 1 + 2 * RADIUS] * line;
     const drop = last ? 0 : rowIndex[r] * line;
-    for (let j = 0; j < line; j++) {
-      const tx = sumX[j];
-      const ty = sumY[j];
-      const txx = sumXX[j];
-      const tyy = sumYY[j];
-      const txy = sumXY[j];
-      meanX[pad + j] = SEVENTHS[tx];
-      meanY[pad + j] = SEVENTHS[ty];
-      meanXX[pad + j] = txx / 7;
-      meanYY[pad + j] = tyy / 7;
-      meanXY[pad + j] = txy / 7;
+    for (let j = 0, q = 0, m = QUANTITIES * pad; j < line; j++, q += QUANTITIES, m += QUANTITIES) {
+      const tx = sums[q];
+      const ty = sums[q + 1];
+      const txx = sums[q + 2];
+      const tyy = sums[q + 3];
+      const txy = sums[q + 4];
+      means[m] = SEVENTHS[tx];
+      means[m + 1] = SEVENTHS[ty];
+      means[m + 2] = txx / 7;
+      means[m + 3] = tyy / 7;
+      means[m + 4] = txy / 7;
       const xa = pa[add + j];
       const ya = pb[add + j];
       const xd = pa[drop + j];
       const yd = pb[drop + j];
-      sumX[j] = tx + (xa - xd);
-      sumY[j] = ty + (ya - yd);
-      sumXX[j] = txx + (xa * xa - xd * xd);
-      sumYY[j] = tyy + (ya * ya - yd * yd);
-      sumXY[j] = txy + (xa * ya - xd * yd);
+      sums[q] = tx + (xa - xd);
+      sums[q + 1] = ty + (ya - yd);
+      sums[q + 2] = txx + (xa * xa - xd * xd);
+      sums[q + 3] = tyy + (ya * ya - yd * yd);
+      sums[q + 4] = txy + (xa * ya - xd * yd);
     }
-    reflectBorders(meanX, width, channels);
-    reflectBorders(meanY, width, channels);
-    reflectBorders(meanXX, width, channels);
-    reflectBorders(meanYY, width, channels);
-    reflectBorders(meanXY, width, channels);
+    reflectBorders(means, width, QUANTITIES * channels);
 
-    horizontalSsim(width, channels, meanX, meanY, meanXX, meanYY, meanXY, row);
+    horizontalSsim(width, channels, means, row);
     onRow(r, row);
   }
 }
 
-/** Fills the RADIUS pixels before and after an extended line with SciPy's reflect extension. */
-function reflectBorders(extended: Float64Array, width: number, channels: number): void {
+/**
+ * Fills the RADIUS pixels before and after an extended line (`valuesPerPixel` numbers per pixel)
+ * with SciPy's reflect extension.
+ */
+function reflectBorders(extended: Float64Array, width: number, valuesPerPixel: number): void {
   for (let p = 1; p <= RADIUS; p++) {
-    const before = (RADIUS - p) * channels;
-    const beforeSource = (RADIUS + reflectIndex(-p, width)) * channels;
-    const after = (RADIUS + width - 1 + p) * channels;
-    const afterSource = (RADIUS + reflectIndex(width - 1 + p, width)) * channels;
-    for (let c = 0; c < channels; c++) {
+    const before = (RADIUS - p) * valuesPerPixel;
+    const beforeSource = (RADIUS + reflectIndex(-p, width)) * valuesPerPixel;
+    const after = (RADIUS + width - 1 + p) * valuesPerPixel;
+    const afterSource = (RADIUS + reflectIndex(width - 1 + p, width)) * valuesPerPixel;
+    for (let c = 0; c < valuesPerPixel; c++) {
       extended[before + c] = extended[beforeSource + c];
       extended[after + c] = extended[afterSource + c];
     }
@@ -227,19 +213,12 @@ function reflectBorders(extended: Float64Array, width: number, channels: number)
 }
 
 /**
- * The horizontal running means of one row of vertical means, and SSIM from them, in
- * scikit-image's operation order.
+ * The horizontal pass over one row of vertical means (`m`, reflect-extended, QUANTITIES values per
+ * sample) and SSIM from it, into `out[x * channels + c]`. The first window is summed left to right,
+ * then `sum += in[x + 3] - in[x - 4]`: the rounding of every step matters here.
  */
-function horizontalSsim(
-  width: number,
-  channels: number,
-  mx: Float64Array,
-  my: Float64Array,
-  mxx: Float64Array,
-  myy: Float64Array,
-  mxy: Float64Array,
-  out: Float64Array,
-): void {
+function horizontalSsim(width: number, channels: number, m: Float64Array, out: Float64Array): void {
+  const step = QUANTITIES * channels;
   for (let c = 0; c < channels; c++) {
     let sx = 0;
     let sy = 0;
@@ -247,24 +226,24 @@ function horizontalSsim(
     let syy = 0;
     let sxy = 0;
     for (let k = 0; k < SSIM_WINDOW; k++) {
-      const i = k * channels + c;
-      sx += mx[i];
-      sy += my[i];
-      sxx += mxx[i];
-      syy += myy[i];
-      sxy += mxy[i];
+      const i = k * step + QUANTITIES * c;
+      sx += m[i];
+      sy += m[i + 1];
+      sxx += m[i + 2];
+      syy += m[i + 3];
+      sxy += m[i + 4];
     }
     out[c] = ssimFromSums(sx, sy, sxx, syy, sxy);
-    for (let x = 1, o = channels + c, add = SSIM_WINDOW * channels + c, drop = c; x < width; x++) {
-      sx += mx[add] - mx[drop];
-      sy += my[add] - my[drop];
-      sxx += mxx[add] - mxx[drop];
-      syy += myy[add] - myy[drop];
-      sxy += mxy[add] - mxy[drop];
+    for (let x = 1, o = channels + c, add = SSIM_WINDOW * step + QUANTITIES * c, drop = QUANTITIES * c; x < width; x++) {
+      sx += m[add] - m[drop];
+      sy += m[add + 1] - m[drop + 1];
+      sxx += m[add + 2] - m[drop + 2];
+      syy += m[add + 3] - m[drop + 3];
+      sxy += m[add + 4] - m[drop + 4];
       out[o] = ssimFromSums(sx, sy, sxx, syy, sxy);
       o += channels;
-      add += channels;
-      drop += channels;
+      add += step;
+      drop += step;
     }
   }
 }
