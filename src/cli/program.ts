@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { packageVersion } from '../util/package-root.js';
+import { cropsCommand } from '../commands/crops.js';
+import { diffsCommand } from '../commands/diffs.js';
 import { foldsCommand } from '../commands/folds.js';
 
 /**
@@ -15,7 +17,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   // Commands are registered here, one line each (register(program, xCommand())), only once they work.
-  void register;
+  register(program, cropsCommand());
+  register(program, diffsCommand());
   register(program, foldsCommand());
   return program;
 }

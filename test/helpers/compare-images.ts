@@ -1,0 +1,51 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+
+/**
+ * Compares image folders by decoded pixels (PNG encoders differ in bytes, not in pixels).
+ */
+export interface DecodedImage {
+  width: number;
+  height: number;
+  channels: number;
+  data: Buffer;
+}
+
+export async function decodeImage(path: string): Promise<DecodedImage> {
+  const { data, info } = await sharp(path).raw().toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, channels: info.channels, data };
+}
+
+/** Relative paths of every file below `dir` (a/b.png), sorted; [] when `dir` is absent. */
+export function listFiles(dir: string, prefix = ''): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const name of names.sort()) {
+    if (name.startsWith('.')) continue;
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...listFiles(path, `${prefix}${name}/`));
+    else out.push(`${prefix}${name}`);
+  }
+  return out;
+}
+
+/** Pixels that differ between two decoded images of the same shape. */
+export function differingPixels(a: DecodedImage, b: DecodedImage): number {
+  if (a.width !== b.width || a.height !== b.height || a.channels !== b.channels) return Number.POSITIVE_INFINITY;
+  let count = 0;
+  for (let p = 0; p < a.width * a.height; p += 1) {
+    for (let c = 0; c < a.channels; c += 1) {
+      if (a.data[p * a.channels + c] !== b.data[p * b.channels + c]) {
+        count += 1;
+        break;
+      }
+    }
+  }
+  return count;
+}
