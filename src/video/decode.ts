@@ -1,0 +1,251 @@
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { rotateClockwise } from '../image/rotate.js';
+import type { RgbImage } from '../image/rgb-image.js';
+import { ItemError } from '../util/errors.js';
+import { locateFfmpeg, type FfmpegBinaries } from './ffmpeg-binaries.js';
+import { cleanLine, firstLine, probeVideo, type VideoProbe } from './probe.js';
+
+/**
+ * Decodes a video's frames to RGB exactly as the reference's OpenCV VideoCapture delivers them
+ * (converted BGR to RGB): ffmpeg with passthrough timing (no frame dropped or duplicated), default
+ * scaler flags, OpenCV's colour matrix, rgb24 on a pipe, one frame at a time with backpressure. Rotation: OpenCV 4.6 rotates
+ * each converted frame by the display matrix (quarter turns only), so ffmpeg is told not to rotate
+ * (`-noautorotate`, which would rotate before the colour conversion) and the RGB frame is rotated here.
+ */
+
+export interface DecodeOptions {
+  /** Deliver only frames whose index is a multiple of this (every frame is still decoded). Default 1. */
+  readonly every?: number;
+  /** Stops decoding (ffmpeg is killed) and makes the iteration throw the signal's reason. */
+  readonly signal?: AbortSignal;
+  /** A probe of the same file, to skip probing it again. */
+  readonly probe?: VideoProbe;
+}
+
+export interface DecodedFrame {
+  /** The frame's true 0-based index in decode order. */
+  readonly index: number;
+  /** A fresh buffer the consumer owns. */
+  readonly image: RgbImage;
+}
+
+export interface DecodeSummary {
+  readonly framesDelivered: number;
+  /** Index of the last frame delivered, -1 when none was. */
+  readonly lastIndex: number;
+  readonly width: number;
+  readonly height: number;
+  /** False when the consumer stopped before the end of the stream. */
+  readonly complete: boolean;
+  /** Set when the video broke midway: the frames before it were delivered, later ones are missing. */
+  readonly error?: string;
+  /** ffmpeg's complaints (or a short count) that did not lose frames, at most a few lines. */
+  readonly warnings: readonly string[];
+}
+
+export interface VideoDecoding {
+  readonly path: string;
+  readonly probe: VideoProbe;
+  /** Frame size as delivered (after rotation). */
+  readonly width: number;
+  readonly height: number;
+  /** The frames, in decode order; iterate once. ffmpeg starts on the first `next()` and is killed if the loop stops early. */
+  readonly frames: AsyncIterable<DecodedFrame>;
+  /** What happened, once the iteration has ended (normally or early); throws before that. */
+  summary(): DecodeSummary;
+}
+
+const maxStderrChars = 16_384;
+const maxWarnings = 5;
+
+/**
+ * Probes `path` (an ItemError if it is not a readable video) and returns its frames to iterate.
+ * The iteration throws an ItemError with ffmpeg's first error line when no frame at all can be
+ * decoded; a video that breaks later ends the iteration normally with `summary().error` set.
+ */
+export async function decodeVideo(path: string, options: DecodeOptions = {}): Promise<VideoDecoding> {
+  const every = options.every ?? 1;
+  if (!Number.isInteger(every) || every < 1) throw new RangeError(`every must be a positive integer, got ${every}`);
+  const binaries = await locateFfmpeg();
+  const probe = options.probe ?? (await probeVideo(path));
+  let summary: DecodeSummary | undefined;
+  let started = false;
+  const frames: AsyncIterable<DecodedFrame> = {
+    [Symbol.asyncIterator]() {
+      if (started) throw new Error(`${path}: the frames of a decodeVideo() result can be iterated only once`);
+      started = true;
+      return readFrames(path, binaries, probe, every, options.signal, (s) => {
+        summary = s;
+      });
+    },
+  };
+  return {
+    path,
+    probe,
+    width: probe.width,
+    height: probe.height,
+    frames,
+    summary() {
+      if (summary === undefined) throw new Error(`${path}: summary() called before the frames were iterated to the end`);
+      return summary;
+    },
+  };
+}
+
+/**
+ * The colour conversion OpenCV 4.6 asks libswscale for: it calls sws_getCachedContext with
+ * SWS_BICUBIC and never sets colour details, so YUV is read with the default BT.601 matrix and the
+ * range implied by the pixel format (full for yuvj*, limited otherwise), whatever the stream's
+ * colour tags say. ffmpeg's scale filter instead honours a tagged stream (e.g. bt709, tv), which
+ * changes the RGB of every pixel: pin the matrix and range for YUV formats. For untagged streams
+ * this is what the filter does anyway (the output is byte-identical).
+ */
+export function colourConversionFilter(pixFmt: string): string {
+  const range = pixFmt.startsWith('yuvj') ? 'pc' : /^(yuv|nv)/.test(pixFmt) ? 'tv' : undefined;
+  return range === undefined ? 'scale=flags=bicubic' : `scale=flags=bicubic:in_color_matrix=bt601:in_range=${range}`;
+}
+
+/** The ffmpeg command line (after the program name) that writes the selected frames as rgb24 to stdout. */
+export function ffmpegDecodeArgs(path: string, every: number, passthroughArgs: readonly string[], pixFmt: string): string[] {
+  // select's n counts the frames entering the filter graph, i.e. decoded frames, from 0: the frames
+  // that come out are byte-identical to the same frames of a full decode (tested), and only they
+  // are converted to RGB and piped.
+  const filters = [...(every > 1 ? [`select='not(mod(n\\,${every}))'`] : []), colourConversionFilter(pixFmt)];
+  return [
+    '-nostdin',
+    '-hide_banner',
+    '-v',
+    'error',
+    '-noautorotate',
+    '-i',
+    path,
+    '-map',
+    '0:v:0',
+    '-an',
+    '-sn',
+    '-dn',
+    '-vf',
+    filters.join(','),
+    ...passthroughArgs,
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    'pipe:1',
+  ];
+}
+
+async function* readFrames(
+  path: string,
+  binaries: FfmpegBinaries,
+  probe: VideoProbe,
+  every: number,
+  signal: AbortSignal | undefined,
+  report: (summary: DecodeSummary) => void,
+): AsyncGenerator<DecodedFrame> {
+  signal?.throwIfAborted();
+  const storedWidth = probe.storedWidth;
+  const storedHeight = probe.storedHeight;
+  const frameBytes = storedWidth * storedHeight * 3;
+  const child = spawn(binaries.ffmpegPath, ffmpegDecodeArgs(path, every, binaries.passthroughArgs, probe.pixFmt), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<{ code: number | null; spawnError?: Error }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, spawnError: error }));
+    child.once('close', (code) => resolve({ code }));
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => {
+    if (stderr.length < maxStderrChars) stderr += text;
+  });
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  signal?.addEventListener('abort', kill, { once: true });
+
+  let delivered = 0;
+  let frame: Buffer | undefined;
+  let filled = 0;
+  let reachedEnd = false;
+  try {
+    for await (const chunk of child.stdout as Readable & AsyncIterable<Buffer>) {
+      let offset = 0;
+      while (offset < chunk.length) {
+        frame ??= Buffer.allocUnsafeSlow(frameBytes);
+        const n = Math.min(frameBytes - filled, chunk.length - offset);
+        chunk.copy(frame, filled, offset, offset + n);
+        filled += n;
+        offset += n;
+        if (filled === frameBytes) {
+          const image = rotateClockwise({ width: storedWidth, height: storedHeight, data: frame }, probe.rotation);
+          const index = delivered * every;
+          frame = undefined;
+          filled = 0;
+          delivered += 1;
+          yield { index, image };
+        }
+      }
+    }
+    reachedEnd = true;
+  } finally {
+    signal?.removeEventListener('abort', kill);
+    if (!reachedEnd) {
+      kill();
+      await exited;
+      report(summaryOf(delivered, every, probe, false, undefined, []));
+    }
+  }
+
+  const exit = await exited;
+  if (signal?.aborted) {
+    report(summaryOf(delivered, every, probe, false, undefined, []));
+    signal.throwIfAborted();
+  }
+  const complaint = firstLine(stderr);
+  if (exit.spawnError !== undefined) throw new ItemError(`${path}: cannot run ffmpeg (${exit.spawnError.message})`);
+  if (delivered === 0) {
+    report(summaryOf(0, every, probe, true, 'no frame could be decoded', []));
+    throw new ItemError(`${path}: no frame could be decoded${complaint ? ` (${complaint})` : exit.code !== 0 ? ` (ffmpeg exit code ${exit.code})` : ''}`);
+  }
+  let error: string | undefined;
+  const warnings: string[] = [];
+  const because = complaint ?? `ffmpeg exit code ${exit.code}`;
+  const lastIndex = (delivered - 1) * every;
+  const expected = probe.frameCount === null ? null : Math.ceil(probe.frameCount / every);
+  if (exit.code !== 0) {
+    error = `decoding stopped after frame ${lastIndex}: ${because}`;
+  } else if (filled > 0) {
+    error = `the stream ended inside the frame after ${lastIndex}: ${because}`;
+  } else if (expected !== null && delivered < expected && complaint !== undefined) {
+    error = `decoding stopped after frame ${lastIndex} of ${probe.frameCount}: ${complaint}`;
+  } else {
+    if (expected !== null && delivered < expected) {
+      warnings.push(`delivered ${delivered} frames, the container announces ${expected} for every ${every}`);
+    }
+    for (const line of stderr.split(/\r?\n/).map(cleanLine)) {
+      if (line !== '' && warnings.length < maxWarnings && !warnings.includes(line)) warnings.push(line);
+    }
+  }
+  report(summaryOf(delivered, every, probe, true, error, warnings));
+}
+
+function summaryOf(
+  delivered: number,
+  every: number,
+  probe: VideoProbe,
+  complete: boolean,
+  error: string | undefined,
+  warnings: readonly string[],
+): DecodeSummary {
+  return {
+    framesDelivered: delivered,
+    lastIndex: delivered === 0 ? -1 : (delivered - 1) * every,
+    width: probe.width,
+    height: probe.height,
+    complete,
+    ...(error === undefined ? {} : { error }),
+    warnings,
+  };
+}

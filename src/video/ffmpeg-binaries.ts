@@ -1,0 +1,159 @@
+import { execFile } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { DfdcError, messageOf } from '../util/errors.js';
+import { ExitCode } from '../util/exit-codes.js';
+
+/**
+ * The one place that finds ffmpeg and ffprobe. Order: the FFMPEG_PATH / FFPROBE_PATH environment
+ * variables, then `ffmpeg` / `ffprobe` on PATH (a system build, e.g. Debian's 5.1: the libraries the
+ * reference used), then the static builds shipped in the npm packages @ffmpeg-installer/ffmpeg and
+ * @ffprobe-installer/ffprobe. Each candidate must answer `-version`. The answer is cached per process.
+ */
+
+export type FfmpegSource = 'env' | 'system' | 'npm';
+
+export interface FfmpegBinaries {
+  readonly ffmpegPath: string;
+  readonly ffprobePath: string;
+  /** Where ffmpeg (the program whose libraries produce the RGB) came from. */
+  readonly source: FfmpegSource;
+  /** ffmpeg's own version string, e.g. `5.1.9-0+deb12u1` or `N-47683-g0e8eb07980-static`. */
+  readonly version: string;
+  /** libavutil's major.minor, e.g. [57, 28]; null when `-version` does not list it. */
+  readonly libavutil: readonly [number, number] | null;
+  /** The output options that keep every decoded frame as is (no frame-rate conversion). */
+  readonly passthroughArgs: readonly string[];
+}
+
+interface Found {
+  readonly path: string;
+  readonly source: FfmpegSource;
+  readonly versionText: string;
+}
+
+const fixMessage =
+  'install ffmpeg (e.g. `apt-get install ffmpeg`), or set FFMPEG_PATH and FFPROBE_PATH to working binaries, ' +
+  'or reinstall dfdc so that its optional @ffmpeg-installer/@ffprobe-installer binaries are present';
+
+let cached: Promise<FfmpegBinaries> | undefined;
+
+/** Finds ffmpeg and ffprobe once per process; a DfdcError (exit 3) that says how to fix it if either is missing. */
+export function locateFfmpeg(): Promise<FfmpegBinaries> {
+  cached ??= locate().catch((error: unknown) => {
+    cached = undefined;
+    throw error;
+  });
+  return cached;
+}
+
+/** One line for `--help` and provenance: `ffmpeg 5.1.9-0+deb12u1 from PATH (/usr/bin/ffmpeg)`. */
+export function describeFfmpeg(binaries: FfmpegBinaries): string {
+  const where = { env: 'FFMPEG_PATH', system: 'PATH', npm: 'the @ffmpeg-installer npm package' }[binaries.source];
+  return `ffmpeg ${binaries.version} from ${where} (${binaries.ffmpegPath})`;
+}
+
+async function locate(): Promise<FfmpegBinaries> {
+  const ffmpeg = await find('ffmpeg', 'FFMPEG_PATH', () => npmBinaryPath('@ffmpeg-installer/ffmpeg'));
+  const ffprobe = await find('ffprobe', 'FFPROBE_PATH', () => npmBinaryPath('@ffprobe-installer/ffprobe'));
+  const version = parseFfmpegVersion(ffmpeg.versionText);
+  const libavutil = parseLibavutilVersion(ffmpeg.versionText);
+  return {
+    ffmpegPath: ffmpeg.path,
+    ffprobePath: ffprobe.path,
+    source: ffmpeg.source,
+    version,
+    libavutil,
+    passthroughArgs: supportsFpsMode(version, libavutil) ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough'],
+  };
+}
+
+async function find(name: 'ffmpeg' | 'ffprobe', envName: string, npmPath: () => Promise<string | undefined>): Promise<Found> {
+  const fromEnv = process.env[envName];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    try {
+      return { path: fromEnv, source: 'env', versionText: await versionText(fromEnv) };
+    } catch (error) {
+      throw new DfdcError(`${envName}=${fromEnv} does not run (${messageOf(error)}): point it at a working ${name}, or unset it`, ExitCode.Fatal);
+    }
+  }
+  const onPath = searchPath(name);
+  if (onPath !== undefined) {
+    try {
+      return { path: onPath, source: 'system', versionText: await versionText(onPath) };
+    } catch {
+      // A broken system binary: fall through to the npm one.
+    }
+  }
+  const shipped = await npmPath();
+  if (shipped !== undefined) {
+    try {
+      return { path: shipped, source: 'npm', versionText: await versionText(shipped) };
+    } catch {
+      // Reported below with the fix.
+    }
+  }
+  throw new DfdcError(`${name} not found: ${fixMessage}`, ExitCode.Fatal);
+}
+
+/** The first executable `name` in PATH, as an absolute path. */
+function searchPath(name: string): string | undefined {
+  const names = process.platform === 'win32' ? [`${name}.exe`, name] : [name];
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    for (const file of names) {
+      const candidate = join(dir, file);
+      try {
+        if (!statSync(candidate).isFile()) continue;
+        accessSync(candidate, constants.X_OK);
+        return candidate;
+      } catch {
+        // not there, or not executable
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The `.path` of an installer package, imported only when needed; undefined when it is absent or has no binary for this platform. */
+async function npmBinaryPath(packageName: string): Promise<string | undefined> {
+  try {
+    const module = (await import(packageName)) as { default?: { path?: unknown }; path?: unknown };
+    const path = module.default?.path ?? module.path;
+    return typeof path === 'string' ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function versionText(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(path, ['-version'], { timeout: 20_000, maxBuffer: 1 << 20 }, (error, stdout) => {
+      if (error) reject(error);
+      else resolve(stdout);
+    });
+  });
+}
+
+/** `ffmpeg version 5.1.9-0+deb12u1 Copyright ...` -> `5.1.9-0+deb12u1`. */
+export function parseFfmpegVersion(text: string): string {
+  const match = /^\S+ version (\S+)/m.exec(text);
+  return match?.[1] ?? 'unknown';
+}
+
+/** `libavutil      57. 28.100 / 57. 28.100` -> [57, 28]. */
+export function parseLibavutilVersion(text: string): [number, number] | null {
+  const match = /^libavutil\s+(\d+)\.\s*(\d+)\./m.exec(text);
+  return match ? [Number(match[1]), Number(match[2])] : null;
+}
+
+/**
+ * `-fps_mode` first shipped in ffmpeg 5.1 (libavutil 57.28); older builds only know `-vsync`, which
+ * newer ones still accept but deprecate. Undated git builds are judged by their libavutil.
+ */
+export function supportsFpsMode(version: string, libavutil: readonly [number, number] | null): boolean {
+  if (libavutil !== null) return libavutil[0] > 57 || (libavutil[0] === 57 && libavutil[1] >= 28);
+  const release = /^(\d+)\.(\d+)/.exec(version);
+  if (release) return Number(release[1]) > 5 || (Number(release[1]) === 5 && Number(release[2]) >= 1);
+  return false;
+}
