@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { packageVersion } from '../util/package-root.js';
 import { cropsCommand } from '../commands/crops.js';
+import { detectCommand } from '../commands/detect.js';
 import { diffsCommand } from '../commands/diffs.js';
 import { foldsCommand } from '../commands/folds.js';
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   // Commands are registered here, one line each (register(program, xCommand())), only once they work.
+  register(program, detectCommand());
   register(program, cropsCommand());
   register(program, diffsCommand());
   register(program, foldsCommand());

@@ -32,7 +32,7 @@ export function diffsCommand(): Command {
         "clamp (1 - SSIM) * 255 to 0..255 instead of wrapping it like the reference (which turns SSIM < 0 into black holes; the winner's models were trained on the wrapped masks)",
       ).default(false),
     )
-    .addOption(new Option('--workers <n>', 'worker threads').default(undefined, 'the number of cores'));
+    .addOption(new Option('--workers <n>', 'worker threads (default: the number of cores)'));
   for (const option of runOptions()) command.addOption(option);
   return command.action(async (raw: unknown) => {
     const options = diffsOptionsSchema.parse(raw);

@@ -21,10 +21,7 @@ export function rootDirOption(): Option {
 }
 
 export function outputDirOption(): Option {
-  return new Option('--output-dir <dir>', "where outputs go, in the reference's layout (boxes/, crops/, landmarks/, diffs/)").default(
-    undefined,
-    'the root dir',
-  );
+  return new Option('--output-dir <dir>', "where outputs go, in the reference's layout (boxes/, crops/, landmarks/, diffs/) (default: the root dir)");
 }
 
 export function cropsDirOption(): Option {
@@ -70,13 +67,10 @@ export function numberList(count: number) {
 export function runOptions(): Option[] {
   return [
     new Option('--force', 'recompute units already complete, and accept settings that differ from the earlier run').default(false),
-    new Option('--parts <list>', 'only these parts: comma-separated part numbers or folder names').default(undefined, 'all parts'),
-    new Option('--limit <n>', 'only the first N REAL videos (with their FAKEs): a slice to try first').default(undefined, 'no limit'),
-    new Option('--shard-index <i>', 'process shard i of --shard-count (also read from JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX or SLURM_ARRAY_TASK_ID)').default(
-      undefined,
-      'no sharding',
-    ),
-    new Option('--shard-count <n>', 'number of shards (also DFDC_SHARD_COUNT or SLURM_ARRAY_TASK_COUNT)').default(undefined, 'no sharding'),
+    new Option('--parts <list>', 'only these parts: comma-separated part numbers or folder names (default: all parts)'),
+    new Option('--limit <n>', 'only the first N REAL videos (with their FAKEs): a slice to try first (default: no limit)'),
+    new Option('--shard-index <i>', 'process shard i of --shard-count (also read from JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX or SLURM_ARRAY_TASK_ID) (default: no sharding)'),
+    new Option('--shard-count <n>', 'number of shards (also DFDC_SHARD_COUNT or SLURM_ARRAY_TASK_COUNT) (default: no sharding)'),
     new Option('--quiet', 'print only problems and the summary').default(false),
     new Option('--json', 'print the run summary as JSON on stdout').default(false),
   ];
@@ -101,7 +95,7 @@ export const runOptionsSchema = z.object({
 /** `--workers` and `--backend`, for stages that run MTCNN or other per-core work. */
 export function workerOptions(): Option[] {
   return [
-    new Option('--workers <n>', 'worker threads (one TF.js backend each)').default(undefined, 'the number of cores'),
+    new Option('--workers <n>', 'worker threads (one TF.js backend each) (default: the number of cores)'),
     new Option('--backend <name>', 'TF.js backend: wasm (installs from npm), cpu (pure JS, slow), tensorflow (needs @tensorflow/tfjs-node or -node-gpu installed by you)')
       .choices(['wasm', 'cpu', 'tensorflow'])
       .default('wasm'),

@@ -1,5 +1,6 @@
 import { Worker, type TransferListItem } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
+import { DfdcError } from '../util/errors.js';
 
 /**
  * A fixed set of worker threads that run tasks one at a time each, in submission order as workers
@@ -88,7 +89,9 @@ export class WorkerPool {
     this.inFlight.delete(worker);
     this.idle.push(worker);
     if (message.error) {
-      const error = new Error(message.error.message);
+      // A DfdcError in a worker (a backend that cannot load, a full disk) is about the run, not the
+      // task: it keeps its class so the stage stops once instead of failing every video.
+      const error = message.error.name === 'DfdcError' ? new DfdcError(message.error.message) : new Error(message.error.message);
       if (message.error.name) error.name = message.error.name;
       item.pending.reject(error);
     } else {

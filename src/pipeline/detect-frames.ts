@@ -1,0 +1,45 @@
+import type { Box } from '../dataset/boxes-file.js';
+import { halfSize, resizeByScale } from '../image/pillow-resize.js';
+import type { RgbImage } from '../image/rgb-image.js';
+import type { MtcnnDetector } from '../mtcnn/detector.js';
+
+/**
+ * Stage 1's detection of a batch of full-size frames, run in a worker thread: each frame is resized
+ * with Pillow's bicubic to the detection size (half size in the reference), MTCNN finds its faces,
+ * and the boxes come back in the reference's half-size coordinates (largest first; null: no face).
+ */
+export interface DetectFramesTask {
+  frames: RgbImage[];
+  /** Detection scale s: the frame is resized to (floor(w*s), floor(h*s)); 0.5 is the reference. */
+  scale: number;
+  thresholds: [number, number, number];
+  minFaceSize: number;
+}
+
+/** The reference's scale: boxes are stored at half size whatever size they were found at. */
+export const REFERENCE_SCALE = 0.5;
+
+/**
+ * The winner's write-up rule for `--scale auto`, from the wider side W of the full frame:
+ * W < 300: 2; 300 <= W <= 1000: 1; 1000 < W <= 1900: 0.5; W > 1900: 0.33.
+ */
+export function autoScale(width: number, height: number): number {
+  const wider = Math.max(width, height);
+  if (wider < 300) return 2;
+  if (wider <= 1000) return 1;
+  if (wider <= 1900) return 0.5;
+  return 0.33;
+}
+
+/** Maps a box found at scale s to half-size coordinates (multiply by 0.5 / s), kept in float32. */
+export function toHalfSizeBox(box: readonly [number, number, number, number], scale: number): Box {
+  if (scale === REFERENCE_SCALE) return [box[0], box[1], box[2], box[3]];
+  const factor = REFERENCE_SCALE / scale;
+  return [Math.fround(box[0] * factor), Math.fround(box[1] * factor), Math.fround(box[2] * factor), Math.fround(box[3] * factor)];
+}
+
+export async function detectFrames(detector: MtcnnDetector, task: DetectFramesTask): Promise<(Box[] | null)[]> {
+  const resized = task.frames.map((frame) => (task.scale === REFERENCE_SCALE ? halfSize(frame) : resizeByScale(frame, task.scale)));
+  const faces = await detector.detectFaces(resized, { thresholds: task.thresholds, minFaceSize: task.minFaceSize });
+  return faces.map((list) => (list.length === 0 ? null : list.map((face) => toHalfSizeBox(face.box, task.scale))));
+}
