@@ -4,6 +4,7 @@ import { cropsCommand } from '../commands/crops.js';
 import { detectCommand } from '../commands/detect.js';
 import { diffsCommand } from '../commands/diffs.js';
 import { foldsCommand } from '../commands/folds.js';
+import { landmarksCommand } from '../commands/landmarks.js';
 
 /**
  * Builds the `dfdc` command line. This file only wires commands: each lives in src/commands/<name>.ts
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   // Commands are registered here, one line each (register(program, xCommand())), only once they work.
   register(program, detectCommand());
   register(program, cropsCommand());
+  register(program, landmarksCommand());
   register(program, diffsCommand());
   register(program, foldsCommand());
   return program;
