@@ -5,6 +5,7 @@ import { detectCommand } from '../commands/detect.js';
 import { diffsCommand } from '../commands/diffs.js';
 import { foldsCommand } from '../commands/folds.js';
 import { landmarksCommand } from '../commands/landmarks.js';
+import { runCommand } from '../commands/run.js';
 
 /**
  * Builds the `dfdc` command line. This file only wires commands: each lives in src/commands/<name>.ts
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   // Commands are registered here, one line each (register(program, xCommand())), only once they work.
+  register(program, runCommand());
   register(program, detectCommand());
   register(program, cropsCommand());
   register(program, landmarksCommand());

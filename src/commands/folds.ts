@@ -2,10 +2,10 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { loadDataset } from '../dataset/dataset.js';
+import { loadDataset, type Dataset } from '../dataset/dataset.js';
 import { listCropFolders } from '../dataset/crop-files.js';
 import { assignFolds, buildFolds, foldsCsv } from '../dataset/folds.js';
-import { outputPaths } from '../dataset/output-paths.js';
+import { outputPaths, type OutputPaths } from '../dataset/output-paths.js';
 import { formatProblem } from '../dataset/problems.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { DfdcError, UsageError, messageOf } from '../util/errors.js';
@@ -47,9 +47,7 @@ export function foldsCommand(): Command {
     .action(async (raw: unknown) => {
       const options = foldsOptionsSchema.parse(raw);
       const dirs = resolveDatasetDirs(options);
-      const outFile = resolve(options.out);
-      if (existsSync(outFile) && statSync(outFile).isDirectory()) throw new UsageError(`--out ${options.out} is a folder: give a file name such as folds.csv`);
-
+      const outFile = resolveFoldsOut(options.out);
       const dataset = await loadDataset(dirs);
       for (const problem of dataset.problems) process.stderr.write(`dfdc: ${formatProblem(problem)}\n`);
       if (dataset.missingVideos.length > 0) {
@@ -58,26 +56,43 @@ export function foldsCommand(): Command {
           `dfdc: note: ${dataset.missingVideos.length} video file(s) listed in metadata.json are missing, e.g. ${first.part.name}/${first.name} (folds only needs metadata and crops)\n`,
         );
       }
-
-      const foldOf = assignFolds(dataset, { nSplits: options.nSplits, partCount: options.parts });
-      const paths = outputPaths(dirs);
-      const listed = await listCropFolders(paths, dataset.pairs.flatMap(({ original, fakes }) => [original.id, ...fakes.map((fake) => fake.id)]));
-      const { rows, videoCount, foldsUsed } = buildFolds(dataset.pairs, (id) => listed.get(id)!, foldOf, options.seed);
-
-      try {
-        await writeFileAtomic(outFile, foldsCsv(rows));
-      } catch (error) {
-        throw new DfdcError(`cannot write --out ${outFile}: ${messageOf(error)}`, ExitCode.Fatal, { cause: error });
-      }
-      const why =
-        rows.length > 0
-          ? ''
-          : dataset.pairs.length === 0
-            ? ' (no FAKE with a REAL original in the metadata)'
-            : ` (no grid crops found under ${paths.cropsDir}: run dfdc crops first, or check --crops-dir)`;
-      process.stderr.write(
-        `dfdc: folds: wrote ${rows.length} rows for ${videoCount} videos in ${foldsUsed.length} of ${options.nSplits} folds (${foldsUsed.join(', ') || 'none'}) to ${outFile}${why}\n`,
-      );
+      const summary = await writeFolds(dataset, outputPaths(dirs), outFile, options);
+      process.stderr.write(`dfdc: ${summary}\n`);
       process.exitCode = dataset.problems.length > 0 ? ExitCode.SomeFailed : ExitCode.Ok;
     });
+}
+
+/** `--out` resolved against the current directory; a folder is a usage error. */
+export function resolveFoldsOut(out: string): string {
+  const outFile = resolve(out);
+  if (existsSync(outFile) && statSync(outFile).isDirectory()) throw new UsageError(`--out ${out} is a folder: give a file name such as folds.csv`);
+  return outFile;
+}
+
+export interface FoldsSettings {
+  nSplits: number;
+  parts: number;
+  seed: number;
+}
+
+/**
+ * Stage 5 over a whole data set (also used by `dfdc run`): folds by part, the leak check, the
+ * seeded shuffle, the CSV written atomically. Returns the one-line summary.
+ */
+export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: string, settings: FoldsSettings): Promise<string> {
+  const foldOf = assignFolds(dataset, { nSplits: settings.nSplits, partCount: settings.parts });
+  const listed = await listCropFolders(paths, dataset.pairs.flatMap(({ original, fakes }) => [original.id, ...fakes.map((fake) => fake.id)]));
+  const { rows, videoCount, foldsUsed } = buildFolds(dataset.pairs, (id) => listed.get(id)!, foldOf, settings.seed);
+  try {
+    await writeFileAtomic(outFile, foldsCsv(rows));
+  } catch (error) {
+    throw new DfdcError(`cannot write --out ${outFile}: ${messageOf(error)}`, ExitCode.Fatal, { cause: error });
+  }
+  const why =
+    rows.length > 0
+      ? ''
+      : dataset.pairs.length === 0
+        ? ' (no FAKE with a REAL original in the metadata)'
+        : ` (no grid crops found under ${paths.cropsDir}: run dfdc crops first, or check --crops-dir)`;
+  return `folds: wrote ${rows.length} rows for ${videoCount} videos in ${foldsUsed.length} of ${settings.nSplits} folds (${foldsUsed.join(', ') || 'none'}) to ${outFile}${why}`;
 }
