@@ -34,7 +34,7 @@ export const detectOptionsSchema = datasetOptionsSchema
     scale: z
       .union([z.literal('auto'), z.coerce.number().positive('must be a positive number or auto').max(4, 'must be at most 4')])
       .default(0.5),
-    batchSize: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(256, 'must be at most 256').default(8),
+    batchSize: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(256, 'must be at most 256').default(32),
     thresholds: numberList(3).default([0.85, 0.95, 0.95]),
     minFaceSize: z.coerce.number().positive('must be a positive number').default(20),
   });
@@ -46,7 +46,10 @@ export function detectorOptions(): Option[] {
       '--scale <s>',
       "detection size: each frame is resized by s before MTCNN (0.5 = the reference's half size); 'auto' = the winner's write-up rule (2x under 300 px wide, 1x to 1000, 0.5x to 1900, 0.33x above); boxes are always stored at half size",
     ).default('0.5'),
-    new Option('--batch-size <n>', 'frames per detector call (the results do not depend on it)').default(8),
+    new Option(
+      '--batch-size <n>',
+      "frames per detector call, aligned on frame index like the reference's batches (its NMS spans the batch, so 32 gives the reference's boxes; other sizes may move a borderline box)",
+    ).default(32),
     new Option('--thresholds <a,b,c>', 'P-Net, R-Net, O-Net face thresholds').default('0.85,0.95,0.95'),
     new Option('--min-face-size <px>', 'smallest face MTCNN looks for, in detection pixels').default(20),
   ];
@@ -93,12 +96,12 @@ export function detectorPool(backend: BackendName, workers: number): WorkerPool 
 /** Runs stage 1 inside a session (also used by `dfdc run`), on a pool of its own or the one given. */
 export async function runDetectStage(session: Session, settings: DetectStageSettings, sharedPool?: WorkerPool): Promise<void> {
   const { paths, selection } = session;
-  const { every, scale, thresholds, minFaceSize } = settings.detect;
+  const { every, scale, thresholds, minFaceSize, batchSize } = settings.detect;
   const ffmpeg = await locateFfmpeg();
   await claimProvenance(
     paths.stateDir,
     'detect',
-    { every, scale, thresholds, minFaceSize },
+    { every, scale, thresholds, minFaceSize, batchSize },
     { version: packageVersion, backend: settings.backend, ffmpeg: describeFfmpeg(ffmpeg) },
     settings.force,
   );

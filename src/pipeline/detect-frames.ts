@@ -4,13 +4,16 @@ import type { RgbImage } from '../image/rgb-image.js';
 import type { MtcnnDetector } from '../mtcnn/detector.js';
 
 /**
- * Stage 1's detection of a batch of full-size frames, run in a worker thread: each frame is resized
- * with Pillow's bicubic to the detection size (half size in the reference), MTCNN finds its faces,
- * and the boxes come back in the reference's half-size coordinates (largest first; null: no face).
+ * Stage 1's detection of a batch of frames already resized to the detection size (half size in the
+ * reference, with Pillow's bicubic), run in a worker thread: MTCNN finds their faces, and the boxes
+ * come back in the reference's half-size coordinates (largest first; null: no face).
  */
 export interface DetectFramesTask {
+  /** Frames at the detection size. */
   frames: RgbImage[];
-  /** Detection scale s: the frame is resized to (floor(w*s), floor(h*s)); 0.5 is the reference. */
+  /** Each frame's position in its reference batch of 32 (index % 32), for the batched NMS offsets. */
+  positions: number[];
+  /** The detection scale s the frames were resized by; 0.5 is the reference. */
   scale: number;
   thresholds: [number, number, number];
   minFaceSize: number;
@@ -38,8 +41,12 @@ export function toHalfSizeBox(box: readonly [number, number, number, number], sc
   return [Math.fround(box[0] * factor), Math.fround(box[1] * factor), Math.fround(box[2] * factor), Math.fround(box[3] * factor)];
 }
 
+/** A full frame resized by s with Pillow's bicubic: (floor(w*s), floor(h*s)), half size for 0.5. */
+export function resizeForDetection(frame: RgbImage, scale: number): RgbImage {
+  return scale === REFERENCE_SCALE ? halfSize(frame) : resizeByScale(frame, scale);
+}
+
 export async function detectFrames(detector: MtcnnDetector, task: DetectFramesTask): Promise<(Box[] | null)[]> {
-  const resized = task.frames.map((frame) => (task.scale === REFERENCE_SCALE ? halfSize(frame) : resizeByScale(frame, task.scale)));
-  const faces = await detector.detectFaces(resized, { thresholds: task.thresholds, minFaceSize: task.minFaceSize });
+  const faces = await detector.detectFaces(task.frames, { thresholds: task.thresholds, minFaceSize: task.minFaceSize });
   return faces.map((list) => (list.length === 0 ? null : list.map((face) => toHalfSizeBox(face.box, task.scale))));
 }

@@ -5,14 +5,19 @@ import type { UnitOutcome } from '../run/stage-runner.js';
 import type { WorkerPool } from '../run/worker-pool.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { decodeVideo, type DecodedFrame } from '../video/decode.js';
-import { autoScale, type DetectFramesTask } from './detect-frames.js';
+import { autoScale, resizeForDetection, type DetectFramesTask } from './detect-frames.js';
 import type { WorkerTask } from './worker.js';
 
 /**
- * Stage 1 for one REAL video: decode its frames (every frame, or every N-th), send them in batches
- * to the worker pool for detection, and write `boxes/<id>.json` once every batch has come back. A
- * video that breaks midway keeps the boxes of the frames that decoded, as the reference does, and
- * says so in a warning. Frames stream through: at most `inFlight` batches are held at once.
+ * Stage 1 for one REAL video: decode its frames (every frame, or every N-th), resize each to the
+ * detection size, send them in batches to the worker pool for detection, and write
+ * `boxes/<id>.json` once every batch has come back. A video that breaks midway keeps the boxes of
+ * the frames that decoded, as the reference does, and says so in a warning. Frames stream through:
+ * at most `inFlight` batches are held at once.
+ *
+ * Batches are the reference's: frames 32k .. 32k+31 (by true frame index) go to MTCNN together,
+ * because its NMS runs on the whole batch with an offset per image (torchvision's batched_nms),
+ * whose float32 rounding can flip a borderline NMS decision: the same batches give the same boxes.
  */
 export interface DetectSettings {
   every: number;
@@ -63,7 +68,13 @@ export async function detectVideo(input: DetectVideoInput): Promise<UnitOutcome>
     }
     const task: WorkerTask = {
       kind: 'detect',
-      task: { frames: images, scale, thresholds: settings.thresholds, minFaceSize: settings.minFaceSize } satisfies DetectFramesTask,
+      task: {
+        frames: images,
+        positions: batch.map((frame) => frame.index % settings.batchSize),
+        scale,
+        thresholds: settings.thresholds,
+        minFaceSize: settings.minFaceSize,
+      } satisfies DetectFramesTask,
     };
     const indices = batch.map((frame) => frame.index);
     const job = pool.run<(Box[] | null)[]>(task, transfer).then(
@@ -78,14 +89,17 @@ export async function detectVideo(input: DetectVideoInput): Promise<UnitOutcome>
   };
 
   let batch: DecodedFrame[] = [];
+  let batchNumber = 0;
   for await (const frame of decoding.frames) {
     frames += 1;
-    batch.push(frame);
-    if (batch.length >= settings.batchSize) {
+    const number = Math.floor(frame.index / settings.batchSize);
+    if (number !== batchNumber && batch.length > 0) {
       void dispatch(batch);
       batch = [];
       while (running.size >= limit) await Promise.race(running);
     }
+    batchNumber = number;
+    batch.push({ index: frame.index, image: resizeForDetection(frame.image, scale) });
     if (failure) break;
   }
   if (batch.length > 0 && !failure) void dispatch(batch);
