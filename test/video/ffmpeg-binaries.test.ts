@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  describeFfmpeg,
+  locateFfmpeg,
+  parseFfmpegVersion,
+  parseLibavutilVersion,
+  supportsFpsMode,
+  type FfmpegBinaries,
+} from '../../src/video/ffmpeg-binaries.js';
+
+const debian = `ffmpeg version 5.1.9-0+deb12u1 Copyright (c) 2000-2026 the FFmpeg developers
+built with gcc 12 (Debian 12.2.0-14+deb12u1)
+libavutil      57. 28.100 / 57. 28.100
+libavcodec     59. 37.100 / 59. 37.100
+`;
+const static41 = `ffmpeg version N-47683-g0e8eb07980-static https://johnvansickle.com/ffmpeg/  Copyright (c) 2000-2018 the FFmpeg developers
+libavutil      56. 24.101 / 56. 24.101
+`;
+
+test('the version line and libavutil are parsed; -fps_mode only from ffmpeg 5.1 / libavutil 57.28 on', () => {
+  assert.equal(parseFfmpegVersion(debian), '5.1.9-0+deb12u1');
+  assert.equal(parseFfmpegVersion(static41), 'N-47683-g0e8eb07980-static');
+  assert.equal(parseFfmpegVersion('garbage'), 'unknown');
+  assert.deepEqual(parseLibavutilVersion(debian), [57, 28]);
+  assert.deepEqual(parseLibavutilVersion(static41), [56, 24]);
+  assert.equal(parseLibavutilVersion('ffmpeg version 6.0'), null);
+  assert.equal(supportsFpsMode('5.1.9-0+deb12u1', [57, 28]), true);
+  assert.equal(supportsFpsMode('N-47683-g0e8eb07980-static', [56, 24]), false);
+  assert.equal(supportsFpsMode('N-1-g1', [58, 2]), true);
+  assert.equal(supportsFpsMode('5.0.1', [57, 17]), false);
+  assert.equal(supportsFpsMode('6.1', null), true);
+  assert.equal(supportsFpsMode('4.4.2', null), false);
+  assert.equal(supportsFpsMode('N-1-g1', null), false);
+});
+
+test('locateFfmpeg finds working binaries, once, and describes them in one line', async () => {
+  const found = await locateFfmpeg();
+  assert.equal(await locateFfmpeg(), found);
+  assert.ok(existsSync(found.ffmpegPath) && existsSync(found.ffprobePath));
+  assert.ok(['env', 'system', 'npm'].includes(found.source));
+  assert.notEqual(found.version, 'unknown');
+  assert.match(describeFfmpeg(found), /^ffmpeg \S+ from (FFMPEG_PATH|PATH|the @ffmpeg-installer npm package) \(.+\)$/);
+  assert.ok(['-fps_mode', '-vsync'].includes(found.passthroughArgs[0]!));
+});
+
+const moduleUrl = new URL('../../src/video/ffmpeg-binaries.js', import.meta.url).href;
+
+/** locateFfmpeg in a fresh process with `env`: its result, or its error's name, exit code and message. */
+function locateIn(env: NodeJS.ProcessEnv): Promise<Partial<FfmpegBinaries> & { error?: { name: string; exitCode: number; message: string } }> {
+  const script = `
+    const { locateFfmpeg } = await import(${JSON.stringify(moduleUrl)});
+    try { console.log(JSON.stringify(await locateFfmpeg())); }
+    catch (e) { console.log(JSON.stringify({ error: { name: e.name, exitCode: e.exitCode, message: e.message } })); }`;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--input-type=module', '-e', script], { env }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${error.message}\n${stderr}`));
+      else resolve(JSON.parse(stdout) as Partial<FfmpegBinaries>);
+    });
+  });
+}
+
+test('FFMPEG_PATH wins; a broken one is a one-line fatal error that names it', async () => {
+  const { ffmpegPath, ffprobePath } = await locateFfmpeg();
+  const viaEnv = await locateIn({ ...process.env, FFMPEG_PATH: ffmpegPath, FFPROBE_PATH: ffprobePath });
+  assert.equal(viaEnv.source, 'env');
+  assert.equal(viaEnv.ffmpegPath, ffmpegPath);
+  const broken = await locateIn({ ...process.env, FFMPEG_PATH: '/nonexistent/ffmpeg' });
+  assert.equal(broken.error?.name, 'DfdcError');
+  assert.equal(broken.error?.exitCode, 3);
+  assert.match(broken.error?.message ?? '', /^FFMPEG_PATH=\/nonexistent\/ffmpeg does not run .*unset it$/);
+});
+
+test('with nothing on PATH, the binaries of the npm packages are used', async (t) => {
+  const shipped = fileURLToPath(new URL('../../../node_modules/@ffmpeg-installer/ffmpeg/package.json', import.meta.url));
+  if (!existsSync(shipped)) return t.skip('@ffmpeg-installer/ffmpeg is not installed here');
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: '' };
+  delete env.FFMPEG_PATH;
+  delete env.FFPROBE_PATH;
+  const found = await locateIn(env);
+  assert.equal(found.error, undefined);
+  assert.equal(found.source, 'npm');
+  assert.match(found.ffmpegPath ?? '', /@ffmpeg-installer/);
+  assert.match(found.ffprobePath ?? '', /@ffprobe-installer/);
+});

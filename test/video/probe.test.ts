@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ItemError } from '../../src/util/errors.js';
+import { firstLine, parseProbe, probeVideo, rotationOf } from '../../src/video/probe.js';
+import { makeClip } from './synthetic-video.js';
+
+function ffprobeJson(stream: Record<string, unknown>, format: Record<string, unknown> = {}): string {
+  return JSON.stringify({ streams: [{ codec_type: 'video', codec_name: 'h264', pix_fmt: 'yuv420p', ...stream }], format });
+}
+
+test('parseProbe reads size, count, rate, codec and duration of the first video stream', () => {
+  const probe = parseProbe(
+    'a.mp4',
+    ffprobeJson({ width: 1920, height: 1080, nb_frames: '300', avg_frame_rate: '30000/1001', r_frame_rate: '30/1', duration: '10.010000' }),
+  );
+  assert.deepEqual(probe, {
+    width: 1920,
+    height: 1080,
+    storedWidth: 1920,
+    storedHeight: 1080,
+    frameCount: 300,
+    fps: 30000 / 1001,
+    rotation: 0,
+    pixFmt: 'yuv420p',
+    codec: 'h264',
+    durationSeconds: 10.01,
+  });
+  const sparse = parseProbe('b.mkv', ffprobeJson({ width: 640, height: 480, avg_frame_rate: '0/0', r_frame_rate: '25/1' }, { duration: '3.5' }));
+  assert.equal(sparse.frameCount, null);
+  assert.equal(sparse.fps, 25);
+  assert.equal(sparse.durationSeconds, 3.5);
+});
+
+test('rotation follows OpenCV: minus the display matrix angle, quarter turns only; the size is swapped for 90 and 270', () => {
+  const matrix = (rotation: number | string) => ({ side_data_list: [{ side_data_type: 'Display Matrix', rotation }] });
+  assert.equal(rotationOf(matrix(-90)), 90);
+  assert.equal(rotationOf(matrix(90)), 270);
+  assert.equal(rotationOf(matrix(180)), 180);
+  assert.equal(rotationOf(matrix(-180)), 180);
+  assert.equal(rotationOf(matrix('-90.00')), 90);
+  assert.equal(rotationOf(matrix(45)), 0);
+  assert.equal(rotationOf(matrix(0)), 0);
+  assert.equal(rotationOf({ tags: { rotate: '90' } }), 90);
+  assert.equal(rotationOf({ tags: { rotate: '270' } }), 270);
+  assert.equal(rotationOf({}), 0);
+  const portrait = parseProbe('p.mp4', ffprobeJson({ width: 1920, height: 1080, ...matrix(-90) }));
+  assert.deepEqual([portrait.width, portrait.height, portrait.storedWidth, portrait.storedHeight, portrait.rotation], [1080, 1920, 1920, 1080, 90]);
+});
+
+test('parseProbe names the file when there is no usable video stream', () => {
+  assert.throws(
+    () => parseProbe('s.m4a', JSON.stringify({ streams: [] })),
+    (e: unknown) => e instanceof ItemError && e.message === 's.m4a: no video stream',
+  );
+  assert.throws(
+    () => parseProbe('z.mp4', ffprobeJson({ width: 0, height: 0 })),
+    (e: unknown) => e instanceof ItemError && e.message.startsWith('z.mp4: not a video'),
+  );
+  assert.throws(() => parseProbe('j.mp4', '{'), (e: unknown) => e instanceof ItemError && e.message.startsWith('j.mp4: not a video'));
+});
+
+test('firstLine drops blank lines and object addresses from ffmpeg messages', () => {
+  assert.equal(firstLine('\n  [h264 @ 0x55d0c0ffee00] error while decoding MB 3 4\nmore'), '[h264] error while decoding MB 3 4');
+  assert.equal(firstLine(' \n'), undefined);
+});
+
+test('probeVideo on a real file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dfdc-probe-'));
+  try {
+    const clip = join(dir, 'clip.mp4');
+    await makeClip(clip, { size: '80x60', rate: 10, seconds: 1.5 });
+    const probe = await probeVideo(clip);
+    assert.equal(probe.width, 80);
+    assert.equal(probe.height, 60);
+    assert.equal(probe.frameCount, 15);
+    assert.equal(probe.fps, 10);
+    assert.equal(probe.codec, 'mpeg4');
+    assert.equal(probe.pixFmt, 'yuv420p');
+    assert.equal(probe.rotation, 0);
+    assert.ok(Math.abs((probe.durationSeconds ?? 0) - 1.5) < 0.01);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,65 @@
+import { execFile } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { locateFfmpeg } from '../../src/video/ffmpeg-binaries.js';
+
+/**
+ * Small videos made on the fly by the ffmpeg dfdc finds (lavfi test patterns, so no media is
+ * shipped), and a look at the running processes, for the decoder's tests.
+ */
+
+/** Runs the located ffmpeg with `args` (quiet, overwriting); rejects with its stderr. */
+export async function runFfmpeg(args: readonly string[]): Promise<Buffer> {
+  const { ffmpegPath } = await locateFfmpeg();
+  return new Promise((resolve, reject) => {
+    execFile(
+      ffmpegPath,
+      ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args],
+      { encoding: 'buffer', maxBuffer: 256 << 20 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`ffmpeg ${args.join(' ')}: ${stderr.toString()}`));
+        else resolve(stdout);
+      },
+    );
+  });
+}
+
+let encoders: Promise<string> | undefined;
+
+/** Whether the located ffmpeg has an encoder, e.g. `libx264`. */
+export async function hasEncoder(name: string): Promise<boolean> {
+  encoders ??= runFfmpeg(['-encoders']).then((out) => out.toString());
+  return new RegExp(`^\\s*V\\S*\\s+${name}\\s`, 'm').test(await encoders);
+}
+
+/**
+ * A `seconds`-long testsrc2 clip at `size` and `rate`, moov first. By default MPEG-4 part 2 with
+ * B-frames (an encoder every ffmpeg build has; B-frames make decode order differ from stream
+ * order), 4:2:0; `fullChroma` makes it MJPEG 4:4:4 (yuvj444p) instead.
+ */
+export async function makeClip(path: string, options: { size?: string; rate?: number; seconds?: number; fullChroma?: boolean } = {}): Promise<void> {
+  const { size = '64x48', rate = 25, seconds = 2, fullChroma = false } = options;
+  const codec = fullChroma ? ['-c:v', 'mjpeg', '-pix_fmt', 'yuvj444p'] : ['-c:v', 'mpeg4', '-bf', '2', '-pix_fmt', 'yuv420p'];
+  await runFfmpeg(['-f', 'lavfi', '-i', `testsrc2=s=${size}:r=${rate}:d=${seconds}`, ...codec, '-q:v', '3', '-movflags', '+faststart', path]);
+}
+
+/** Raw rgb24 frames of `path` decoded by ffmpeg itself with `outputArgs` (e.g. autorotation on). */
+export async function ffmpegRgbFrames(path: string, outputArgs: readonly string[] = []): Promise<Buffer> {
+  return runFfmpeg(['-i', path, ...outputArgs, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+}
+
+/** Process ids whose command line mentions `needle` (Linux /proc; empty elsewhere). */
+export function processesMentioning(needle: string): number[] {
+  if (process.platform !== 'linux') return [];
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(join('/proc', entry, 'cmdline'), 'latin1');
+      if (cmdline.includes(needle)) found.push(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return found;
+}
