@@ -84,7 +84,7 @@ function clip8(sum: number): number {
 
 /**
  * Horizontal pass over rows `rowFirst .. rowFirst + rows - 1` of `src` (width `srcWidth`), one output
- * column at a time so that its weights stay in registers. Eight taps (every output of a 2:1
+ * column at a time so that its weights stay in registers. Eight taps (the interior outputs of a 2:1
  * reduction, the reference's case) get an unrolled loop; sums are exact integers either way.
  */
 function resampleHorizontal(src: Uint8Array, srcWidth: number, rowFirst: number, rows: number, axis: AxisWeights): Uint8Array {
@@ -108,20 +108,15 @@ function resampleHorizontal(src: Uint8Array, srcWidth: number, rowFirst: number,
       const w6 = weights[k0 + 6]!;
       const w7 = weights[k0 + 7]!;
       for (let y = 0; y < rows; y++, p += srcRowBytes, o += outRowBytes) {
-        for (let c = 0; c < 3; c++) {
-          const q = p + c;
-          out[o + c] = clip8(
-            half +
-              src[q]! * w0 +
-              src[q + 3]! * w1 +
-              src[q + 6]! * w2 +
-              src[q + 9]! * w3 +
-              src[q + 12]! * w4 +
-              src[q + 15]! * w5 +
-              src[q + 18]! * w6 +
-              src[q + 21]! * w7,
-          );
-        }
+        const s0 = half + src[p]! * w0 + src[p + 3]! * w1 + src[p + 6]! * w2 + src[p + 9]! * w3 +
+          src[p + 12]! * w4 + src[p + 15]! * w5 + src[p + 18]! * w6 + src[p + 21]! * w7;
+        const s1 = half + src[p + 1]! * w0 + src[p + 4]! * w1 + src[p + 7]! * w2 + src[p + 10]! * w3 +
+          src[p + 13]! * w4 + src[p + 16]! * w5 + src[p + 19]! * w6 + src[p + 22]! * w7;
+        const s2 = half + src[p + 2]! * w0 + src[p + 5]! * w1 + src[p + 8]! * w2 + src[p + 11]! * w3 +
+          src[p + 14]! * w4 + src[p + 17]! * w5 + src[p + 20]! * w6 + src[p + 23]! * w7;
+        out[o] = clip8(s0);
+        out[o + 1] = clip8(s1);
+        out[o + 2] = clip8(s2);
       }
     } else {
       for (let y = 0; y < rows; y++, p += srcRowBytes, o += outRowBytes) {
@@ -226,7 +221,7 @@ export function scaledSize(width: number, height: number, scale: number): { widt
 
 /** The reference's stage-1 input: the frame resized to (floor(w/2), floor(h/2)). */
 export function halfSize(image: RgbImage): RgbImage {
-  return pillowResize(image, Math.floor(image.width / 2), Math.floor(image.height / 2));
+  return resizeByScale(image, 0.5);
 }
 
 /** The frame resized by `scale` with Pillow's bicubic, to `scaledSize` (scale 0.5 is the reference). */
