@@ -12,8 +12,11 @@ export interface DecodedImage {
   data: Buffer;
 }
 
+/** Decodes a PNG with its own channel count (sharp would expand a gray PNG to RGB). */
 export async function decodeImage(path: string): Promise<DecodedImage> {
-  const { data, info } = await sharp(path).raw().toBuffer({ resolveWithObject: true });
+  const { channels } = await sharp(path).metadata();
+  const pipeline = channels === 1 ? sharp(path).toColourspace('b-w') : sharp(path);
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height, channels: info.channels, data };
 }
 
