@@ -1,0 +1,302 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { RgbImage } from '../image/rgb-image.js';
+import { assertRgb } from '../image/rgb-image.js';
+import { useBackend, type BackendName } from '../tfjs/backend.js';
+import {
+  applyStageOneRegression,
+  bbreg,
+  concatCandidates,
+  cropRegion,
+  generateBoundingBox,
+  landmarksFromBox,
+  pad,
+  rerec,
+  selectCandidates,
+  softmaxClass1LastDim,
+  type Candidates,
+  type PaddedBox,
+} from './boxes.js';
+import { MtcnnNets } from './nets.js';
+import { batchedNms, batchedNumpyMinNms } from './nms.js';
+import { numpyArgsort } from './numpy-argsort.js';
+import { pnetOutputSide, pyramidLevels, type PyramidLevel } from './pyramid.js';
+import { integralImage, resampleArea } from './resample.js';
+import { boxRows, rows, type TraceCallback } from './trace.js';
+import { loadMtcnnWeights } from './weights.js';
+
+/**
+ * facenet-pytorch's `MTCNN.detect(frames, landmarks=True)` (select_largest=True) in TF.js: the scale
+ * pyramid and P-Net per level on all frames at once, R-Net and O-Net on the crops of all frames, and
+ * the reference's float32 box arithmetic, NMS variants and orderings (mtcnn.md). A detector is created
+ * once per thread; it loads its backend and weights on first use and keeps the weight tensors until
+ * dispose(). Everything else is per call, and every intermediate tensor is disposed.
+ */
+
+export interface Face {
+  /** x1, y1, x2, y2 in input pixels (float32 values; never clipped). */
+  box: [number, number, number, number];
+  /** O-Net face probability. */
+  probability: number;
+  /** Left eye, right eye, nose, left mouth corner, right mouth corner: [x, y]. */
+  landmarks: [number, number][];
+}
+
+export interface DetectOptions {
+  /** P-Net, R-Net, O-Net score thresholds (facenet-pytorch's default: 0.6, 0.7, 0.7). */
+  thresholds: readonly [number, number, number];
+  /** Smallest face side in pixels the pyramid looks for (default in facenet-pytorch: 20). */
+  minFaceSize: number;
+  /** Pyramid scale step (default 0.709). */
+  factor?: number;
+  /** Receives every internal step, for tests and debugging. */
+  trace?: TraceCallback;
+}
+
+export interface MtcnnDetectorOptions {
+  /** TF.js backend for this thread (default wasm). */
+  backend?: BackendName;
+}
+
+export const defaultFactor = 0.709;
+
+/** R-Net/O-Net batch size of the reference (`fixed_batch_process`). */
+const refineChunk = 512;
+
+/** P-Net runs on as many frames at once as keep its largest level under this many input pixels. */
+const pnetPixelsPerCall = 1_600_000;
+
+const f = Math.fround;
+
+export class MtcnnDetector {
+  private readonly backend: BackendName;
+  private nets: Promise<MtcnnNets> | undefined;
+
+  constructor(options: MtcnnDetectorOptions = {}) {
+    this.backend = options.backend ?? 'wasm';
+  }
+
+  /** Selects the backend and builds the weight tensors, once. Called by detectFaces. */
+  load(): Promise<MtcnnNets> {
+    this.nets ??= (async () => {
+      await useBackend(this.backend);
+      return new MtcnnNets(loadMtcnnWeights());
+    })();
+    this.nets.catch(() => {
+      this.nets = undefined;
+    });
+    return this.nets;
+  }
+
+  /** Faces per frame, largest first; all frames must have the same size. */
+  async detectFaces(frames: readonly RgbImage[], options: DetectOptions): Promise<Face[][]> {
+    if (frames.length === 0) return [];
+    const { width, height } = frames[0]!;
+    frames.forEach((frame, i) => {
+      assertRgb(frame, `frame ${i}`);
+      if (frame.width !== width || frame.height !== height) {
+        throw new Error(`detectFaces: all frames must have the same size (frame 0 is ${width}x${height}, frame ${i} is ${frame.width}x${frame.height})`);
+      }
+    });
+    const nets = await this.load();
+    const trace = options.trace;
+    const [t0, t1, t2] = options.thresholds;
+    const levels = pyramidLevels(width, height, options.minFaceSize, options.factor ?? defaultFactor);
+
+    // Stage 1: P-Net on every level, NMS per level and image, then across levels.
+    const perLevel = runPnet(nets, frames, levels, t0);
+    const parts: Candidates[] = [];
+    levels.forEach((level, l) => {
+      const candidates = perLevel[l]!;
+      trace?.({ step: 'level', scale: level.scale, height: level.height, width: level.width });
+      trace?.({
+        step: 'generateBoundingBox',
+        scale: level.scale,
+        threshold: t0,
+        outputHeight: pnetOutputSide(level.height),
+        outputWidth: pnetOutputSide(level.width),
+        boxes: rows(candidates.boxes, 4).map((box, i) => [...box, candidates.scores[i]!, ...candidates.reg.subarray(i * 4, i * 4 + 4)]),
+        imageIndices: Array.from(candidates.image),
+      });
+      const keep = batchedNms(candidates.boxes, candidates.scores, candidates.image, 0.5);
+      trace?.({ step: 'batchedNms', iou: 0.5, count: candidates.scores.length, keep });
+      parts.push(selectCandidates(candidates, keep));
+    });
+    let stage = concatCandidates(parts);
+    const crossLevel = batchedNms(stage.boxes, stage.scores, stage.image, 0.7);
+    trace?.({ step: 'batchedNms', iou: 0.7, count: stage.scores.length, keep: crossLevel });
+    stage = selectCandidates(stage, crossLevel);
+    const regressed1 = applyStageOneRegression(stage.boxes, stage.reg);
+    let boxes = rerec(regressed1);
+    trace?.({ step: 'rerec', boxesIn: boxRows(regressed1, stage.scores), boxesOut: boxRows(boxes, stage.scores) });
+    let scores = stage.scores;
+    let image = stage.image;
+
+    // Stage 2: R-Net on the 24x24 crops.
+    if (scores.length > 0) {
+      const out = refine(nets, 'rnet', frames, boxes, image, 24, trace);
+      const probabilities = out.probabilities;
+      trace?.({ step: 'rnet', reg: rows(out.reg, 4), probabilities: Array.from(probabilities) });
+      const pass = passing(probabilities, f(t1));
+      const passed: Candidates = {
+        boxes: pick(boxes, pass, 4),
+        scores: pick(probabilities, pass, 1),
+        reg: pick(out.reg, pass, 4),
+        image: Int32Array.from(pass, (i) => image[i]!),
+      };
+      const keep = batchedNms(passed.boxes, passed.scores, passed.image, 0.7);
+      trace?.({ step: 'batchedNms', iou: 0.7, count: passed.scores.length, keep });
+      const kept = selectCandidates(passed, keep);
+      const regressed = bbreg(kept.boxes, kept.reg);
+      trace?.({ step: 'bbreg', boxesIn: boxRows(kept.boxes, kept.scores), reg: rows(kept.reg, 4), boxesOut: boxRows(regressed, kept.scores) });
+      boxes = rerec(regressed);
+      trace?.({ step: 'rerec', boxesIn: boxRows(regressed, kept.scores), boxesOut: boxRows(boxes, kept.scores) });
+      scores = kept.scores;
+      image = kept.image;
+    }
+
+    // Stage 3: O-Net on the 48x48 crops; landmarks from its input boxes; bbreg; 'Min' NMS.
+    const faces: Face[][] = frames.map(() => []);
+    if (scores.length > 0) {
+      const out = refine(nets, 'onet', frames, boxes, image, 48, trace);
+      trace?.({ step: 'onet', reg: rows(out.reg, 4), landmarks: rows(out.landmarks, 10), probabilities: Array.from(out.probabilities) });
+      const pass = passing(out.probabilities, f(t2));
+      const inBoxes = pick(boxes, pass, 4);
+      const passScores = pick(out.probabilities, pass, 1);
+      const reg = pick(out.reg, pass, 4);
+      const points = pick(out.landmarks, pass, 10);
+      const passImage = Int32Array.from(pass, (i) => image[i]!);
+      const landmarks = pass.map((_, k) => landmarksFromBox(inBoxes.subarray(k * 4, k * 4 + 4), points.subarray(k * 10, k * 10 + 10)));
+      const regressed = bbreg(inBoxes, reg);
+      trace?.({ step: 'bbreg', boxesIn: boxRows(inBoxes, passScores), reg: rows(reg, 4), boxesOut: boxRows(regressed, passScores) });
+      const keep = batchedNumpyMinNms(regressed, passScores, passImage, 0.7);
+      trace?.({ step: 'numpyMinNms', iou: 0.7, boxesIn: rows(regressed, 4), scoresIn: Array.from(passScores), keep });
+      for (const i of keep) {
+        faces[passImage[i]!]!.push({
+          box: [regressed[i * 4]!, regressed[i * 4 + 1]!, regressed[i * 4 + 2]!, regressed[i * 4 + 3]!],
+          probability: passScores[i]!,
+          landmarks: landmarks[i]!,
+        });
+      }
+    }
+    return faces.map(largestFirst);
+  }
+
+  /** Frees the weight tensors; the detector loads them again if used afterwards. */
+  async dispose(): Promise<void> {
+    const nets = this.nets;
+    this.nets = undefined;
+    if (nets) (await nets).dispose();
+  }
+}
+
+export function createMtcnnDetector(options: MtcnnDetectorOptions = {}): MtcnnDetector {
+  return new MtcnnDetector(options);
+}
+
+/** Indices whose probability is > limit (stages 2 and 3 use a strict comparison). */
+function passing(probabilities: Float32Array, limit: number): number[] {
+  const out: number[] = [];
+  probabilities.forEach((p, i) => {
+    if (p > limit) out.push(i);
+  });
+  return out;
+}
+
+/** Rows `indices` of a flat array of rows of `width`. */
+function pick(values: Float32Array, indices: readonly number[], width: number): Float32Array {
+  const out = new Float32Array(indices.length * width);
+  indices.forEach((i, k) => out.set(values.subarray(i * width, i * width + width), k * width));
+  return out;
+}
+
+/** select_largest: order by area (x2-x1)*(y2-y1) descending, as np.argsort(area)[::-1]. */
+function largestFirst(faces: Face[]): Face[] {
+  const areas = faces.map(({ box: [x1, y1, x2, y2] }) => f(f(x2 - x1) * f(y2 - y1)));
+  return Array.from(numpyArgsort(areas)).reverse().map((i) => faces[i]!);
+}
+
+/**
+ * P-Net candidates per level for all frames, in the reference's nonzero() order (image, row, column).
+ * Frames are processed in groups small enough to bound memory: each frame's summed-area table feeds all
+ * its levels, then P-Net runs once per level on the whole group.
+ */
+function runPnet(nets: MtcnnNets, frames: readonly RgbImage[], levels: readonly PyramidLevel[], threshold: number): Candidates[] {
+  const perLevel: Candidates[][] = levels.map(() => []);
+  if (levels.length === 0) return [];
+  const largest = levels[0]!.width * levels[0]!.height;
+  const group = Math.max(1, Math.floor(pnetPixelsPerCall / largest));
+  for (let first = 0; first < frames.length; first += group) {
+    const members = frames.slice(first, first + group);
+    const inputs = levels.map((level) => new Float32Array(members.length * level.height * level.width * 3));
+    members.forEach((frame, m) => {
+      const integral = integralImage(frame);
+      levels.forEach((level, l) => {
+        const region = { x: 0, y: 0, width: frame.width, height: frame.height };
+        resampleArea(frame, region, level.width, level.height, inputs[l]!, m * level.height * level.width * 3, { normalize: true, integral });
+      });
+    });
+    levels.forEach((level, l) => {
+      const output = tf.tidy(() => nets.pnet(tf.tensor4d(inputs[l]!, [members.length, level.height, level.width, 3])));
+      const [, outHeight, outWidth] = output.shape;
+      const values = output.dataSync() as Float32Array;
+      output.dispose();
+      perLevel[l]!.push(generateBoundingBox(values, members.length, outHeight, outWidth, level.scale, threshold, first));
+    });
+  }
+  return perLevel.map((parts) => concatCandidates(parts));
+}
+
+interface RefineOutput {
+  probabilities: Float32Array;
+  reg: Float32Array;
+  /** O-Net only: 5 x then 5 y per box (relative to the box). */
+  landmarks: Float32Array;
+}
+
+/**
+ * pad + crop + area resample to `size` + R-Net or O-Net, for every box. A crop the reference would
+ * skip (empty after clipping; never seen) gets probability -Infinity, so the box is dropped.
+ */
+function refine(
+  nets: MtcnnNets,
+  net: 'rnet' | 'onet',
+  frames: readonly RgbImage[],
+  boxes: Float32Array,
+  image: Int32Array,
+  size: number,
+  trace: TraceCallback | undefined,
+): RefineOutput {
+  const { width, height } = frames[0]!;
+  const padded: PaddedBox[] = pad(boxes, width, height);
+  trace?.({ step: 'pad', x: padded.map((p) => p.x), y: padded.map((p) => p.y), ex: padded.map((p) => p.ex), ey: padded.map((p) => p.ey) });
+  const n = padded.length;
+  const perCrop = size * size * 3;
+  const input = new Float32Array(n * perCrop);
+  const skipped = new Uint8Array(n);
+  padded.forEach((box, k) => {
+    const region = cropRegion(box);
+    if (region) resampleArea(frames[image[k]!]!, region, size, size, input, k * perCrop, { normalize: true });
+    else skipped[k] = 1;
+  });
+  const columns = net === 'rnet' ? 6 : 16;
+  const raw = new Float32Array(n * columns);
+  for (let first = 0; first < n; first += refineChunk) {
+    const count = Math.min(refineChunk, n - first);
+    const output = tf.tidy(() => {
+      const x = tf.tensor4d(input.subarray(first * perCrop, (first + count) * perCrop), [count, size, size, 3]);
+      return net === 'rnet' ? nets.rnet(x) : nets.onet(x);
+    });
+    raw.set(output.dataSync() as Float32Array, first * columns);
+    output.dispose();
+  }
+  const probabilities = new Float32Array(n);
+  const reg = new Float32Array(n * 4);
+  const landmarks = new Float32Array(net === 'onet' ? n * 10 : 0);
+  for (let k = 0; k < n; k++) {
+    const row = k * columns;
+    probabilities[k] = skipped[k] ? -Infinity : softmaxClass1LastDim(raw[row]!, raw[row + 1]!);
+    reg.set(raw.subarray(row + 2, row + 6), k * 4);
+    if (net === 'onet') landmarks.set(raw.subarray(row + 6, row + 16), k * 10);
+  }
+  return { probabilities, reg, landmarks };
+}
