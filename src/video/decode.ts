@@ -9,9 +9,11 @@ import { cleanLine, firstLine, probeVideo, type VideoProbe } from './probe.js';
 /**
  * Decodes a video's frames to RGB exactly as the reference's OpenCV VideoCapture delivers them
  * (converted BGR to RGB): ffmpeg with passthrough timing (no frame dropped or duplicated), default
- * scaler flags, OpenCV's colour matrix, rgb24 on a pipe, one frame at a time with backpressure. Rotation: OpenCV 4.6 rotates
- * each converted frame by the display matrix (quarter turns only), so ffmpeg is told not to rotate
- * (`-noautorotate`, which would rotate before the colour conversion) and the RGB frame is rotated here.
+ * scaler flags, OpenCV's colour matrix, rgb24 on a pipe, one frame at a time with backpressure.
+ * Rotation: OpenCV 4.6 rotates each converted frame by the display matrix (quarter turns only), so
+ * ffmpeg is told not to rotate (`-noautorotate`: it would rotate before the colour conversion) and
+ * the RGB frame is rotated here. Known difference: a stream whose frame size changes midway keeps
+ * its first size (ffmpeg rescales later frames), where OpenCV would deliver the new size.
  */
 
 export interface DecodeOptions {
@@ -248,4 +250,14 @@ function summaryOf(
     ...(error === undefined ? {} : { error }),
     warnings,
   };
+}
+
+/**
+ * The warning a stage records for a video that did not decode cleanly (it broke midway, or gave
+ * fewer frames than its container announces), with what was kept; none for a clean decode.
+ */
+export function decodeWarning(summary: DecodeSummary, kept: string): { warning?: string } {
+  if (summary.error) return { warning: `${summary.error}; ${kept}` };
+  if (summary.warnings.length > 0) return { warning: `${summary.warnings.join('; ')}; ${kept}` };
+  return {};
 }
