@@ -2,7 +2,7 @@ import type { Box } from '../dataset/boxes-file.js';
 import { FRAME_STEP, type OutputPaths } from '../dataset/output-paths.js';
 import { cropRectForBox, extractCrop } from '../image/crop.js';
 import { writeRgbPng } from '../image/png.js';
-import { decodeVideo } from '../video/decode.js';
+import { decodeVideo, decodeWarning } from '../video/decode.js';
 import type { UnitOutcome } from '../run/stage-runner.js';
 
 /**
@@ -24,8 +24,8 @@ export interface CropVideoInput {
 const MAX_PENDING_WRITES = 16;
 
 export async function cropVideo(input: CropVideoInput): Promise<UnitOutcome> {
-  const decoding = await decodeVideo(input.path, { every: FRAME_STEP, ...(input.signal ? { signal: input.signal } : {}) });
-  const { width, height } = decoding;
+  const video = await decodeVideo(input.path, { every: FRAME_STEP, ...(input.signal ? { signal: input.signal } : {}) });
+  const { width, height } = video;
   const expected = input.expectedSize;
   if (expected && (expected.width !== width || expected.height !== height)) {
     throw new Error(
@@ -37,7 +37,7 @@ export async function cropVideo(input: CropVideoInput): Promise<UnitOutcome> {
   let outside = 0;
   let frames = 0;
   let failure: unknown;
-  for await (const frame of decoding.frames) {
+  for await (const frame of video.frames) {
     frames += 1;
     const boxes = input.boxes.get(frame.index);
     if (!boxes) continue;
@@ -63,9 +63,10 @@ export async function cropVideo(input: CropVideoInput): Promise<UnitOutcome> {
   }
   await Promise.all(pending);
   if (failure) throw failure;
-  const summary = decoding.summary();
+  const summary = video.summary();
   const warnings: string[] = [];
-  if (summary.error) warnings.push(`decoding stopped after frame ${summary.lastIndex} (${summary.error}); crops of the frames before it are kept`);
+  const decoding = decodeWarning(summary, 'the crops of the frames decoded are kept').warning;
+  if (decoding) warnings.push(decoding);
   if (outside > 0) warnings.push(`${outside} box(es) outside the frame skipped`);
   return {
     frames,

@@ -4,7 +4,7 @@ import type { RgbImage } from '../image/rgb-image.js';
 import type { UnitOutcome } from '../run/stage-runner.js';
 import type { WorkerPool } from '../run/worker-pool.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { decodeVideo, type DecodedFrame } from '../video/decode.js';
+import { decodeVideo, decodeWarning, type DecodedFrame } from '../video/decode.js';
 import { autoScale, resizeForDetection, type DetectFramesTask } from './detect-frames.js';
 import type { WorkerTask } from './worker.js';
 
@@ -120,6 +120,6 @@ export async function detectVideo(input: DetectVideoInput): Promise<UnitOutcome>
   return {
     frames,
     details: { frames, framesWithFaces, faces, width: decoding.width, height: decoding.height, scale },
-    ...(summary.error ? { warning: `decoding stopped after frame ${summary.lastIndex} (${summary.error}); the boxes of the ${frames} frames before it are kept` } : {}),
+    ...decodeWarning(summary, `the boxes of the ${frames} frames decoded are kept`),
   };
 }

@@ -1,6 +1,7 @@
 import type { DatasetDirs } from '../commands/shared-options.js';
 import { FRAME_ACTOR_GRID, cropFileName, outputPaths } from '../dataset/output-paths.js';
 import { diffMask } from '../ssim/diff-mask.js';
+import { fitsSsimWindow } from '../ssim/ssim-map.js';
 import { readRgbPng, writeGrayPng } from '../image/png.js';
 import type { UnitOutcome } from '../run/stage-runner.js';
 
@@ -26,6 +27,7 @@ export async function diffFake(task: DiffFakeTask): Promise<UnitOutcome> {
   const fakeFiles = new Set(task.fakeFiles);
   let written = 0;
   const mismatched: string[] = [];
+  const tooSmall: string[] = [];
   for (const { frame, actor } of FRAME_ACTOR_GRID) {
     const name = cropFileName(frame, actor);
     if (!originalFiles.has(name) || !fakeFiles.has(name)) continue;
@@ -37,14 +39,21 @@ export async function diffFake(task: DiffFakeTask): Promise<UnitOutcome> {
       mismatched.push(`${name} (${original.width}x${original.height} vs ${fake.width}x${fake.height})`);
       continue;
     }
+    if (!fitsSsimWindow(original.width, original.height)) {
+      // scikit-image refuses images under 7 px a side; the reference's bare except skips them.
+      tooSmall.push(`${name} (${original.width}x${original.height})`);
+      continue;
+    }
     await writeGrayPng(paths.diffFile(task.fakeId, frame, actor), diffMask(original, fake, { saturate: task.saturate }));
     written += 1;
   }
+  const warnings = [
+    ...(mismatched.length > 0 ? [`${mismatched.length} crop pair(s) of different sizes skipped, e.g. ${mismatched[0]}`] : []),
+    ...(tooSmall.length > 0 ? [`${tooSmall.length} crop pair(s) smaller than the 7x7 SSIM window skipped, e.g. ${tooSmall[0]}`] : []),
+  ];
   return {
     frames: written,
-    details: { diffs: written, sizeMismatches: mismatched.length },
-    ...(mismatched.length > 0
-      ? { warning: `${mismatched.length} crop pair(s) of different sizes skipped, e.g. ${mismatched[0]}` }
-      : {}),
+    details: { diffs: written, sizeMismatches: mismatched.length, tooSmall: tooSmall.length },
+    ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),
   };
 }
