@@ -3,6 +3,7 @@ import { packageVersion } from '../util/package-root.js';
 import { cropsCommand } from '../commands/crops.js';
 import { detectCommand } from '../commands/detect.js';
 import { diffsCommand } from '../commands/diffs.js';
+import { facesCommand } from '../commands/faces.js';
 import { foldsCommand } from '../commands/folds.js';
 import { landmarksCommand } from '../commands/landmarks.js';
 import { runCommand } from '../commands/run.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   register(program, landmarksCommand());
   register(program, diffsCommand());
   register(program, foldsCommand());
+  register(program, facesCommand());
   return program;
 }
 

@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import sharp from 'sharp';
+import { z } from 'zod';
+import type { RgbImage } from '../image/rgb-image.js';
+import { createMtcnnDetector, type Face } from '../mtcnn/detector.js';
+import { backendNames } from '../tfjs/backend.js';
+import { messageOf } from '../util/errors.js';
+import { ExitCode } from '../util/exit-codes.js';
+import { numberList } from './shared-options.js';
+
+/**
+ * `dfdc faces IMAGE...`: runs the MTCNN detector (facenet-pytorch's detect(), largest face first) on
+ * image files as they are (8-bit RGB, alpha dropped, no resize, no colour management) and prints the
+ * faces as a table, or with --json as
+ * `[{"image", "width", "height", "faces": [{"box", "probability", "landmarks"}]}]` with the full float32
+ * values. An image that cannot be read is reported on stderr; the others are still processed.
+ */
+
+export const facesOptionsSchema = z.object({
+  thresholds: numberList(3)
+    .default([0.6, 0.7, 0.7])
+    .refine((values) => values.every((v) => v >= 0 && v <= 1), 'must be probabilities between 0 and 1'),
+  minFaceSize: z.coerce.number({ error: 'must be a number' }).positive('must be a positive number').default(20),
+  backend: z.enum(backendNames).default('wasm'),
+  json: z.boolean().default(false),
+});
+
+export interface ImageFaces {
+  image: string;
+  width: number;
+  height: number;
+  faces: Face[];
+}
+
+export function facesCommand(): Command {
+  return new Command('faces')
+    .description("detect faces in image files with MTCNN (the reference's facenet-pytorch detect(): boxes, probabilities, 5 landmarks, largest first)")
+    .argument('<image...>', 'image files (PNG, JPEG, ...), read as they are: RGB, alpha dropped, no resize')
+    .addOption(new Option('--thresholds <a,b,c>', "P-Net, R-Net, O-Net face thresholds (facenet-pytorch's defaults)").default('0.6,0.7,0.7'))
+    .addOption(new Option('--min-face-size <px>', 'smallest face MTCNN looks for, in pixels').default('20'))
+    .addOption(new Option('--backend <name>', 'TF.js backend: wasm, cpu (pure JS, slow), tensorflow (needs @tensorflow/tfjs-node or -node-gpu installed by you)').choices(backendNames).default('wasm'))
+    .addOption(new Option('--json', 'print JSON on stdout instead of a table').default(false))
+    .action(async (images: string[], raw: unknown) => {
+      const options = facesOptionsSchema.parse(raw);
+      const detector = createMtcnnDetector({ backend: options.backend });
+      const results: ImageFaces[] = [];
+      let failed = 0;
+      try {
+        for (const path of images) {
+          let image: RgbImage;
+          try {
+            image = await readImageAsIs(path);
+          } catch (error) {
+            failed += 1;
+            const reason = existsSync(path) ? messageOf(error) : 'no such file';
+            process.stderr.write(`dfdc: ${path}: cannot read the image (${reason})\n`);
+            continue;
+          }
+          const [faces] = await detector.detectFaces([image], { thresholds: options.thresholds as [number, number, number], minFaceSize: options.minFaceSize });
+          const result = { image: path, width: image.width, height: image.height, faces: faces! };
+          results.push(result);
+          if (!options.json) process.stdout.write(formatFacesTable(result));
+        }
+      } finally {
+        await detector.dispose();
+      }
+      if (options.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+      process.exitCode = failed > 0 ? ExitCode.SomeFailed : ExitCode.Ok;
+    });
+}
+
+/**
+ * An image file's pixels as stored, like `np.uint8(PIL.Image.open(path).convert('RGB'))`: 8-bit RGB,
+ * alpha dropped, gray expanded. sharp would otherwise convert pixels through an embedded ICC profile,
+ * which PIL does not (the golden paul_rudd.png has such a profile).
+ */
+export async function readImageAsIs(path: string): Promise<RgbImage> {
+  const { data, info } = await sharp(path).keepIccProfile().removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3) throw new Error(`unexpected ${info.channels}-channel image`);
+  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+}
+
+const round = (v: number, digits: number) => v.toFixed(digits);
+
+/** The human-readable table of one image's faces. */
+export function formatFacesTable({ image, width, height, faces }: ImageFaces): string {
+  const lines = [`${image}  ${width}x${height}  ${faces.length} face${faces.length === 1 ? '' : 's'}`];
+  if (faces.length > 0) {
+    lines.push('  #   x1       y1       x2       y2       probability  landmarks x,y: left eye, right eye, nose, mouth left, mouth right');
+    faces.forEach((face, i) => {
+      const box = face.box.map((v) => round(v, 1).padEnd(8)).join(' ');
+      const landmarks = face.landmarks.map(([x, y]) => `${round(x, 1)},${round(y, 1)}`).join('  ');
+      lines.push(`  ${String(i + 1).padEnd(3)} ${box} ${round(face.probability, 6).padEnd(12)} ${landmarks}`);
+    });
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import { readImageAsIs } from '../../src/commands/faces.js';
+import { createMtcnnDetector } from '../../src/mtcnn/detector.js';
+import { runCli, scratchDir } from '../helpers/cli.js';
+import { fixturesDir, sharedTest } from '../helpers/shared.js';
+import { goldenCases, goldenDir, goldenPath } from './golden-trace.js';
+import { boxTolerance } from './trace-compare.js';
+
+const astronautPath = join(fixturesDir, 'source', 'astronaut-head.png');
+
+interface JsonEntry {
+  image: string;
+  width: number;
+  height: number;
+  faces: { box: number[]; probability: number; landmarks: number[][] }[];
+}
+
+test('dfdc faces --json: the documented shape, the library values, a missing file reported and skipped (exit 1)', async () => {
+  const { status, stdout, stderr } = runCli(['faces', '--json', 'nope.png', astronautPath]);
+  assert.equal(status, 1);
+  assert.equal(stderr, 'dfdc: nope.png: cannot read the image (no such file)\n');
+  const entries = JSON.parse(stdout) as JsonEntry[];
+  assert.equal(entries.length, 1);
+  assert.deepEqual(Object.keys(entries[0]!), ['image', 'width', 'height', 'faces']);
+  assert.deepEqual([entries[0]!.image, entries[0]!.width, entries[0]!.height], [astronautPath, 192, 240]);
+  const detector = createMtcnnDetector();
+  const [faces] = await detector.detectFaces([await readImageAsIs(astronautPath)], { thresholds: [0.6, 0.7, 0.7], minFaceSize: 20 });
+  await detector.dispose();
+  assert.deepEqual(entries[0]!.faces, faces, 'same float32 values as detectFaces with the default thresholds');
+  assert.deepEqual(Object.keys(entries[0]!.faces[0]!), ['box', 'probability', 'landmarks']);
+});
+
+test('dfdc faces: a readable table by default; faces: [] and exit 0 when there is no face', async () => {
+  const dir = scratchDir('faces');
+  const blank = join(dir, 'blank.png');
+  await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 90, g: 90, b: 90 } } }).png().toFile(blank);
+  const table = runCli(['faces', astronautPath, blank]);
+  assert.equal(table.status, 0, table.stderr);
+  assert.match(table.stdout, /astronaut-head\.png {2}192x240 {2}1 face\n/);
+  assert.match(table.stdout, /blank\.png {2}64x48 {2}0 faces\n/);
+  assert.match(table.stdout, /^ {2}1 {3}\d+\.\d /m);
+  const json = runCli(['faces', '--json', blank]);
+  assert.equal(json.status, 0);
+  assert.deepEqual(JSON.parse(json.stdout), [{ image: blank, width: 64, height: 48, faces: [] }]);
+});
+
+test('images are read as they are: alpha dropped, gray expanded to RGB', async () => {
+  const dir = scratchDir('faces-formats');
+  const rgba = join(dir, 'rgba.png');
+  const gray = join(dir, 'gray.png');
+  await sharp(astronautPath).ensureAlpha(0.5).png().toFile(rgba);
+  await sharp(astronautPath).grayscale().png().toFile(gray);
+  assert.deepEqual(await readImageAsIs(rgba), await readImageAsIs(astronautPath));
+  const g = await readImageAsIs(gray);
+  const { data: plain } = await sharp(gray).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  assert.equal(g.data.length, plain.length * 3);
+  for (let p = 0; p < plain.length; p += 997) assert.deepEqual([...g.data.subarray(p * 3, p * 3 + 3)], [plain[p], plain[p], plain[p]]);
+});
+
+test('bad options: one line, exit 2; the tensorflow backend without tfjs-node: one line, exit 3', async () => {
+  const bad = runCli(['faces', '--thresholds', '0.6,1.7,0.7', astronautPath]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^dfdc: --thresholds: must be probabilities between 0 and 1\n$/);
+  const few = runCli(['faces', '--thresholds', '0.6,0.7', astronautPath]);
+  assert.equal(few.status, 2);
+  assert.match(few.stderr, /--thresholds: must be 3 comma-separated numbers/);
+  let tfjsNode = true;
+  try {
+    await import(['@tensorflow', 'tfjs-node'].join('/'));
+  } catch {
+    tfjsNode = false;
+  }
+  if (!tfjsNode) {
+    const tf = runCli(['faces', '--backend', 'tensorflow', astronautPath]);
+    assert.equal(tf.status, 3);
+    assert.match(tf.stderr, /^dfdc: the tensorflow backend needs @tensorflow\/tfjs-node .* neither is installed: .*default --backend wasm, which needs nothing else\n$/);
+  }
+});
+
+sharedTest('dfdc faces on a golden image with an ICC profile gives the reference detections (no colour conversion)', goldenPath, () => {
+  const c = goldenCases()['paul_rudd/dfdc_originals']!;
+  const { status, stdout } = runCli(['faces', '--json', '--thresholds', c.thresholds.join(','), join(goldenDir, c.image)]);
+  assert.equal(status, 0);
+  const [entry] = JSON.parse(stdout) as JsonEntry[];
+  assert.equal(entry!.faces.length, c.boxes!.length);
+  entry!.faces.forEach((face, i) => face.box.forEach((v, k) => assert.ok(Math.abs(v - c.boxes![i]![k]!) <= boxTolerance)));
+});
