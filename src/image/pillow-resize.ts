@@ -21,6 +21,12 @@ export interface AxisWeights {
   readonly first: Int32Array;
   readonly count: Int32Array;
   readonly weights: Int32Array;
+  /**
+   * Outputs `start .. end` (inclusive) that all read 8 inputs with the same symmetric weights, each
+   * 2 inputs after the previous one (the interior of a 2:1 reduction); null when there are none.
+   * Along a row they can be computed from a sliding window of pixels.
+   */
+  readonly halvingRun: { readonly start: number; readonly end: number } | null;
 }
 
 function bicubic(x: number): number {
@@ -59,7 +65,34 @@ export function computeAxisWeights(inSize: number, outSize: number): AxisWeights
     first[o] = xmin;
     count[o] = Math.max(xmax, 0);
   }
-  return { inSize, outSize, ksize, first, count, weights };
+  return { inSize, outSize, ksize, first, count, weights, halvingRun: findHalvingRun(first, count, weights, ksize) };
+}
+
+/** Whether output `o` reads 8 inputs with weights w0..w7 such that w[k] = w[7-k]. */
+function symmetricEight(count: Int32Array, weights: Int32Array, ksize: number, o: number): boolean {
+  if (count[o] !== 8) return false;
+  const k = o * ksize;
+  return weights[k] === weights[k + 7] && weights[k + 1] === weights[k + 6] && weights[k + 2] === weights[k + 5] && weights[k + 3] === weights[k + 4];
+}
+
+function findHalvingRun(first: Int32Array, count: Int32Array, weights: Int32Array, ksize: number): AxisWeights['halvingRun'] {
+  let best: AxisWeights['halvingRun'] = null;
+  let o = 0;
+  while (o < first.length) {
+    if (!symmetricEight(count, weights, ksize, o)) {
+      o += 1;
+      continue;
+    }
+    const start = o;
+    const same = (a: number, b: number) => {
+      for (let k = 0; k < 4; k++) if (weights[a * ksize + k] !== weights[b * ksize + k]) return false;
+      return true;
+    };
+    while (o + 1 < first.length && symmetricEight(count, weights, ksize, o + 1) && first[o + 1] === first[o]! + 2 && same(o + 1, start)) o += 1;
+    if (best === null || o - start > best.end - best.start) best = { start, end: o };
+    o += 1;
+  }
+  return best !== null && best.end - best.start >= 1 ? best : null;
 }
 
 const cache = new Map<string, AxisWeights>();
@@ -82,63 +115,84 @@ function clip8(sum: number): number {
   return sum >> precisionBits;
 }
 
+/** One output pixel of the horizontal pass, the plain way: `count[x]` taps from `first[x]`. */
+function horizontalPixel(src: Uint8Array, rowStart: number, out: Uint8Array, o: number, axis: AxisWeights, x: number): void {
+  const { first, count, weights, ksize } = axis;
+  const k0 = x * ksize;
+  const n = count[x]!;
+  let s0 = half;
+  let s1 = half;
+  let s2 = half;
+  for (let k = 0, q = rowStart + first[x]! * 3; k < n; k++, q += 3) {
+    const w = weights[k0 + k]!;
+    s0 += src[q]! * w;
+    s1 += src[q + 1]! * w;
+    s2 += src[q + 2]! * w;
+  }
+  out[o] = clip8(s0);
+  out[o + 1] = clip8(s1);
+  out[o + 2] = clip8(s2);
+}
+
 /**
- * Horizontal pass over rows `rowFirst .. rowFirst + rows - 1` of `src` (width `srcWidth`), one output
- * column at a time so that its weights stay in registers. Eight taps (the interior outputs of a 2:1
- * reduction, the reference's case) get an unrolled loop; sums are exact integers either way.
+ * Outputs `run.start .. run.end` of one row of a 2:1 reduction: the 8 input pixels of an output are
+ * the previous output's last 6 plus 2 new ones, kept in locals (a quarter of the loads), and the
+ * symmetric weights pair them up (half the multiplications). The integer sums are the same.
  */
+function horizontalHalvingRun(src: Uint8Array, rowStart: number, out: Uint8Array, outRowStart: number, axis: AxisWeights): void {
+  const run = axis.halvingRun!;
+  const k0 = run.start * axis.ksize;
+  const w0 = axis.weights[k0]!;
+  const w1 = axis.weights[k0 + 1]!;
+  const w2 = axis.weights[k0 + 2]!;
+  const w3 = axis.weights[k0 + 3]!;
+  let p = rowStart + axis.first[run.start]! * 3;
+  let r0 = src[p]!, g0 = src[p + 1]!, b0 = src[p + 2]!;
+  let r1 = src[p + 3]!, g1 = src[p + 4]!, b1 = src[p + 5]!;
+  let r2 = src[p + 6]!, g2 = src[p + 7]!, b2 = src[p + 8]!;
+  let r3 = src[p + 9]!, g3 = src[p + 10]!, b3 = src[p + 11]!;
+  let r4 = src[p + 12]!, g4 = src[p + 13]!, b4 = src[p + 14]!;
+  let r5 = src[p + 15]!, g5 = src[p + 16]!, b5 = src[p + 17]!;
+  p += 18;
+  let o = outRowStart + run.start * 3;
+  for (let x = run.start; x <= run.end; x++, p += 6, o += 3) {
+    const r6 = src[p]!, g6 = src[p + 1]!, b6 = src[p + 2]!;
+    const r7 = src[p + 3]!, g7 = src[p + 4]!, b7 = src[p + 5]!;
+    out[o] = clip8(half + w0 * (r0 + r7) + w1 * (r1 + r6) + w2 * (r2 + r5) + w3 * (r3 + r4));
+    out[o + 1] = clip8(half + w0 * (g0 + g7) + w1 * (g1 + g6) + w2 * (g2 + g5) + w3 * (g3 + g4));
+    out[o + 2] = clip8(half + w0 * (b0 + b7) + w1 * (b1 + b6) + w2 * (b2 + b5) + w3 * (b3 + b4));
+    r0 = r2; g0 = g2; b0 = b2;
+    r1 = r3; g1 = g3; b1 = b3;
+    r2 = r4; g2 = g4; b2 = b4;
+    r3 = r5; g3 = g5; b3 = b5;
+    r4 = r6; g4 = g6; b4 = b6;
+    r5 = r7; g5 = g7; b5 = b7;
+  }
+}
+
+/** Horizontal pass over rows `rowFirst .. rowFirst + rows - 1` of `src` (width `srcWidth`). */
 function resampleHorizontal(src: Uint8Array, srcWidth: number, rowFirst: number, rows: number, axis: AxisWeights): Uint8Array {
   const outWidth = axis.outSize;
   const out = new Uint8Array(outWidth * rows * 3);
-  const { first, count, weights, ksize } = axis;
   const srcRowBytes = srcWidth * 3;
   const outRowBytes = outWidth * 3;
-  for (let x = 0; x < outWidth; x++) {
-    const k0 = x * ksize;
-    const n = count[x]!;
-    let p = rowFirst * srcRowBytes + first[x]! * 3;
-    let o = x * 3;
-    if (n === 8) {
-      const w0 = weights[k0]!;
-      const w1 = weights[k0 + 1]!;
-      const w2 = weights[k0 + 2]!;
-      const w3 = weights[k0 + 3]!;
-      const w4 = weights[k0 + 4]!;
-      const w5 = weights[k0 + 5]!;
-      const w6 = weights[k0 + 6]!;
-      const w7 = weights[k0 + 7]!;
-      for (let y = 0; y < rows; y++, p += srcRowBytes, o += outRowBytes) {
-        const s0 = half + src[p]! * w0 + src[p + 3]! * w1 + src[p + 6]! * w2 + src[p + 9]! * w3 +
-          src[p + 12]! * w4 + src[p + 15]! * w5 + src[p + 18]! * w6 + src[p + 21]! * w7;
-        const s1 = half + src[p + 1]! * w0 + src[p + 4]! * w1 + src[p + 7]! * w2 + src[p + 10]! * w3 +
-          src[p + 13]! * w4 + src[p + 16]! * w5 + src[p + 19]! * w6 + src[p + 22]! * w7;
-        const s2 = half + src[p + 2]! * w0 + src[p + 5]! * w1 + src[p + 8]! * w2 + src[p + 11]! * w3 +
-          src[p + 14]! * w4 + src[p + 17]! * w5 + src[p + 20]! * w6 + src[p + 23]! * w7;
-        out[o] = clip8(s0);
-        out[o + 1] = clip8(s1);
-        out[o + 2] = clip8(s2);
-      }
-    } else {
-      for (let y = 0; y < rows; y++, p += srcRowBytes, o += outRowBytes) {
-        let s0 = half;
-        let s1 = half;
-        let s2 = half;
-        for (let k = 0, q = p; k < n; k++, q += 3) {
-          const w = weights[k0 + k]!;
-          s0 += src[q]! * w;
-          s1 += src[q + 1]! * w;
-          s2 += src[q + 2]! * w;
-        }
-        out[o] = clip8(s0);
-        out[o + 1] = clip8(s1);
-        out[o + 2] = clip8(s2);
-      }
-    }
+  const run = axis.halvingRun;
+  const plainBefore = run === null ? outWidth : run.start;
+  const plainAfter = run === null ? outWidth : run.end + 1;
+  for (let y = 0; y < rows; y++) {
+    const rowStart = (rowFirst + y) * srcRowBytes;
+    const outRowStart = y * outRowBytes;
+    for (let x = 0; x < plainBefore; x++) horizontalPixel(src, rowStart, out, outRowStart + x * 3, axis, x);
+    if (run !== null) horizontalHalvingRun(src, rowStart, out, outRowStart, axis);
+    for (let x = plainAfter; x < outWidth; x++) horizontalPixel(src, rowStart, out, outRowStart + x * 3, axis, x);
   }
   return out;
 }
 
-/** Vertical pass: `src` is `width` wide; row indices of `axis` are shifted by `rowOffset`. Eight taps are unrolled. */
+/**
+ * Vertical pass: `src` is `width` wide; row indices of `axis` are shifted by `rowOffset`. Eight
+ * symmetric taps (the interior of a 2:1 reduction) pair rows up, halving the multiplications.
+ */
 function resampleVertical(src: Uint8Array, width: number, rowOffset: number, axis: AxisWeights): Uint8Array {
   const rowBytes = width * 3;
   const out = new Uint8Array(rowBytes * axis.outSize);
@@ -148,15 +202,11 @@ function resampleVertical(src: Uint8Array, width: number, rowOffset: number, axi
     const n = count[y]!;
     const r0 = (first[y]! - rowOffset) * rowBytes;
     let o = y * rowBytes;
-    if (n === 8) {
+    if (symmetricEight(count, weights, ksize, y)) {
       const w0 = weights[k0]!;
       const w1 = weights[k0 + 1]!;
       const w2 = weights[k0 + 2]!;
       const w3 = weights[k0 + 3]!;
-      const w4 = weights[k0 + 4]!;
-      const w5 = weights[k0 + 5]!;
-      const w6 = weights[k0 + 6]!;
-      const w7 = weights[k0 + 7]!;
       const r1 = r0 + rowBytes;
       const r2 = r1 + rowBytes;
       const r3 = r2 + rowBytes;
@@ -166,15 +216,7 @@ function resampleVertical(src: Uint8Array, width: number, rowOffset: number, axi
       const r7 = r6 + rowBytes;
       for (let x = 0; x < rowBytes; x++) {
         out[o++] = clip8(
-          half +
-            src[r0 + x]! * w0 +
-            src[r1 + x]! * w1 +
-            src[r2 + x]! * w2 +
-            src[r3 + x]! * w3 +
-            src[r4 + x]! * w4 +
-            src[r5 + x]! * w5 +
-            src[r6 + x]! * w6 +
-            src[r7 + x]! * w7,
+          half + w0 * (src[r0 + x]! + src[r7 + x]!) + w1 * (src[r1 + x]! + src[r6 + x]!) + w2 * (src[r2 + x]! + src[r5 + x]!) + w3 * (src[r3 + x]! + src[r4 + x]!),
         );
       }
     } else {

@@ -63,6 +63,14 @@ test('the fixed-point weights of each output pixel sum to about 2^22 and stay in
   }
 });
 
+test('the interior of an exact 2:1 reduction is one run of identical symmetric 8-tap weights', () => {
+  assert.deepEqual(computeAxisWeights(1920, 960).halvingRun, { start: 2, end: 957 });
+  assert.deepEqual(computeAxisWeights(64, 32).halvingRun, { start: 2, end: 29 });
+  // 1279 -> 639 is not exactly 2:1: its weights drift, so every output takes the plain path.
+  assert.equal(computeAxisWeights(1279, 639).halvingRun, null);
+  assert.equal(computeAxisWeights(13, 40).halvingRun, null);
+});
+
 test('an axis whose size does not change is copied, not resampled', () => {
   const data = new Uint8Array(7 * 5 * 3).map((_, i) => (i * 37) % 256);
   const image = { width: 7, height: 5, data };
