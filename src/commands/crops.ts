@@ -7,7 +7,7 @@ import { originalOf, type Video } from '../dataset/dataset.js';
 import { FRAME_STEP } from '../dataset/output-paths.js';
 import { cropVideo } from '../pipeline/crops.js';
 import type { Session } from '../run/session.js';
-import { runStage } from '../run/stage-runner.js';
+import { assertOnDisk, runStage } from '../run/stage-runner.js';
 import { StageState, claimProvenance } from '../run/state.js';
 import { probeVideo } from '../video/probe.js';
 import { describeFfmpeg, locateFfmpeg } from '../video/ffmpeg-binaries.js';
@@ -68,6 +68,7 @@ export async function runCropsStage(session: Session, force: boolean): Promise<v
       signal: session.signal,
       prepare: async ({ video }) => rm(paths.cropDir(video.id), { recursive: true, force: true }),
       work: async ({ video }) => {
+        assertOnDisk(video.path);
         const boxes = await readBoxesFile(paths.boxesFile(originalOf(video).id));
         const expectedSize = video.label === 'FAKE' ? await originalSize(video) : undefined;
         return cropVideo({ id: video.id, path: video.path, boxes, paths, signal: session.signal, ...(expectedSize ? { expectedSize } : {}) });

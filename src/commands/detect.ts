@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { detectVideo, type DetectSettings } from '../pipeline/detect.js';
 import type { Session } from '../run/session.js';
-import { runStage } from '../run/stage-runner.js';
+import { assertOnDisk, runStage } from '../run/stage-runner.js';
 import { StageState, claimProvenance } from '../run/state.js';
 import { WorkerPool, defaultWorkerCount } from '../run/worker-pool.js';
 import type { BackendName } from '../tfjs/backend.js';
@@ -117,8 +117,10 @@ export async function runDetectStage(session: Session, settings: DetectStageSett
       concurrency: Math.max(2, pool.size),
       signal: session.signal,
       prepare: async ({ video }) => rm(paths.boxesFile(video.id), { force: true }),
-      work: async ({ video }) =>
-        detectVideo({ path: video.path, boxesFile: paths.boxesFile(video.id), settings: settings.detect, pool, signal: session.signal }),
+      work: async ({ video }) => {
+        assertOnDisk(video.path);
+        return detectVideo({ path: video.path, boxesFile: paths.boxesFile(video.id), settings: settings.detect, pool, signal: session.signal });
+      },
     });
   } finally {
     if (!sharedPool) await pool.close();

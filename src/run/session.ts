@@ -1,8 +1,11 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { DatasetDirs } from '../commands/shared-options.js';
 import { loadDataset, type Dataset } from '../dataset/dataset.js';
 import { outputPaths, type OutputPaths } from '../dataset/output-paths.js';
 import { formatProblem } from '../dataset/problems.js';
 import { selectVideos, type Selection, type SelectionOptions } from '../dataset/selection.js';
+import { DfdcError } from '../util/errors.js';
 import { ExitCode, type ExitCodeValue } from '../util/exit-codes.js';
 import { packageVersion } from '../util/package-root.js';
 import { Progress } from './progress.js';
@@ -47,6 +50,7 @@ export class Session {
   }
 
   static async open(options: SessionOptions): Promise<Session> {
+    await assertWritable(outputPaths(options.dirs).stateDir);
     const dataset = await loadDataset(options.dirs);
     const session = new Session(options, dataset, selectVideos(dataset, options.selection));
     for (const problem of dataset.problems) session.progress.message(formatProblem(problem), 'error');
@@ -95,5 +99,21 @@ export class Session {
     else if (!this.options.quiet) this.progress.message(`report: ${path}`);
     if (this.interrupted) return ExitCode.Interrupted;
     return this.report.failedCount > 0 ? ExitCode.SomeFailed : ExitCode.Ok;
+  }
+}
+
+/**
+ * Fails once, before any work, when the output folder cannot be written (a read-only mount, a file
+ * in the way, no permission), instead of failing every video one by one.
+ */
+async function assertWritable(stateDir: string): Promise<void> {
+  const probe = join(stateDir, `.write-check.${process.pid}`);
+  try {
+    await mkdir(stateDir, { recursive: true });
+    await writeFile(probe, '');
+    await rm(probe, { force: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new DfdcError(`cannot write to the output folder ${dirname(stateDir)} (${code}): give --output-dir a writable folder`);
   }
 }

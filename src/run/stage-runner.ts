@@ -1,4 +1,5 @@
-import { DfdcError, messageOf } from '../util/errors.js';
+import { existsSync } from 'node:fs';
+import { DfdcError, ItemError, messageOf } from '../util/errors.js';
 import type { StageRecorder } from './report.js';
 import type { StageState } from './state.js';
 
@@ -61,6 +62,19 @@ function asFatal(error: unknown): DfdcError {
   return new DfdcError(`${messageOf(error)}: ${hint}`, undefined, { cause: error });
 }
 
+/**
+ * The message of a unit's error without a leading absolute path (`/data/part/x.mp4: `), since the
+ * unit's subject already names the file.
+ */
+export function reasonOf(error: unknown): string {
+  return messageOf(error).replace(/^\/[^:]*: /, '');
+}
+
+/** A unit whose video is listed in metadata.json but absent fails with that reason. */
+export function assertOnDisk(path: string): void {
+  if (!existsSync(path)) throw new ItemError('file not found (listed in metadata.json)');
+}
+
 export async function runStage<U extends StageUnit>(run: StageRun<U>): Promise<void> {
   const { units, state, recorder, force, signal } = run;
   const started = Date.now();
@@ -91,7 +105,7 @@ export async function runStage<U extends StageUnit>(run: StageRun<U>): Promise<v
           fatal ??= asFatal(error);
           break;
         }
-        recorder.failed(unit.subject, messageOf(error));
+        recorder.failed(unit.subject, reasonOf(error));
       }
     }
   };

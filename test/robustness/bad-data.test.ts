@@ -1,0 +1,189 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import sharp from 'sharp';
+import { parseBoxes } from '../../src/dataset/boxes-file.js';
+import type { ReportFile } from '../../src/run/report.js';
+import { runCli, scratchDir } from '../helpers/cli.js';
+import {
+  oneFrameMp4,
+  sampleRoot,
+  textFileMp4,
+  tinyMp4,
+  truncatedMp4Partial,
+  truncatedMp4Unopenable,
+  variableFrameRateMp4,
+  writeDataRoot,
+  zeroByteMp4,
+} from '../helpers/bad-inputs.js';
+
+/**
+ * What real data sets throw at a run: every broken input gets one line naming its file and the
+ * problem, a place in the run report, and a non-zero exit code, while every good video's outputs
+ * are complete.
+ */
+const scratch = scratchDir('bad-data');
+const root = join(scratch, 'root');
+const out = join(scratch, 'out');
+const sources = join(scratch, 'sources');
+const realA = join(sampleRoot, 'dfdc_train_part_0', 'real_a.mp4');
+const fakeA = join(sampleRoot, 'dfdc_train_part_0', 'fake_a_blur.mp4');
+const noface = join(sampleRoot, 'dfdc_train_part_0', 'noface.mp4');
+let run: ReturnType<typeof runCli>;
+let report: ReportFile;
+let partialFrames = 0;
+
+before(async () => {
+  await mkdir(sources, { recursive: true });
+  const partial = await truncatedMp4Partial(sources);
+  partialFrames = partial.fullFrames;
+  await writeDataRoot(
+    root,
+    [
+      { part: 0, name: 'good.mp4', label: 'REAL', source: realA },
+      { part: 0, name: 'good_fake.mp4', label: 'FAKE', original: 'good.mp4', source: fakeA },
+      { part: 0, name: 'noface.mp4', label: 'REAL', source: noface },
+      { part: 0, name: 'zero.mp4', label: 'REAL', source: await zeroByteMp4(sources) },
+      { part: 0, name: 'text.mp4', label: 'REAL', source: await textFileMp4(sources) },
+      { part: 0, name: 'cut.mp4', label: 'REAL', source: await truncatedMp4Unopenable(sources) },
+      { part: 0, name: 'partial.mp4', label: 'REAL', source: partial.path },
+      { part: 0, name: 'one.mp4', label: 'REAL', source: await oneFrameMp4(sources) },
+      { part: 0, name: 'vfr.mp4', label: 'REAL', source: (await variableFrameRateMp4(sources)).path },
+      { part: 0, name: 'missing.mp4', label: 'REAL', source: null },
+      { part: 0, name: 'small_fake.mp4', label: 'FAKE', original: 'good.mp4', source: await tinyMp4(sources) },
+      { part: 0, name: 'orphan.mp4', label: 'FAKE', original: 'ghost.mp4', source: fakeA },
+      { part: 1, name: 'never.mp4', label: 'REAL', source: realA },
+    ],
+    {
+      rawMetadata: {
+        dfdc_train_part_1: '{"never.mp4": {"label": "REAL"',
+      },
+    },
+  );
+  // Records that are wrong in themselves: a bad label and a name that leaves DATA_ROOT.
+  const metadataPath = join(root, 'dfdc_train_part_0', 'metadata.json');
+  const records = JSON.parse(readFileSync(metadataPath, 'utf8')) as Record<string, unknown>;
+  records['badlabel.mp4'] = { label: 'real', split: 'train' };
+  records['../escape.mp4'] = { label: 'REAL', split: 'train' };
+  await writeFile(metadataPath, JSON.stringify(records));
+  run = runCli(['run', '--root-dir', root, '--output-dir', out, '--all-frames', '--n-splits', '1', '--total-parts', '1']);
+  report = JSON.parse(readFileSync(join(out, 'dfdc-report.json'), 'utf8')) as ReportFile;
+});
+
+/** The lines a stage printed about one unit (`<stage>: <subject>: <reason>`). */
+function linesAbout(subject: string): string[] {
+  return run.stderr.split('\n').filter((line) => /^(detect|crops|landmarks|diffs): /.test(line) && line.includes(subject));
+}
+
+test('the run finishes, exits 1, and never prints a stack trace', () => {
+  assert.equal(run.status, 1, run.stderr);
+  assert.doesNotMatch(run.stderr, /\n\s+at /);
+});
+
+test('the good videos are processed completely', () => {
+  const boxes = parseBoxes(readFileSync(join(out, 'boxes', 'good.json'), 'utf8'));
+  assert.equal(boxes.size, 41);
+  for (const id of ['good', 'good_fake']) assert.ok(existsSync(join(out, 'crops', id, '40_0.png')), `${id} crops`);
+  assert.ok(existsSync(join(out, 'diffs', 'good_fake', '40_0_diff.png')));
+  assert.ok(existsSync(join(out, 'landmarks', 'good', '40_0.npy')));
+  assert.match(readFileSync(join(out, 'folds.csv'), 'utf8'), /good_fake,40_0\.png,1,good,40,0/);
+});
+
+test('a video with no face gets a boxes file of nulls and no crops', () => {
+  const boxes = parseBoxes(readFileSync(join(out, 'boxes', 'noface.json'), 'utf8'));
+  assert.ok(boxes.size > 0 && [...boxes.values()].every((list) => list === null));
+  assert.ok(!existsSync(join(out, 'crops', 'noface')));
+});
+
+const detectFailures: Array<[string, RegExp]> = [
+  ['zero.mp4', /empty/i],
+  ['text.mp4', /not a video|invalid data|could not|no video/i],
+  ['cut.mp4', /moov atom not found|not a video|invalid data/i],
+  ['missing.mp4', /file not found \(listed in metadata\.json\)/],
+];
+for (const [name, reason] of detectFailures) {
+  test(`${name}: one line naming the file, and a failure in the report`, () => {
+    const lines = linesAbout(`dfdc_train_part_0/${name}`);
+    assert.equal(lines.length, 1, `expected one line about ${name}, got:\n${lines.join('\n')}`);
+    assert.match(lines[0]!, reason);
+    const failure = report.stages.detect?.failures.find((f) => f.subject === `dfdc_train_part_0/${name}`);
+    assert.ok(failure, `${name} is not in the report's detect failures`);
+    assert.ok(!existsSync(join(out, 'boxes', `${name.replace('.mp4', '')}.json`)));
+  });
+}
+
+test('a video cut midway keeps the boxes of the frames that decoded and is a warning', () => {
+  const boxes = parseBoxes(readFileSync(join(out, 'boxes', 'partial.json'), 'utf8'));
+  assert.ok(boxes.size > 0 && boxes.size < partialFrames, `${boxes.size} frames of ${partialFrames}`);
+  assert.ok(report.stages.detect?.warningList.some((w) => w.subject === 'dfdc_train_part_0/partial.mp4'));
+});
+
+test('a one-frame video and a variable-frame-rate video are keyed by their true frames', () => {
+  assert.deepEqual([...parseBoxes(readFileSync(join(out, 'boxes', 'one.json'), 'utf8')).keys()], [0]);
+  assert.equal(parseBoxes(readFileSync(join(out, 'boxes', 'vfr.json'), 'utf8')).size, 41);
+});
+
+test('a FAKE whose frame size differs from its original is not cropped, and says why', () => {
+  const lines = linesAbout('dfdc_train_part_0/small_fake.mp4');
+  assert.equal(lines.length, 1, lines.join('\n'));
+  assert.match(lines[0]!, /frame size 64x48 differs from its original's 640x360/);
+  assert.ok(!existsSync(join(out, 'crops', 'small_fake')));
+});
+
+test('metadata problems: one line each naming the file and the record; the rest is processed', () => {
+  assert.match(run.stderr, /dfdc_train_part_1\/metadata\.json: not valid JSON/);
+  assert.match(run.stderr, /dfdc_train_part_0\/metadata\.json: "badlabel\.mp4"\.label must be REAL or FAKE/);
+  assert.match(run.stderr, /dfdc_train_part_0\/metadata\.json: "\.\.\/escape\.mp4" must be a plain file name/);
+  assert.match(run.stderr, /"orphan\.mp4"\.original "ghost\.mp4" is not in any metadata\.json/);
+  assert.equal(report.dataset.problems.length, 4);
+  assert.ok(!existsSync(join(out, 'boxes', 'never.json')), 'a part whose metadata is not JSON was processed');
+});
+
+test('a second run retries the failures but not the warnings or the completed videos', () => {
+  const second = runCli(['run', '--root-dir', root, '--output-dir', out, '--all-frames', '--n-splits', '1', '--total-parts', '1', '--json']);
+  assert.equal(second.status, 1);
+  const summary = JSON.parse(second.stdout) as ReportFile;
+  assert.equal(summary.stages.detect?.done, 0);
+  assert.equal(summary.stages.detect?.failed, 4);
+  assert.equal(summary.stages.detect?.skipped, 5);
+});
+
+test('crop pairs of different sizes are skipped by diffs and reported', async () => {
+  const sizes = scratchDir('diff-sizes');
+  const crops = join(sizes, 'out', 'crops');
+  await writeDataRoot(join(sizes, 'root'), [
+    { part: 0, name: 'r.mp4', label: 'REAL', source: null },
+    { part: 0, name: 'f.mp4', label: 'FAKE', original: 'r.mp4', source: null },
+  ]);
+  const png = (width: number, height: number) =>
+    sharp({ create: { width, height, channels: 3, background: { r: 90, g: 120, b: 30 } } }).png().toBuffer();
+  await mkdir(join(crops, 'r'), { recursive: true });
+  await mkdir(join(crops, 'f'), { recursive: true });
+  await writeFile(join(crops, 'r', '0_0.png'), await png(40, 50));
+  await writeFile(join(crops, 'f', '0_0.png'), await png(41, 50));
+  await writeFile(join(crops, 'r', '10_0.png'), await png(40, 50));
+  await writeFile(join(crops, 'f', '10_0.png'), await png(40, 50));
+  const diffs = runCli(['diffs', '--root-dir', join(sizes, 'root'), '--output-dir', join(sizes, 'out')]);
+  assert.equal(diffs.status, 0, diffs.stderr);
+  assert.match(diffs.stderr, /dfdc_train_part_0\/f\.mp4: 1 crop pair\(s\) of different sizes skipped, e\.g\. 0_0\.png \(40x50 vs 41x50\)/);
+  assert.ok(existsSync(join(sizes, 'out', 'diffs', 'f', '10_0_diff.png')));
+  assert.ok(!existsSync(join(sizes, 'out', 'diffs', 'f', '0_0_diff.png')));
+});
+
+test('an output folder that cannot be written stops the run once, with the fix', async () => {
+  const blocked = join(scratch, 'a-file');
+  await writeFile(blocked, 'x');
+  const result = runCli(['detect', '--root-dir', root, '--output-dir', join(blocked, 'sub')]);
+  assert.equal(result.status, 3);
+  assert.equal(result.stderr.trim().split('\n').length, 1);
+  assert.match(result.stderr, /cannot write to the output folder .*: give --output-dir a writable folder/);
+});
+
+test('a missing ffmpeg stops the run once, with the fix', () => {
+  const result = runCli(['detect', '--root-dir', root, '--output-dir', join(scratch, 'no-ffmpeg')], { env: { FFMPEG_PATH: '/nonexistent/ffmpeg' } });
+  assert.equal(result.status, 3);
+  assert.equal(result.stderr.trim().split('\n').filter((line) => line.startsWith('dfdc:')).length, 1);
+  assert.match(result.stderr, /FFMPEG_PATH=\/nonexistent\/ffmpeg does not run/);
+});
