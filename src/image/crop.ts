@@ -5,9 +5,6 @@ import type { RgbImage } from './rgb-image.js';
  * box, including NumPy slicing's clamping, and the row copy that cuts the crop out of a frame.
  */
 
-/** A box as stage 1 writes it: [x1, y1, x2, y2] in half-size pixel coordinates. */
-export type HalfSizeBox = readonly [number, number, number, number];
-
 /** Columns x .. x+width-1 and rows y .. y+height-1 of the full frame (never empty, always inside). */
 export interface CropRect {
   readonly x: number;
@@ -31,12 +28,17 @@ function sliceBounds(start: number, end: number, length: number): { begin: numbe
 }
 
 /**
- * The crop rectangle for one box: `x1, y1, x2, y2 = trunc(2*b)`, margins floor(w/3) and floor(h/3),
- * rows max(y1-ph, 0) .. y2+ph and columns max(x1-pw, 0) .. x2+pw with NumPy's clamping. A negative
- * slice end (which the reference would honour, cutting from the far edge) only arises for a box
- * outside the frame: reported as a skip, as is an empty crop (which the reference fails to write).
+ * The crop rectangle for one box [x1, y1, x2, y2] in half-size pixel coordinates (as stage 1 writes
+ * it), on a full frame of the given size: `x1, y1, x2, y2 = trunc(2*b)`, margins floor(w/3) and
+ * floor(h/3), rows max(y1-ph, 0) .. y2+ph and columns max(x1-pw, 0) .. x2+pw with NumPy's clamping.
+ * A negative slice end (which the reference would honour, cutting from the far edge) only arises
+ * for a box outside the frame: reported as a skip, as is an empty crop (which the reference fails
+ * to write). A malformed box (not four finite numbers) is a RangeError.
  */
-export function cropRectForBox(box: HalfSizeBox, frameWidth: number, frameHeight: number): CropGeometry {
+export function cropRectForBox(box: readonly number[], frameWidth: number, frameHeight: number): CropGeometry {
+  if (box.length !== 4 || !box.every(Number.isFinite)) {
+    throw new RangeError(`a box is [x1, y1, x2, y2] of finite numbers, got ${JSON.stringify(box)}`);
+  }
   const [x1, y1, x2, y2] = box.map((v) => Math.trunc(2 * v)) as [number, number, number, number];
   const w = x2 - x1;
   const h = y2 - y1;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cropRectForBox, extractCrop, type CropGeometry, type HalfSizeBox } from '../../src/image/crop.js';
+import { cropRectForBox, extractCrop, type CropGeometry } from '../../src/image/crop.js';
 import { readPngSize, readRgbPng } from '../../src/image/png.js';
 import { decodeVideo } from '../../src/video/decode.js';
 import { probeVideo } from '../../src/video/probe.js';
@@ -48,6 +48,11 @@ test('a negative end (box left of or above the frame) and an empty crop are skip
   assert.deepEqual(cropRectForBox([10, 10, 10.2, 20], 1920, 1080), { skip: 'empty crop' });
 });
 
+test('a malformed box is a RangeError, not a silent crop', () => {
+  assert.throws(() => cropRectForBox([1, 2, 3], 1920, 1080), RangeError);
+  assert.throws(() => cropRectForBox([1, 2, 3, Number.NaN], 1920, 1080), RangeError);
+});
+
 test('extractCrop copies exactly the rectangle, row by row', () => {
   const width = 7;
   const height = 5;
@@ -61,7 +66,7 @@ test('extractCrop copies exactly the rectangle, row by row', () => {
   assert.throws(() => extractCrop({ width, height, data }, { x: 5, y: 0, width: 3, height: 1 }), RangeError);
 });
 
-type Boxes = Record<string, HalfSizeBox[] | null>;
+type Boxes = Record<string, number[][] | null>;
 
 interface DatasetVideo {
   video: string;
