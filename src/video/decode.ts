@@ -187,6 +187,8 @@ async function* readFrames(
           filled = 0;
           delivered += 1;
           yield { index, image };
+          // Frames already in the pipe are not delivered after an abort.
+          signal?.throwIfAborted();
         }
       }
     }

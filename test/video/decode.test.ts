@@ -157,9 +157,14 @@ test('stopping early kills ffmpeg; an abort makes the loop throw and kills it to
 
   const controller = new AbortController();
   const aborted = await decodeVideo(clip, { signal: controller.signal });
+  const after: number[] = [];
   await assert.rejects(async () => {
-    for await (const frame of aborted.frames) if (frame.index === 1) controller.abort();
+    for await (const frame of aborted.frames) {
+      if (controller.signal.aborted) after.push(frame.index);
+      if (frame.index === 1) controller.abort();
+    }
   }, /abort/i);
+  assert.deepEqual(after, [], 'no frame after the abort');
   assert.deepEqual(processesMentioning(clip), []);
   assert.equal(aborted.summary().complete, false);
 });
