@@ -8,6 +8,7 @@ import { StageState, claimProvenance } from '../run/state.js';
 import { WorkerPool, defaultWorkerCount } from '../run/worker-pool.js';
 import type { BackendName } from '../tfjs/backend.js';
 import { describeFfmpeg, locateFfmpeg } from '../video/ffmpeg-binaries.js';
+import { removeStaleTemporaries } from '../util/atomic-write.js';
 import { packageVersion } from '../util/package-root.js';
 import { openSession } from './session-options.js';
 import {
@@ -116,7 +117,10 @@ export async function runDetectStage(session: Session, settings: DetectStageSett
       // Two videos at a time per worker keep every worker busy across video boundaries.
       concurrency: Math.max(2, pool.size),
       signal: session.signal,
-      prepare: async ({ video }) => rm(paths.boxesFile(video.id), { force: true }),
+      prepare: async ({ video }) => {
+        await rm(paths.boxesFile(video.id), { force: true });
+        await removeStaleTemporaries(paths.boxesFile(video.id));
+      },
       work: async ({ video }) => {
         assertOnDisk(video.path);
         return detectVideo({ path: video.path, boxesFile: paths.boxesFile(video.id), settings: settings.detect, pool, signal: session.signal });

@@ -7,7 +7,7 @@ import { listCropFolders } from '../dataset/crop-files.js';
 import { assignFolds, buildFolds, foldsCsv } from '../dataset/folds.js';
 import { outputPaths, type OutputPaths } from '../dataset/output-paths.js';
 import { formatProblem } from '../dataset/problems.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { removeStaleTemporaries, writeFileAtomic } from '../util/atomic-write.js';
 import { DfdcError, UsageError, messageOf } from '../util/errors.js';
 import { ExitCode } from '../util/exit-codes.js';
 import { cropsDirOption, datasetOptionsSchema, outputDirOption, resolveDatasetDirs, rootDirOption } from './shared-options.js';
@@ -84,6 +84,7 @@ export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: 
   const listed = await listCropFolders(paths, dataset.pairs.flatMap(({ original, fakes }) => [original.id, ...fakes.map((fake) => fake.id)]));
   const { rows, videoCount, foldsUsed } = buildFolds(dataset.pairs, (id) => listed.get(id)!, foldOf, settings.seed);
   try {
+    await removeStaleTemporaries(outFile);
     await writeFileAtomic(outFile, foldsCsv(rows));
   } catch (error) {
     throw new DfdcError(`cannot write --out ${outFile}: ${messageOf(error)}`, ExitCode.Fatal, { cause: error });

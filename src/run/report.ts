@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { removeStaleTemporaries, writeFileAtomic } from '../util/atomic-write.js';
 import type { Progress } from './progress.js';
 
 /**
@@ -127,6 +127,7 @@ export class RunReport {
     const earlier = readEarlier(path);
     this.file.finishedAt = new Date().toISOString();
     const merged: ReportFile = { ...this.file, stages: { ...(earlier?.stages ?? {}), ...this.file.stages } };
+    await removeStaleTemporaries(path);
     await writeFileAtomic(path, `${JSON.stringify(merged, null, 2)}\n`);
     return path;
   }

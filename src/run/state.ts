@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DfdcError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { removeStaleTemporaries, writeFileAtomic } from '../util/atomic-write.js';
 
 /**
  * What the reference layout cannot hold, kept in `<output-dir>/.dfdc/`:
@@ -54,7 +54,9 @@ export class StageState {
 
   /** Forgets a unit before it is redone, so a crash midway never leaves a stale marker. */
   async forget(unit: string): Promise<void> {
-    await rm(markerPath(this.stateDir, this.stage, unit), { force: true });
+    const marker = markerPath(this.stateDir, this.stage, unit);
+    await rm(marker, { force: true });
+    await removeStaleTemporaries(marker);
     this.completed?.delete(unit);
   }
 

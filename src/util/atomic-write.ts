@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 let counter = 0;
@@ -39,4 +39,21 @@ export async function writeAtomicWith(path: string, write: (temporaryPath: strin
     await rm(temporary, { force: true });
     throw error;
   }
+}
+
+/**
+ * Removes the temporary files a killed process left for `path` (`.<name>.<pid>.<n>.tmp` beside it).
+ * Call it only for a path this process owns (a unit it is about to redo, its own report), since
+ * another live process may be writing its own temporary beside a shared file.
+ */
+export async function removeStaleTemporaries(path: string): Promise<void> {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  await Promise.all(names.filter((name) => name.startsWith(prefix) && name.endsWith('.tmp')).map((name) => rm(join(dir, name), { force: true })));
 }

@@ -20,8 +20,8 @@ export async function decodeImage(path: string): Promise<DecodedImage> {
   return { width: info.width, height: info.height, channels: info.channels, data };
 }
 
-/** Relative paths of every file below `dir` (a/b.png), sorted; [] when `dir` is absent. */
-export function listFiles(dir: string, prefix = ''): string[] {
+/** Relative paths of every file below `dir` (a/b.png), sorted; [] when `dir` is absent. Hidden files only with `hidden`. */
+export function listFiles(dir: string, options: { hidden?: boolean } = {}, prefix = ''): string[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -30,9 +30,9 @@ export function listFiles(dir: string, prefix = ''): string[] {
   }
   const out: string[] = [];
   for (const name of names.sort()) {
-    if (name.startsWith('.')) continue;
+    if (name.startsWith('.') && !options.hidden) continue;
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...listFiles(path, `${prefix}${name}/`));
+    if (statSync(path).isDirectory()) out.push(...listFiles(path, options, `${prefix}${name}/`));
     else out.push(`${prefix}${name}`);
   }
   return out;

@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { packageRoot } from '../../src/util/package-root.js';
+import { runCli, scratchDir } from '../helpers/cli.js';
+import { listFiles } from '../helpers/compare-images.js';
+import { fixturesDir } from '../helpers/shared.js';
+
+/**
+ * Kill -9 at several moments of a real run, rerun without --force, and the outputs must equal those
+ * of an uninterrupted run byte for byte, with no temporary file left among them.
+ */
+const root = join(fixturesDir, 'sample');
+const args = (out: string) => ['run', '--root-dir', root, '--output-dir', out, '--n-splits', '2', '--total-parts', '2', '--quiet', '--all-frames'];
+
+/** Every output file (the state folder's provenance aside) with its bytes. */
+function snapshot(out: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (const file of listFiles(out)) {
+    if (file === 'dfdc-report.json') continue; // timestamps and counts of the last run
+    files.set(file, readFileSync(join(out, file)));
+  }
+  return files;
+}
+
+/** Starts a run and kills it with SIGKILL after `delayMs`; resolves once it is gone. */
+function runAndKill(out: string, delayMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(packageRoot, 'dist', 'src', 'cli', 'index.js'), ...args(out)], { stdio: 'ignore' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+    child.on('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+test('kill -9 at any moment, rerun, and the outputs equal an uninterrupted run', async () => {
+  const scratch = scratchDir('kill');
+  const reference = join(scratch, 'uninterrupted');
+  const started = Date.now();
+  const clean = runCli(args(reference));
+  assert.equal(clean.status, 0, clean.stderr);
+  const duration = Date.now() - started;
+  const expected = snapshot(reference);
+  assert.ok(expected.size > 50);
+
+  // Kill points spread over the whole run (start-up, detect, crops, landmarks, diffs, folds), each
+  // into the same output folder, so later kills land on a half-resumed state too.
+  const out = join(scratch, 'killed');
+  const fractions = [0.1, 0.3, 0.45, 0.6, 0.75, 0.9];
+  for (const fraction of fractions) await runAndKill(out, Math.round(duration * fraction));
+  const rerun = runCli(args(out));
+  assert.equal(rerun.status, 0, rerun.stderr);
+
+  const actual = snapshot(out);
+  assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort(), 'the set of output files differs');
+  for (const [file, bytes] of expected) assert.ok(bytes.equals(actual.get(file)!), `${file} differs from the uninterrupted run`);
+  // provenance.json is shared by shards, so a killed writer's temporary beside it is left alone.
+  const leftovers = listFiles(out, { hidden: true }).filter((file) => file.endsWith('.tmp') && !file.startsWith('.dfdc/.provenance.json.'));
+  assert.deepEqual(leftovers, [], 'temporary files left behind');
+  // The markers say every unit is complete, so a third run does nothing.
+  const third = runCli([...args(out), '--json']);
+  const summary = JSON.parse(third.stdout) as { stages: Record<string, { done: number }> };
+  for (const [stage, counts] of Object.entries(summary.stages)) assert.equal(counts.done, 0, `${stage} redid work`);
+});
+
