@@ -226,7 +226,7 @@ async function* readFrames(
     error = `decoding stopped after frame ${lastIndex} of ${probe.frameCount}: ${complaint}`;
   } else {
     if (expected !== null && delivered < expected) {
-      warnings.push(`delivered ${delivered} frames, the container announces ${expected} for every ${every}`);
+      warnings.push(`decoded frames 0..${lastIndex}, the container announces ${probe.frameCount}`);
     }
     for (const line of stderr.split(/\r?\n/).map(cleanLine)) {
       if (line !== '' && warnings.length < maxWarnings && !warnings.includes(line)) warnings.push(line);
