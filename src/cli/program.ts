@@ -6,20 +6,38 @@ import { diffsCommand } from '../commands/diffs.js';
 import { facesCommand } from '../commands/faces.js';
 import { foldsCommand } from '../commands/folds.js';
 import { landmarksCommand } from '../commands/landmarks.js';
+import { reportCommand } from '../commands/report.js';
 import { runCommand } from '../commands/run.js';
 
 /**
  * Builds the `dfdc` command line. This file only wires commands: each lives in src/commands/<name>.ts
  * and exports a function that returns its commander Command.
  */
-export function buildProgram(): Command {
+export interface ProgramContext {
+  /** Which ffmpeg a run would use, for the help text (found only when help is asked for). */
+  ffmpeg?: string;
+}
+
+export function buildProgram(context: ProgramContext = {}): Command {
   const program = new Command('dfdc')
     .description(
       "Data preparation for the Deepfake Detection Challenge winner's training: MTCNN face boxes, crops, landmarks, SSIM diff masks and folds, faithful to the reference scripts.",
     )
     .version(packageVersion)
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Each command has its own --help listing every option with its default.',
+        'Quick start: dfdc run --root-dir DATA_ROOT --output-dir OUT (README.md explains every stage).',
+        '',
+        `ffmpeg: ${context.ffmpeg ?? 'FFMPEG_PATH, else ffmpeg on PATH, else the static build from the @ffmpeg-installer npm package'}`,
+        'Exit codes: 0 done; 1 some videos or records failed (see dfdc-report.json); 2 bad command line;',
+        '            3 the run could not go on (ffmpeg missing, output not writable, disk full, fold leak); 130 interrupted.',
+      ].join('\n'),
+    );
   // Commands are registered here, one line each (register(program, xCommand())), only once they work.
   register(program, runCommand());
   register(program, detectCommand());
@@ -27,6 +45,7 @@ export function buildProgram(): Command {
   register(program, landmarksCommand());
   register(program, diffsCommand());
   register(program, foldsCommand());
+  register(program, reportCommand());
   register(program, facesCommand());
   return program;
 }

@@ -35,7 +35,7 @@ export interface ImageFaces {
 
 export function facesCommand(): Command {
   return new Command('faces')
-    .description("detect faces in image files with MTCNN (the reference's facenet-pytorch detect(): boxes, probabilities, 5 landmarks, largest first)")
+    .description("Detect faces in image files with MTCNN (the reference's facenet-pytorch detect(): boxes, probabilities, 5 landmarks, largest first)")
     .argument('<image...>', 'image files (PNG, JPEG, ...), read as they are: RGB, alpha dropped, no resize')
     .addOption(new Option('--thresholds <a,b,c>', "P-Net, R-Net, O-Net face thresholds (facenet-pytorch's defaults)").default('0.6,0.7,0.7'))
     .addOption(new Option('--min-face-size <px>', 'smallest face MTCNN looks for, in pixels').default('20'))

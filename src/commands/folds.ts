@@ -36,7 +36,7 @@ export const foldsOptionsSchema = datasetOptionsSchema
 
 export function foldsCommand(): Command {
   return new Command('folds')
-    .description('stage 5: write folds.csv (video,file,label,original,frame,fold) from metadata.json and the existing crops')
+    .description('Stage 5 (generate-folds): write folds.csv (video,file,label,original,frame,fold) from metadata.json and the existing crops')
     .addOption(rootDirOption())
     .addOption(new Option('--out <file>', 'the CSV to write, relative to the current directory (required)'))
     .addOption(new Option('--n-splits <n>', 'number of folds').default(16))
