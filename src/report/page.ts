@@ -133,7 +133,7 @@ function stageNames(reports: readonly RunReportView[]): string[] {
 }
 
 const STYLE = `
-:root { --thumb: 104px; color-scheme: light; }
+:root { --thumb: clamp(72px, calc((100vw - 220px) / 13), 160px); color-scheme: light; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1b1b1b; background: #fafafa; }
 header, main { padding: 0 24px; }
