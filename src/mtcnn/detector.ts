@@ -20,7 +20,7 @@ import { MtcnnNets } from './nets.js';
 import { batchedNms, batchedNumpyMinNms } from './nms.js';
 import { numpyArgsort } from './numpy-argsort.js';
 import { pnetOutputSide, pyramidLevels, type PyramidLevel } from './pyramid.js';
-import { integralImage, resampleArea } from './resample.js';
+import { integralImage, resampleArea, type IntegralImage } from './resample.js';
 import { boxRows, rows, type TraceCallback } from './trace.js';
 import { loadMtcnnWeights } from './weights.js';
 
@@ -62,8 +62,11 @@ export const defaultFactor = 0.709;
 /** R-Net/O-Net batch size of the reference (`fixed_batch_process`). */
 const refineChunk = 512;
 
-/** P-Net runs on as many frames at once as keep its largest level under this many input pixels. */
-const pnetPixelsPerCall = 1_600_000;
+/** Frames whose summed-area tables are held at once (about 6 MB each for a 960x540 frame). */
+const framesPerGroup = 8;
+
+/** P-Net input pixels per call: a 960x540 frame's first level alone, its small levels batched. */
+const pnetPixelsPerCall = 150_000;
 
 const f = Math.fround;
 
@@ -217,30 +220,38 @@ function largestFirst(faces: Face[]): Face[] {
 
 /**
  * P-Net candidates per level for all frames, in the reference's nonzero() order (image, row, column).
- * Frames are processed in groups small enough to bound memory: each frame's summed-area table feeds all
- * its levels, then P-Net runs once per level on the whole group.
+ * Frames are taken in groups whose summed-area tables are kept while every level is resampled from
+ * them; within a group, each level runs P-Net on as many frames at once as fit `pnetPixelsPerCall`
+ * (large levels one frame at a time, where batching is slower; small levels batched, where it saves
+ * per-op overhead).
  */
 function runPnet(nets: MtcnnNets, frames: readonly RgbImage[], levels: readonly PyramidLevel[], threshold: number): Candidates[] {
   const perLevel: Candidates[][] = levels.map(() => []);
   if (levels.length === 0) return [];
-  const largest = levels[0]!.width * levels[0]!.height;
-  const group = Math.max(1, Math.floor(pnetPixelsPerCall / largest));
-  for (let first = 0; first < frames.length; first += group) {
-    const members = frames.slice(first, first + group);
-    const inputs = levels.map((level) => new Float32Array(members.length * level.height * level.width * 3));
+  const { width, height } = frames[0]!;
+  const whole = { x: 0, y: 0, width, height };
+  const integrals: IntegralImage[] = [];
+  let input = new Float32Array(0);
+  for (let first = 0; first < frames.length; first += framesPerGroup) {
+    const members = frames.slice(first, first + framesPerGroup);
     members.forEach((frame, m) => {
-      const integral = integralImage(frame);
-      levels.forEach((level, l) => {
-        const region = { x: 0, y: 0, width: frame.width, height: frame.height };
-        resampleArea(frame, region, level.width, level.height, inputs[l]!, m * level.height * level.width * 3, { normalize: true, integral });
-      });
+      integrals[m] = integralImage(frame, integrals[m]);
     });
     levels.forEach((level, l) => {
-      const output = tf.tidy(() => nets.pnet(tf.tensor4d(inputs[l]!, [members.length, level.height, level.width, 3])));
-      const [, outHeight, outWidth] = output.shape;
-      const values = output.dataSync() as Float32Array;
-      output.dispose();
-      perLevel[l]!.push(generateBoundingBox(values, members.length, outHeight, outWidth, level.scale, threshold, first));
+      const pixels = level.width * level.height;
+      const perCall = Math.max(1, Math.floor(pnetPixelsPerCall / pixels));
+      for (let start = 0; start < members.length; start += perCall) {
+        const count = Math.min(perCall, members.length - start);
+        if (input.length < count * pixels * 3) input = new Float32Array(count * pixels * 3);
+        for (let m = 0; m < count; m++) {
+          resampleArea(members[start + m]!, whole, level.width, level.height, input, m * pixels * 3, { normalize: true, integral: integrals[start + m]! });
+        }
+        const output = tf.tidy(() => nets.pnet(tf.tensor4d(input.subarray(0, count * pixels * 3), [count, level.height, level.width, 3])));
+        const [, outHeight, outWidth] = output.shape;
+        const values = output.dataSync() as Float32Array;
+        output.dispose();
+        perLevel[l]!.push(generateBoundingBox(values, count, outHeight, outWidth, level.scale, threshold, first + start));
+      }
     });
   }
   return perLevel.map((parts) => concatCandidates(parts));

@@ -49,6 +49,10 @@ test('area windows: floor(i*in/out) .. ceil((i+1)*in/out), overlapping when not 
 test('resampleArea equals the naive float32 reference, with and without the summed-area table', () => {
   const image = randomImage(97, 61, 7);
   const integral = integralImage(image);
+  assert.ok(integral instanceof Int32Array);
+  const integral64 = integralImage(image, new Float64Array(integral.length));
+  assert.ok(integral64 instanceof Float64Array);
+  assert.deepEqual(Array.from(integral64), Array.from(integral));
   const cases: [Region, number, number][] = [
     [{ x: 0, y: 0, width: 97, height: 61 }, 58, 37], // a pyramid level (0.6)
     [{ x: 0, y: 0, width: 97, height: 61 }, 11, 7],
@@ -61,9 +65,11 @@ test('resampleArea equals the naive float32 reference, with and without the summ
     const direct = new Float32Array(w * h * 3);
     resampleArea(image, region, w, h, direct, 0, { normalize: false });
     assert.deepEqual(direct, expected, `direct ${JSON.stringify(region)} -> ${w}x${h}`);
-    const viaTable = new Float32Array(w * h * 3 + 5);
-    resampleArea(image, region, w, h, viaTable, 5, { normalize: false, integral });
-    assert.deepEqual(viaTable.subarray(5), expected, `table ${JSON.stringify(region)} -> ${w}x${h}`);
+    for (const table of [integral, integral64]) {
+      const viaTable = new Float32Array(w * h * 3 + 5);
+      resampleArea(image, region, w, h, viaTable, 5, { normalize: false, integral: table });
+      assert.deepEqual(viaTable.subarray(5), expected, `table ${JSON.stringify(region)} -> ${w}x${h}`);
+    }
   }
 });
 
@@ -91,7 +97,7 @@ test('windows whose total exceeds 2^24 are summed in float32 order (where intege
   const image = { width: size, height: size, data };
   const region = { x: 0, y: 0, width: size, height: size };
   const expected = naiveArea(image, region, 1, 1);
-  for (const integral of [undefined, integralImage(image)]) {
+  for (const integral of [undefined, integralImage(image), integralImage(image, new Float64Array((size + 1) * (size + 1) * 3))]) {
     const out = new Float32Array(3);
     resampleArea(image, region, 1, 1, out, 0, { normalize: false, ...(integral ? { integral } : {}) });
     assert.deepEqual(out, expected);

@@ -1,0 +1,62 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readImageAsIs } from '../src/commands/faces.js';
+import type { RgbImage } from '../src/image/rgb-image.js';
+import type { DetectOptions } from '../src/mtcnn/detector.js';
+import { MtcnnWorker } from '../src/mtcnn/worker-client.js';
+import { parityDir } from '../test/helpers/shared.js';
+
+/**
+ * MTCNN speed on DFDC half frames (960x540), the detector as stage 1 runs it: the two golden half
+ * frames repeated into a 32-frame batch, thresholds 0.85/0.95/0.95, wasm backend. Measured on one
+ * worker thread (the whole batch in one call) and on two worker threads (16 frames each, in parallel;
+ * wall time over all frames). Each worker reports tf.memory().numTensors after warm-up and after the
+ * timed runs: equal numbers mean no tensor leaks. The reference takes 175 ms per frame.
+ */
+
+const frameNames = ['realvideoa_frame0_half.png', 'realvideoa_frame50_half.png'];
+const batchSize = 32;
+const repeats = 3;
+const options: Omit<DetectOptions, 'trace'> = { thresholds: [0.85, 0.95, 0.95], minFaceSize: 20 };
+
+async function timeRuns(workers: MtcnnWorker[], frames: RgbImage[]): Promise<number[]> {
+  const share = Math.ceil(frames.length / workers.length);
+  const times: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const start = performance.now();
+    await Promise.all(workers.map((worker, w) => worker.detectFaces(frames.slice(w * share, (w + 1) * share), options)));
+    times.push((performance.now() - start) / frames.length);
+  }
+  return times;
+}
+
+async function measure(workerCount: number, frames: RgbImage[]) {
+  const workers = Array.from({ length: workerCount }, () => new MtcnnWorker({ backend: 'wasm' }));
+  try {
+    await Promise.all(workers.map((worker) => worker.detectFaces(frames.slice(0, 2), options)));
+    const tensorsBefore = workers.map((worker) => worker.numTensors);
+    const times = await timeRuns(workers, frames);
+    return {
+      msPerFrame: Number(Math.min(...times).toFixed(1)),
+      msPerFrameRuns: times.map((t) => Number(t.toFixed(1))),
+      numTensorsBefore: tensorsBefore,
+      numTensorsAfter: workers.map((worker) => worker.numTensors),
+    };
+  } finally {
+    await Promise.all(workers.map((worker) => worker.close()));
+  }
+}
+
+export default async function mtcnnBench(): Promise<Record<string, unknown>> {
+  const paths = frameNames.map((name) => join(parityDir, 'mtcnn', 'images', name));
+  const missing = paths.find((path) => !existsSync(path));
+  if (missing) return { skipped: `${missing} is absent (the golden half frames are in ../shared/parity)` };
+  const pair = await Promise.all(paths.map(readImageAsIs));
+  const frames = Array.from({ length: batchSize }, (_, i) => pair[i % 2]!);
+  return {
+    frames: `${batchSize} x 960x540 (2 golden half frames repeated), thresholds 0.85,0.95,0.95, wasm`,
+    oneWorker: await measure(1, frames),
+    twoWorkers: await measure(2, frames),
+    referenceMsPerFrame: 175,
+  };
+}
