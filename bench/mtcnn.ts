@@ -10,8 +10,8 @@ import { parityDir } from '../test/helpers/shared.js';
  * MTCNN speed on DFDC half frames (960x540), the detector as stage 1 runs it: the two golden half
  * frames repeated into a 32-frame batch, thresholds 0.85/0.95/0.95, wasm backend. Measured on one
  * worker thread (the whole batch in one call) and on two worker threads (16 frames each, in parallel;
- * wall time over all frames). Each worker reports tf.memory().numTensors after warm-up and after the
- * timed runs: equal numbers mean no tensor leaks. The reference takes 175 ms per frame.
+ * wall time over all frames). Each worker reports tf.memory().numTensors (and bytes) after warm-up and
+ * after the timed runs: equal numbers mean no tensor leaks. The reference takes 175 ms per frame.
  */
 
 const frameNames = ['realvideoa_frame0_half.png', 'realvideoa_frame50_half.png'];
@@ -35,12 +35,15 @@ async function measure(workerCount: number, frames: RgbImage[]) {
   try {
     await Promise.all(workers.map((worker) => worker.detectFaces(frames.slice(0, 2), options)));
     const tensorsBefore = workers.map((worker) => worker.numTensors);
+    const bytesBefore = workers.map((worker) => worker.numBytes);
     const times = await timeRuns(workers, frames);
     return {
       msPerFrame: Number(Math.min(...times).toFixed(1)),
       msPerFrameRuns: times.map((t) => Number(t.toFixed(1))),
       numTensorsBefore: tensorsBefore,
       numTensorsAfter: workers.map((worker) => worker.numTensors),
+      tensorBytesBefore: bytesBefore,
+      tensorBytesAfter: workers.map((worker) => worker.numBytes),
     };
   } finally {
     await Promise.all(workers.map((worker) => worker.close()));

@@ -17,7 +17,8 @@ if (port) {
       let reply: WorkerReply;
       try {
         const faces = await detector.detectFaces(request.frames, request.options);
-        reply = { id: request.id, faces, numTensors: tf.memory().numTensors };
+        const { numTensors, numBytes } = tf.memory();
+        reply = { id: request.id, faces, numTensors, numBytes };
       } catch (error) {
         const e = error instanceof Error ? error : new Error(String(error));
         reply = { id: request.id, error: { name: e.name, message: e.message, exitCode: (e as { exitCode?: number }).exitCode } };

@@ -22,7 +22,7 @@ export interface WorkerRequest {
 }
 
 export type WorkerReply =
-  | { id: number; faces: Face[][]; numTensors: number; error?: undefined }
+  | { id: number; faces: Face[][]; numTensors: number; numBytes: number; error?: undefined }
   | { id: number; error: { name: string; message: string; exitCode: number | undefined }; faces?: undefined };
 
 export class MtcnnWorker {
@@ -30,8 +30,9 @@ export class MtcnnWorker {
   private readonly pending = new Map<number, { resolve: (faces: Face[][]) => void; reject: (error: Error) => void }>();
   private nextId = 0;
   private failure: Error | undefined;
-  /** tf.memory().numTensors in the worker after its last detection (for leak checks). */
+  /** tf.memory().numTensors and numBytes in the worker after its last detection (for leak checks). */
   numTensors = 0;
+  numBytes = 0;
 
   constructor(options: MtcnnDetectorOptions = {}) {
     const setup: WorkerSetup = options.backend ? { backend: options.backend } : {};
@@ -45,6 +46,7 @@ export class MtcnnWorker {
         waiting.reject(name === 'DfdcError' || exitCode !== undefined ? new DfdcError(message, exitCode as ExitCodeValue | undefined) : new Error(message));
       } else {
         this.numTensors = reply.numTensors;
+        this.numBytes = reply.numBytes;
         waiting.resolve(reply.faces);
       }
     });

@@ -7,6 +7,7 @@ import {
   cropRegion,
   generateBoundingBox,
   landmarksFromBox,
+  logitDifferenceCutoff,
   pad,
   rerec,
   softmaxClass1,
@@ -80,6 +81,16 @@ test('generateBoundingBox compares with >= against the float32 threshold', () =>
   const map = new Float32Array([0, logit, 0, 0, 0, 0]);
   assert.equal(generateBoundingBox(map, 1, 1, 1, 1, 0.65).scores.length, 1, 'kept although p < 0.65 in float64');
   assert.equal(generateBoundingBox(map, 1, 1, 1, 1, 0.6500001).scores.length, 0);
+});
+
+test('the logit pre-filter never skips a cell that can reach the threshold', () => {
+  for (const t of [1e-4, 0.3, 0.6, 0.65, 0.85, 0.95, 0.9999]) {
+    const cutoff = logitDifferenceCutoff(f(t));
+    assert.ok(softmaxClass1(0, cutoff) < f(t) - 5e-5, `t = ${t}`);
+    assert.ok(softmaxClass1(-20, cutoff - 20) < f(t) - 5e-5, `t = ${t}, shifted logits`);
+  }
+  assert.equal(logitDifferenceCutoff(0), -Infinity);
+  assert.equal(logitDifferenceCutoff(f(0.99999)), -Infinity);
 });
 
 test('stage-1 regression uses w = x2 - x1 (no +1), bbreg uses w = x2 - x1 + 1', () => {
