@@ -59,8 +59,12 @@ export interface MtcnnDetectorOptions {
 
 export const defaultFactor = 0.709;
 
-/** R-Net/O-Net batch size of the reference (`fixed_batch_process`). */
-const refineChunk = 512;
+/**
+ * Crops per R-Net / O-Net call. The reference uses 512 for both (`fixed_batch_process`), which only
+ * matters for memory: crops are independent, and smaller calls are no slower per crop, while 512 O-Net
+ * crops need ~170 MB for the first conv's output alone (WebAssembly memory never shrinks).
+ */
+const refineChunk = { rnet: 256, onet: 64 } as const;
 
 /** Frames whose summed-area tables are held at once (about 6 MB each for a 960x540 frame). */
 const framesPerGroup = 8;
@@ -78,20 +82,24 @@ export class MtcnnDetector {
     this.backend = options.backend ?? 'wasm';
   }
 
-  /** Selects the backend and builds the weight tensors, once. Called by detectFaces. */
+  /** Selects the backend and builds the weight tensors, once (again after a failure). Called by detectFaces. */
   load(): Promise<MtcnnNets> {
-    this.nets ??= (async () => {
-      await useBackend(this.backend);
-      return new MtcnnNets(loadMtcnnWeights());
-    })();
-    this.nets.catch(() => {
-      this.nets = undefined;
-    });
+    if (!this.nets) {
+      const loading = (async () => {
+        await useBackend(this.backend);
+        return new MtcnnNets(loadMtcnnWeights());
+      })();
+      loading.catch(() => {
+        if (this.nets === loading) this.nets = undefined;
+      });
+      this.nets = loading;
+    }
     return this.nets;
   }
 
   /** Faces per frame, largest first; all frames must have the same size. */
   async detectFaces(frames: readonly RgbImage[], options: DetectOptions): Promise<Face[][]> {
+    checkOptions(options);
     if (frames.length === 0) return [];
     const { width, height } = frames[0]!;
     frames.forEach((frame, i) => {
@@ -101,86 +109,11 @@ export class MtcnnDetector {
       }
     });
     const nets = await this.load();
-    const trace = options.trace;
-    const [t0, t1, t2] = options.thresholds;
+    const { trace, thresholds } = options;
     const levels = pyramidLevels(width, height, options.minFaceSize, options.factor ?? defaultFactor);
-
-    // Stage 1: P-Net on every level, NMS per level and image, then across levels.
-    const perLevel = runPnet(nets, frames, levels, t0);
-    const parts: Candidates[] = [];
-    levels.forEach((level, l) => {
-      const candidates = perLevel[l]!;
-      trace?.({ step: 'level', scale: level.scale, height: level.height, width: level.width });
-      trace?.({
-        step: 'generateBoundingBox',
-        scale: level.scale,
-        threshold: t0,
-        outputHeight: pnetOutputSide(level.height),
-        outputWidth: pnetOutputSide(level.width),
-        boxes: rows(candidates.boxes, 4).map((box, i) => [...box, candidates.scores[i]!, ...candidates.reg.subarray(i * 4, i * 4 + 4)]),
-        imageIndices: Array.from(candidates.image),
-      });
-      const keep = batchedNms(candidates.boxes, candidates.scores, candidates.image, 0.5);
-      trace?.({ step: 'batchedNms', iou: 0.5, count: candidates.scores.length, keep });
-      parts.push(selectCandidates(candidates, keep));
-    });
-    let stage = concatCandidates(parts);
-    const crossLevel = batchedNms(stage.boxes, stage.scores, stage.image, 0.7);
-    trace?.({ step: 'batchedNms', iou: 0.7, count: stage.scores.length, keep: crossLevel });
-    stage = selectCandidates(stage, crossLevel);
-    const regressed1 = applyStageOneRegression(stage.boxes, stage.reg);
-    let boxes = rerec(regressed1);
-    trace?.({ step: 'rerec', boxesIn: boxRows(regressed1, stage.scores), boxesOut: boxRows(boxes, stage.scores) });
-    let scores = stage.scores;
-    let image = stage.image;
-
-    // Stage 2: R-Net on the 24x24 crops.
-    if (scores.length > 0) {
-      const out = refine(nets, 'rnet', frames, boxes, image, 24, trace);
-      const probabilities = out.probabilities;
-      trace?.({ step: 'rnet', reg: rows(out.reg, 4), probabilities: Array.from(probabilities) });
-      const pass = passing(probabilities, f(t1));
-      const passed: Candidates = {
-        boxes: pick(boxes, pass, 4),
-        scores: pick(probabilities, pass, 1),
-        reg: pick(out.reg, pass, 4),
-        image: Int32Array.from(pass, (i) => image[i]!),
-      };
-      const keep = batchedNms(passed.boxes, passed.scores, passed.image, 0.7);
-      trace?.({ step: 'batchedNms', iou: 0.7, count: passed.scores.length, keep });
-      const kept = selectCandidates(passed, keep);
-      const regressed = bbreg(kept.boxes, kept.reg);
-      trace?.({ step: 'bbreg', boxesIn: boxRows(kept.boxes, kept.scores), reg: rows(kept.reg, 4), boxesOut: boxRows(regressed, kept.scores) });
-      boxes = rerec(regressed);
-      trace?.({ step: 'rerec', boxesIn: boxRows(regressed, kept.scores), boxesOut: boxRows(boxes, kept.scores) });
-      scores = kept.scores;
-      image = kept.image;
-    }
-
-    // Stage 3: O-Net on the 48x48 crops; landmarks from its input boxes; bbreg; 'Min' NMS.
-    const faces: Face[][] = frames.map(() => []);
-    if (scores.length > 0) {
-      const out = refine(nets, 'onet', frames, boxes, image, 48, trace);
-      trace?.({ step: 'onet', reg: rows(out.reg, 4), landmarks: rows(out.landmarks, 10), probabilities: Array.from(out.probabilities) });
-      const pass = passing(out.probabilities, f(t2));
-      const inBoxes = pick(boxes, pass, 4);
-      const passScores = pick(out.probabilities, pass, 1);
-      const reg = pick(out.reg, pass, 4);
-      const points = pick(out.landmarks, pass, 10);
-      const passImage = Int32Array.from(pass, (i) => image[i]!);
-      const landmarks = pass.map((_, k) => landmarksFromBox(inBoxes.subarray(k * 4, k * 4 + 4), points.subarray(k * 10, k * 10 + 10)));
-      const regressed = bbreg(inBoxes, reg);
-      trace?.({ step: 'bbreg', boxesIn: boxRows(inBoxes, passScores), reg: rows(reg, 4), boxesOut: boxRows(regressed, passScores) });
-      const keep = batchedNumpyMinNms(regressed, passScores, passImage, 0.7);
-      trace?.({ step: 'numpyMinNms', iou: 0.7, boxesIn: rows(regressed, 4), scoresIn: Array.from(passScores), keep });
-      for (const i of keep) {
-        faces[passImage[i]!]!.push({
-          box: [regressed[i * 4]!, regressed[i * 4 + 1]!, regressed[i * 4 + 2]!, regressed[i * 4 + 3]!],
-          probability: passScores[i]!,
-          landmarks: landmarks[i]!,
-        });
-      }
-    }
+    let boxes = proposeBoxes(nets, frames, levels, thresholds[0], trace);
+    if (boxes.scores.length > 0) boxes = refineBoxes(nets, frames, boxes, thresholds[1], trace);
+    const faces = boxes.scores.length > 0 ? outputFaces(nets, frames, boxes, thresholds[2], trace) : frames.map(() => []);
     return faces.map(largestFirst);
   }
 
@@ -194,6 +127,101 @@ export class MtcnnDetector {
 
 export function createMtcnnDetector(options: MtcnnDetectorOptions = {}): MtcnnDetector {
   return new MtcnnDetector(options);
+}
+
+/** Squared candidate boxes of one stage: x1,y1,x2,y2 rows, their scores, their frame. */
+interface StageBoxes {
+  boxes: Float32Array;
+  scores: Float32Array;
+  image: Int32Array;
+}
+
+/**
+ * Stage 1: P-Net on every level; NMS 0.5 per level and frame, NMS 0.7 across levels; the regression
+ * without +1; rerec.
+ */
+function proposeBoxes(nets: MtcnnNets, frames: readonly RgbImage[], levels: readonly PyramidLevel[], threshold: number, trace: TraceCallback | undefined): StageBoxes {
+  const perLevel = runPnet(nets, frames, levels, threshold);
+  const parts = levels.map((level, l) => {
+    const candidates = perLevel[l]!;
+    trace?.({ step: 'level', scale: level.scale, height: level.height, width: level.width });
+    trace?.({
+      step: 'generateBoundingBox',
+      scale: level.scale,
+      threshold,
+      outputHeight: pnetOutputSide(level.height),
+      outputWidth: pnetOutputSide(level.width),
+      boxes: rows(candidates.boxes, 4).map((box, i) => [...box, candidates.scores[i]!, ...candidates.reg.subarray(i * 4, i * 4 + 4)]),
+      imageIndices: Array.from(candidates.image),
+    });
+    const keep = batchedNms(candidates.boxes, candidates.scores, candidates.image, 0.5);
+    trace?.({ step: 'batchedNms', iou: 0.5, count: candidates.scores.length, keep });
+    return selectCandidates(candidates, keep);
+  });
+  const all = concatCandidates(parts);
+  const keep = batchedNms(all.boxes, all.scores, all.image, 0.7);
+  trace?.({ step: 'batchedNms', iou: 0.7, count: all.scores.length, keep });
+  const kept = selectCandidates(all, keep);
+  const regressed = applyStageOneRegression(kept.boxes, kept.reg);
+  const boxes = rerec(regressed);
+  trace?.({ step: 'rerec', boxesIn: boxRows(regressed, kept.scores), boxesOut: boxRows(boxes, kept.scores) });
+  return { boxes, scores: kept.scores, image: kept.image };
+}
+
+/** Stage 2: R-Net on 24x24 crops; score > t1 (the R-Net score replaces P-Net's); NMS 0.7; bbreg; rerec. */
+function refineBoxes(nets: MtcnnNets, frames: readonly RgbImage[], stage: StageBoxes, threshold: number, trace: TraceCallback | undefined): StageBoxes {
+  const out = refine(nets, 'rnet', frames, stage.boxes, stage.image, 24, trace);
+  trace?.({ step: 'rnet', reg: rows(out.reg, 4), probabilities: Array.from(out.probabilities) });
+  const pass = passing(out.probabilities, f(threshold));
+  const passed: Candidates = {
+    boxes: pick(stage.boxes, pass, 4),
+    scores: pick(out.probabilities, pass, 1),
+    reg: pick(out.reg, pass, 4),
+    image: Int32Array.from(pass, (i) => stage.image[i]!),
+  };
+  const keep = batchedNms(passed.boxes, passed.scores, passed.image, 0.7);
+  trace?.({ step: 'batchedNms', iou: 0.7, count: passed.scores.length, keep });
+  const kept = selectCandidates(passed, keep);
+  const regressed = bbreg(kept.boxes, kept.reg);
+  trace?.({ step: 'bbreg', boxesIn: boxRows(kept.boxes, kept.scores), reg: rows(kept.reg, 4), boxesOut: boxRows(regressed, kept.scores) });
+  const boxes = rerec(regressed);
+  trace?.({ step: 'rerec', boxesIn: boxRows(regressed, kept.scores), boxesOut: boxRows(boxes, kept.scores) });
+  return { boxes, scores: kept.scores, image: kept.image };
+}
+
+/**
+ * Stage 3: O-Net on 48x48 crops; score > t2; landmarks from the O-Net input boxes; bbreg; the numpy
+ * 'Min' NMS 0.7. Faces per frame in NMS order (highest score first).
+ */
+function outputFaces(nets: MtcnnNets, frames: readonly RgbImage[], stage: StageBoxes, threshold: number, trace: TraceCallback | undefined): Face[][] {
+  const out = refine(nets, 'onet', frames, stage.boxes, stage.image, 48, trace);
+  trace?.({ step: 'onet', reg: rows(out.reg, 4), landmarks: rows(out.landmarks, 10), probabilities: Array.from(out.probabilities) });
+  const pass = passing(out.probabilities, f(threshold));
+  const boxes = pick(stage.boxes, pass, 4);
+  const scores = pick(out.probabilities, pass, 1);
+  const reg = pick(out.reg, pass, 4);
+  const points = pick(out.landmarks, pass, 10);
+  const image = Int32Array.from(pass, (i) => stage.image[i]!);
+  const landmarks = pass.map((_, k) => landmarksFromBox(boxes.subarray(k * 4, k * 4 + 4), points.subarray(k * 10, k * 10 + 10)));
+  const regressed = bbreg(boxes, reg);
+  trace?.({ step: 'bbreg', boxesIn: boxRows(boxes, scores), reg: rows(reg, 4), boxesOut: boxRows(regressed, scores) });
+  const keep = batchedNumpyMinNms(regressed, scores, image, 0.7);
+  trace?.({ step: 'numpyMinNms', iou: 0.7, boxesIn: rows(regressed, 4), scoresIn: Array.from(scores), keep });
+  const faces: Face[][] = frames.map(() => []);
+  for (const i of keep) {
+    faces[image[i]!]!.push({
+      box: [regressed[i * 4]!, regressed[i * 4 + 1]!, regressed[i * 4 + 2]!, regressed[i * 4 + 3]!],
+      probability: scores[i]!,
+      landmarks: landmarks[i]!,
+    });
+  }
+  return faces;
+}
+
+function checkOptions({ thresholds, minFaceSize, factor = defaultFactor }: DetectOptions): void {
+  if (thresholds.length !== 3 || !thresholds.every((t) => Number.isFinite(t))) throw new RangeError(`detectFaces: thresholds must be 3 numbers, got ${String(thresholds)}`);
+  if (!(minFaceSize > 0)) throw new RangeError(`detectFaces: minFaceSize must be positive, got ${minFaceSize}`);
+  if (!(factor > 0 && factor < 1)) throw new RangeError(`detectFaces: factor must be between 0 and 1 (exclusive), got ${factor}`);
 }
 
 /** Indices whose probability is > limit (stages 2 and 3 use a strict comparison). */
@@ -291,8 +319,8 @@ function refine(
   });
   const columns = net === 'rnet' ? 6 : 16;
   const raw = new Float32Array(n * columns);
-  for (let first = 0; first < n; first += refineChunk) {
-    const count = Math.min(refineChunk, n - first);
+  for (let first = 0; first < n; first += refineChunk[net]) {
+    const count = Math.min(refineChunk[net], n - first);
     const output = tf.tidy(() => {
       const x = tf.tensor4d(input.subarray(first * perCrop, (first + count) * perCrop), [count, size, size, 3]);
       return net === 'rnet' ? nets.rnet(x) : nets.onet(x);

@@ -98,6 +98,9 @@ test('edge cases: no frames, frames too small for the pyramid, frames of differe
   assert.deepEqual(await detector.detectFaces([noise(11, 30), noise(11, 30)], options), [[], []]);
   await assert.rejects(detector.detectFaces([noise(20, 20), noise(21, 20)], options), /same size/);
   await assert.rejects(detector.detectFaces([{ width: 4, height: 4, data: new Uint8Array(10) }], options), /expected 4x4x3/);
+  await assert.rejects(detector.detectFaces([astronaut], { ...options, factor: 1 }), RangeError);
+  await assert.rejects(detector.detectFaces([astronaut], { ...options, minFaceSize: 0 }), RangeError);
+  await assert.rejects(detector.detectFaces([astronaut], { ...options, thresholds: [0.6, Number.NaN, 0.7] }), RangeError);
 });
 
 test('in a worker thread the detector gives exactly the main thread result', async () => {
