@@ -170,9 +170,10 @@ function storeMeans(out: Float32Array, o: number, r: number, g: number, b: numbe
   g = f(f(g / kh) / kw);
   b = f(f(b / kh) / kw);
   if (normalize) {
-    r = f(f(r - 127.5) * 0.0078125);
-    g = f(f(g - 127.5) * 0.0078125);
-    b = f(f(b - 127.5) * 0.0078125);
+    // normalizePixel without its last fround: a float32 times 2^-7 is already a float32.
+    r = f(r - 127.5) * 0.0078125;
+    g = f(g - 127.5) * 0.0078125;
+    b = f(b - 127.5) * 0.0078125;
   }
   out[o] = r;
   out[o + 1] = g;
