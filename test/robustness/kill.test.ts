@@ -67,3 +67,24 @@ test('kill -9 at any moment, rerun, and the outputs equal an uninterrupted run',
   for (const [stage, counts] of Object.entries(summary.stages)) assert.equal(counts.done, 0, `${stage} redid work`);
 });
 
+
+test('Ctrl-C lets the running units finish, exits 130, and a rerun completes the outputs', async () => {
+  const scratch = scratchDir('sigint');
+  const out = join(scratch, 'out');
+  const child = spawn(process.execPath, [join(packageRoot, 'dist', 'src', 'cli', 'index.js'), ...args(out)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => {
+    setTimeout(() => child.kill('SIGINT'), 1500);
+    child.on('exit', (status) => resolve(status));
+  });
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /interrupted: finishing the units in progress/);
+  assert.doesNotMatch(stderr, /\n\s+at /);
+  const leftovers = listFiles(out, { hidden: true }).filter((file) => file.endsWith('.tmp'));
+  assert.deepEqual(leftovers, [], 'Ctrl-C left temporary files');
+  const rerun = runCli(args(out));
+  assert.equal(rerun.status, 0, rerun.stderr);
+});
