@@ -59,3 +59,12 @@ test('installed dfdc folds runs on the fixtures', () => {
   const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
   assert.equal(lines[0], 'video,file,label,original,frame,fold');
 });
+
+test('installed dfdc faces finds the face with the weights and wasm files from the installed package', () => {
+  const image = join(fixturesDir, 'source', 'astronaut-head.png');
+  const json = execFileSync(dfdcBin, ['faces', image, '--json'], { cwd: scratch, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const [result] = JSON.parse(json) as Array<{ image: string; faces: Array<{ box: number[]; probability: number }> }>;
+  assert.equal(result?.image, image);
+  assert.equal(result?.faces.length, 1);
+  assert.ok((result?.faces[0]?.probability ?? 0) > 0.99);
+});
