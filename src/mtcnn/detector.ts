@@ -50,6 +50,13 @@ export interface DetectOptions {
   factor?: number;
   /** Receives every internal step, for tests and debugging. */
   trace?: TraceCallback;
+  /**
+   * Each frame's position in the reference's batch (default: its index in `frames`). The reference's
+   * batched NMS offsets each image's boxes by `position * (max + 1)` in float32, and that rounding can
+   * flip a borderline decision, so a caller that detects a subset of a reference batch (every 10th
+   * frame) passes the positions the frames had there.
+   */
+  batchPositions?: readonly number[];
 }
 
 export interface MtcnnDetectorOptions {
@@ -108,12 +115,16 @@ export class MtcnnDetector {
         throw new Error(`detectFaces: all frames must have the same size (frame 0 is ${width}x${height}, frame ${i} is ${frame.width}x${frame.height})`);
       }
     });
+    if (options.batchPositions && options.batchPositions.length !== frames.length) {
+      throw new RangeError(`detectFaces: batchPositions has ${options.batchPositions.length} entries for ${frames.length} frames`);
+    }
     const nets = await this.load();
     const { trace, thresholds } = options;
     const levels = pyramidLevels(width, height, options.minFaceSize, options.factor ?? defaultFactor);
-    let boxes = proposeBoxes(nets, frames, levels, thresholds[0], trace);
-    if (boxes.scores.length > 0) boxes = refineBoxes(nets, frames, boxes, thresholds[1], trace);
-    const faces = boxes.scores.length > 0 ? outputFaces(nets, frames, boxes, thresholds[2], trace) : frames.map(() => []);
+    const positions = options.batchPositions;
+    let boxes = proposeBoxes(nets, frames, levels, thresholds[0], positions, trace);
+    if (boxes.scores.length > 0) boxes = refineBoxes(nets, frames, boxes, thresholds[1], positions, trace);
+    const faces = boxes.scores.length > 0 ? outputFaces(nets, frames, boxes, thresholds[2], positions, trace) : frames.map(() => []);
     return faces.map(largestFirst);
   }
 
@@ -140,7 +151,14 @@ interface StageBoxes {
  * Stage 1: P-Net on every level; NMS 0.5 per level and frame, NMS 0.7 across levels; the regression
  * without +1; rerec.
  */
-function proposeBoxes(nets: MtcnnNets, frames: readonly RgbImage[], levels: readonly PyramidLevel[], threshold: number, trace: TraceCallback | undefined): StageBoxes {
+function proposeBoxes(
+  nets: MtcnnNets,
+  frames: readonly RgbImage[],
+  levels: readonly PyramidLevel[],
+  threshold: number,
+  positions: readonly number[] | undefined,
+  trace: TraceCallback | undefined,
+): StageBoxes {
   const perLevel = runPnet(nets, frames, levels, threshold);
   const parts = levels.map((level, l) => {
     const candidates = perLevel[l]!;
@@ -154,12 +172,12 @@ function proposeBoxes(nets: MtcnnNets, frames: readonly RgbImage[], levels: read
       boxes: rows(candidates.boxes, 4).map((box, i) => [...box, candidates.scores[i]!, ...candidates.reg.subarray(i * 4, i * 4 + 4)]),
       imageIndices: Array.from(candidates.image),
     });
-    const keep = batchedNms(candidates.boxes, candidates.scores, candidates.image, 0.5);
+    const keep = batchedNms(candidates.boxes, candidates.scores, nmsImages(candidates.image, positions), 0.5);
     trace?.({ step: 'batchedNms', iou: 0.5, count: candidates.scores.length, keep });
     return selectCandidates(candidates, keep);
   });
   const all = concatCandidates(parts);
-  const keep = batchedNms(all.boxes, all.scores, all.image, 0.7);
+  const keep = batchedNms(all.boxes, all.scores, nmsImages(all.image, positions), 0.7);
   trace?.({ step: 'batchedNms', iou: 0.7, count: all.scores.length, keep });
   const kept = selectCandidates(all, keep);
   const regressed = applyStageOneRegression(kept.boxes, kept.reg);
@@ -169,7 +187,14 @@ function proposeBoxes(nets: MtcnnNets, frames: readonly RgbImage[], levels: read
 }
 
 /** Stage 2: R-Net on 24x24 crops; score > t1 (the R-Net score replaces P-Net's); NMS 0.7; bbreg; rerec. */
-function refineBoxes(nets: MtcnnNets, frames: readonly RgbImage[], stage: StageBoxes, threshold: number, trace: TraceCallback | undefined): StageBoxes {
+function refineBoxes(
+  nets: MtcnnNets,
+  frames: readonly RgbImage[],
+  stage: StageBoxes,
+  threshold: number,
+  positions: readonly number[] | undefined,
+  trace: TraceCallback | undefined,
+): StageBoxes {
   const out = refine(nets, 'rnet', frames, stage.boxes, stage.image, 24, trace);
   trace?.({ step: 'rnet', reg: rows(out.reg, 4), probabilities: Array.from(out.probabilities) });
   const pass = passing(out.probabilities, f(threshold));
@@ -179,7 +204,7 @@ function refineBoxes(nets: MtcnnNets, frames: readonly RgbImage[], stage: StageB
     reg: pick(out.reg, pass, 4),
     image: Int32Array.from(pass, (i) => stage.image[i]!),
   };
-  const keep = batchedNms(passed.boxes, passed.scores, passed.image, 0.7);
+  const keep = batchedNms(passed.boxes, passed.scores, nmsImages(passed.image, positions), 0.7);
   trace?.({ step: 'batchedNms', iou: 0.7, count: passed.scores.length, keep });
   const kept = selectCandidates(passed, keep);
   const regressed = bbreg(kept.boxes, kept.reg);
@@ -193,7 +218,14 @@ function refineBoxes(nets: MtcnnNets, frames: readonly RgbImage[], stage: StageB
  * Stage 3: O-Net on 48x48 crops; score > t2; landmarks from the O-Net input boxes; bbreg; the numpy
  * 'Min' NMS 0.7. Faces per frame in NMS order (highest score first).
  */
-function outputFaces(nets: MtcnnNets, frames: readonly RgbImage[], stage: StageBoxes, threshold: number, trace: TraceCallback | undefined): Face[][] {
+function outputFaces(
+  nets: MtcnnNets,
+  frames: readonly RgbImage[],
+  stage: StageBoxes,
+  threshold: number,
+  positions: readonly number[] | undefined,
+  trace: TraceCallback | undefined,
+): Face[][] {
   const out = refine(nets, 'onet', frames, stage.boxes, stage.image, 48, trace);
   trace?.({ step: 'onet', reg: rows(out.reg, 4), landmarks: rows(out.landmarks, 10), probabilities: Array.from(out.probabilities) });
   const pass = passing(out.probabilities, f(threshold));
@@ -205,7 +237,7 @@ function outputFaces(nets: MtcnnNets, frames: readonly RgbImage[], stage: StageB
   const landmarks = pass.map((_, k) => landmarksFromBox(boxes.subarray(k * 4, k * 4 + 4), points.subarray(k * 10, k * 10 + 10)));
   const regressed = bbreg(boxes, reg);
   trace?.({ step: 'bbreg', boxesIn: boxRows(boxes, scores), reg: rows(reg, 4), boxesOut: boxRows(regressed, scores) });
-  const keep = batchedNumpyMinNms(regressed, scores, image, 0.7);
+  const keep = batchedNumpyMinNms(regressed, scores, nmsImages(image, positions), 0.7);
   trace?.({ step: 'numpyMinNms', iou: 0.7, boxesIn: rows(regressed, 4), scoresIn: Array.from(scores), keep });
   const faces: Face[][] = frames.map(() => []);
   for (const i of keep) {
@@ -222,6 +254,11 @@ function checkOptions({ thresholds, minFaceSize, factor = defaultFactor }: Detec
   if (thresholds.length !== 3 || !thresholds.every((t) => Number.isFinite(t))) throw new RangeError(`detectFaces: thresholds must be 3 numbers, got ${String(thresholds)}`);
   if (!(minFaceSize > 0)) throw new RangeError(`detectFaces: minFaceSize must be positive, got ${minFaceSize}`);
   if (!(factor > 0 && factor < 1)) throw new RangeError(`detectFaces: factor must be between 0 and 1 (exclusive), got ${factor}`);
+}
+
+/** The image index each box has in the reference's batched NMS: its frame's batch position. */
+function nmsImages(image: Int32Array, positions: readonly number[] | undefined): Int32Array {
+  return positions ? Int32Array.from(image, (i) => positions[i]!) : image;
 }
 
 /** Indices whose probability is > limit (stages 2 and 3 use a strict comparison). */

@@ -47,6 +47,6 @@ export function resizeForDetection(frame: RgbImage, scale: number): RgbImage {
 }
 
 export async function detectFrames(detector: MtcnnDetector, task: DetectFramesTask): Promise<(Box[] | null)[]> {
-  const faces = await detector.detectFaces(task.frames, { thresholds: task.thresholds, minFaceSize: task.minFaceSize });
+  const faces = await detector.detectFaces(task.frames, { thresholds: task.thresholds, minFaceSize: task.minFaceSize, batchPositions: task.positions });
   return faces.map((list) => (list.length === 0 ? null : list.map((face) => toHalfSizeBox(face.box, task.scale))));
 }
