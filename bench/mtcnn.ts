@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readImageAsIs } from '../src/commands/faces.js';
+import { readRgbImage } from '../src/image/png.js';
 import type { RgbImage } from '../src/image/rgb-image.js';
 import type { DetectOptions } from '../src/mtcnn/detector.js';
 import { MtcnnWorker } from '../src/mtcnn/worker-client.js';
@@ -54,7 +54,7 @@ export default async function mtcnnBench(): Promise<Record<string, unknown>> {
   const paths = frameNames.map((name) => join(parityDir, 'mtcnn', 'images', name));
   const missing = paths.find((path) => !existsSync(path));
   if (missing) return { skipped: `${missing} is absent (the golden half frames are in ../shared/parity)` };
-  const pair = await Promise.all(paths.map(readImageAsIs));
+  const pair = await Promise.all(paths.map(readRgbImage));
   const frames = Array.from({ length: batchSize }, (_, i) => pair[i % 2]!);
   return {
     frames: `${batchSize} x 960x540 (2 golden half frames repeated), thresholds 0.85,0.95,0.95, wasm`,

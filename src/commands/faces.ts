@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import sharp from 'sharp';
 import { z } from 'zod';
+import { readRgbImage } from '../image/png.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { createMtcnnDetector, type Face } from '../mtcnn/detector.js';
 import { backendNames } from '../tfjs/backend.js';
@@ -50,7 +50,7 @@ export function facesCommand(): Command {
         for (const path of images) {
           let image: RgbImage;
           try {
-            image = await readImageAsIs(path);
+            image = await readRgbImage(path);
           } catch (error) {
             failed += 1;
             const reason = existsSync(path) ? messageOf(error) : 'no such file';
@@ -70,16 +70,6 @@ export function facesCommand(): Command {
     });
 }
 
-/**
- * An image file's pixels as stored, like `np.uint8(PIL.Image.open(path).convert('RGB'))`: 8-bit RGB,
- * alpha dropped, gray expanded. sharp would otherwise convert pixels through an embedded ICC profile,
- * which PIL does not (the golden paul_rudd.png has such a profile).
- */
-export async function readImageAsIs(path: string): Promise<RgbImage> {
-  const { data, info } = await sharp(path).keepIccProfile().removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3) throw new Error(`unexpected ${info.channels}-channel image`);
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
-}
 
 const round = (v: number, digits: number) => v.toFixed(digits);
 

@@ -46,23 +46,20 @@ export async function writeGrayPng(path: string, image: GrayImage): Promise<void
 }
 
 /**
- * Reads a PNG as 8-bit RGB. sharp delivers every PNG in sRGB (gray expanded to three equal
- * channels, checked for all 256 levels in the tests); an alpha channel is dropped here.
+ * Reads an image file (PNG crops, or any format sharp reads) as 8-bit RGB with its pixels as
+ * stored, as OpenCV's imread and `np.uint8(PIL.Image.open(path).convert('RGB'))` give them: alpha
+ * dropped, gray expanded to three equal channels, and no colour conversion through an embedded ICC
+ * profile (sharp would otherwise apply it; the golden paul_rudd.png has one, and it moved a box 36 px).
  */
-export async function readRgbPng(path: string): Promise<RgbImage> {
-  const { data, info } = await sharp(path).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-  const { width, height, channels } = info;
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.length);
-  if (channels === 3) return { width, height, data: bytes };
-  if (channels !== 4) throw new Error(`${path}: unexpected ${channels}-channel PNG`);
-  const pixels = width * height;
-  const out = new Uint8Array(pixels * 3);
-  for (let p = 0, s = 0, d = 0; p < pixels; p++, s += 4, d += 3) {
-    out[d] = bytes[s]!;
-    out[d + 1] = bytes[s + 1]!;
-    out[d + 2] = bytes[s + 2]!;
-  }
-  return { width, height, data: out };
+export async function readRgbImage(path: string): Promise<RgbImage> {
+  const { data, info } = await sharp(path)
+    .keepIccProfile()
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3) throw new Error(`${path}: unexpected ${info.channels}-channel image`);
+  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 
 /** Width and height from the PNG's IHDR chunk (reads 24 bytes); an Error naming the file if it is not a PNG. */

@@ -2,7 +2,7 @@ import type { DatasetDirs } from '../commands/shared-options.js';
 import { FRAME_ACTOR_GRID, cropFileName, outputPaths } from '../dataset/output-paths.js';
 import { diffMask } from '../ssim/diff-mask.js';
 import { fitsSsimWindow } from '../ssim/ssim-map.js';
-import { readRgbPng, writeGrayPng } from '../image/png.js';
+import { readRgbImage, writeGrayPng } from '../image/png.js';
 import type { UnitOutcome } from '../run/stage-runner.js';
 
 /**
@@ -32,8 +32,8 @@ export async function diffFake(task: DiffFakeTask): Promise<UnitOutcome> {
     const name = cropFileName(frame, actor);
     if (!originalFiles.has(name) || !fakeFiles.has(name)) continue;
     const [original, fake] = await Promise.all([
-      readRgbPng(paths.cropFile(task.originalId, frame, actor)),
-      readRgbPng(paths.cropFile(task.fakeId, frame, actor)),
+      readRgbImage(paths.cropFile(task.originalId, frame, actor)),
+      readRgbImage(paths.cropFile(task.fakeId, frame, actor)),
     ]);
     if (original.width !== fake.width || original.height !== fake.height) {
       mismatched.push(`${name} (${original.width}x${original.height} vs ${fake.width}x${fake.height})`);

@@ -1,6 +1,6 @@
 import type { DatasetDirs } from '../commands/shared-options.js';
 import { FRAME_ACTOR_GRID, cropFileName, outputPaths } from '../dataset/output-paths.js';
-import { readRgbPng } from '../image/png.js';
+import { readRgbImage } from '../image/png.js';
 import { encodeNpyInt16 } from '../landmarks/npy.js';
 import { roundToInt16 } from '../landmarks/round-half-even.js';
 import type { MtcnnDetector } from '../mtcnn/detector.js';
@@ -43,7 +43,7 @@ export async function landmarksOfVideo(detector: MtcnnDetector, task: LandmarksT
   let noFace = 0;
   const cells = landmarkCells(task.cropFiles, task.allCrops);
   for (const { frame, actor } of cells) {
-    const crop = await readRgbPng(paths.cropFile(task.originalId, frame, actor));
+    const crop = await readRgbImage(paths.cropFile(task.originalId, frame, actor));
     const [faces] = await detector.detectFaces([crop], { thresholds: task.thresholds, minFaceSize: task.minFaceSize });
     const first = faces?.[0];
     if (!first) {

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { cropRectForBox, extractCrop, type CropGeometry } from '../../src/image/crop.js';
-import { readPngSize, readRgbPng } from '../../src/image/png.js';
+import { readPngSize, readRgbImage } from '../../src/image/png.js';
 import { decodeVideo } from '../../src/video/decode.js';
 import { probeVideo } from '../../src/video/probe.js';
 import { parityDir, sharedTest } from '../helpers/shared.js';
@@ -137,7 +137,7 @@ for (const dataset of ['dataset_a', 'dataset_b']) {
           const geometry = cropRectForBox(list[j]!, image.width, image.height);
           assert.ok('rect' in geometry);
           const ours = extractCrop(image, geometry.rect);
-          const reference = await readRgbPng(join(cropsDir, file));
+          const reference = await readRgbImage(join(cropsDir, file));
           assert.equal(ours.width, reference.width, `${video}/${file}`);
           assert.equal(ours.height, reference.height, `${video}/${file}`);
           assert.ok(Buffer.from(ours.data).equals(Buffer.from(reference.data)), `${video}/${file}: pixels differ`);

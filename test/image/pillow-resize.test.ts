@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { computeAxisWeights, halfSize, pillowResize, resizeByScale, scaledSize } from '../../src/image/pillow-resize.js';
-import { readRgbPng } from '../../src/image/png.js';
+import { readRgbImage } from '../../src/image/png.js';
 import type { RgbImage } from '../../src/image/rgb-image.js';
 import { packageRoot } from '../../src/util/package-root.js';
 import { decodeVideo } from '../../src/video/decode.js';
@@ -108,7 +108,7 @@ sharedTest('half-size frames 0 and 50 of realvideoa equal the reference detector
   for (const index of [0, 50]) {
     const frame = wanted.get(index);
     assert.ok(frame, `frame ${index} decoded`);
-    const expected = await readRgbPng(join(halfFrames, `realvideoa_frame${index}_half.png`));
+    const expected = await readRgbImage(join(halfFrames, `realvideoa_frame${index}_half.png`));
     const half = halfSize(frame);
     assert.equal(half.width, expected.width);
     assert.equal(half.height, expected.height);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
-import { readPngSize, readRgbPng, writeGrayPng, writeRgbPng } from '../../src/image/png.js';
+import { readPngSize, readRgbImage, writeGrayPng, writeRgbPng } from '../../src/image/png.js';
 
 let dir = '';
 before(async () => {
@@ -35,7 +35,7 @@ test('an RGB crop round-trips exactly and is written as 8-bit RGB without alpha'
   assert.equal(meta.hasAlpha, false);
   assert.equal(meta.depth, 'uchar');
   assert.equal(meta.isPalette ?? false, false);
-  const back = await readRgbPng(path);
+  const back = await readRgbImage(path);
   assert.equal(back.width, 37);
   assert.equal(back.height, 23);
   assert.ok(Buffer.from(back.data).equals(Buffer.from(image.data)));
@@ -54,17 +54,17 @@ test('a gray mask is written with one channel and reads back as three equal chan
   const raw = await sharp(path).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
   assert.equal(raw.info.channels, 1);
   assert.ok(raw.data.equals(Buffer.from(gray.data)));
-  const rgb = await readRgbPng(path);
+  const rgb = await readRgbImage(path);
   for (let p = 0; p < gray.data.length; p++) {
     assert.deepEqual([...rgb.data.subarray(p * 3, p * 3 + 3)], [gray.data[p], gray.data[p], gray.data[p]]);
   }
 });
 
-test('readRgbPng drops an alpha channel', async () => {
+test('readRgbImage drops an alpha channel', async () => {
   const rgba = noise(5 * 4 * 4, 3);
   const path = join(dir, 'rgba.png');
   await sharp(rgba, { raw: { width: 5, height: 4, channels: 4 } }).png().toFile(path);
-  const rgb = await readRgbPng(path);
+  const rgb = await readRgbImage(path);
   assert.equal(rgb.data.length, 5 * 4 * 3);
   for (let p = 0; p < 20; p++) assert.deepEqual([...rgb.data.subarray(p * 3, p * 3 + 3)], [...rgba.subarray(p * 4, p * 4 + 3)]);
 });
@@ -73,7 +73,7 @@ test('a rewrite replaces the file whole; a failed write leaves neither the file 
   const path = join(dir, 'again.png');
   await writeRgbPng(path, { width: 2, height: 1, data: new Uint8Array([1, 2, 3, 4, 5, 6]) });
   await writeRgbPng(path, { width: 1, height: 1, data: new Uint8Array([9, 8, 7]) });
-  assert.deepEqual([...(await readRgbPng(path)).data], [9, 8, 7]);
+  assert.deepEqual([...(await readRgbImage(path)).data], [9, 8, 7]);
 
   // The final name is taken by a folder: the rename fails after sharp wrote the temporary file.
   const failDir = join(dir, 'fail');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { readImageAsIs } from '../../src/commands/faces.js';
+import { readRgbImage } from '../../src/image/png.js';
 import { createMtcnnDetector } from '../../src/mtcnn/detector.js';
 import { runCli, scratchDir } from '../helpers/cli.js';
 import { fixturesDir, sharedTest } from '../helpers/shared.js';
@@ -27,7 +27,7 @@ test('dfdc faces --json: the documented shape, the library values, a missing fil
   assert.deepEqual(Object.keys(entries[0]!), ['image', 'width', 'height', 'faces']);
   assert.deepEqual([entries[0]!.image, entries[0]!.width, entries[0]!.height], [astronautPath, 192, 240]);
   const detector = createMtcnnDetector();
-  const [faces] = await detector.detectFaces([await readImageAsIs(astronautPath)], { thresholds: [0.6, 0.7, 0.7], minFaceSize: 20 });
+  const [faces] = await detector.detectFaces([await readRgbImage(astronautPath)], { thresholds: [0.6, 0.7, 0.7], minFaceSize: 20 });
   await detector.dispose();
   assert.deepEqual(entries[0]!.faces, faces, 'same float32 values as detectFaces with the default thresholds');
   assert.deepEqual(Object.keys(entries[0]!.faces[0]!), ['box', 'probability', 'landmarks']);
@@ -53,8 +53,8 @@ test('images are read as they are: alpha dropped, gray expanded to RGB', async (
   const gray = join(dir, 'gray.png');
   await sharp(astronautPath).ensureAlpha(0.5).png().toFile(rgba);
   await sharp(astronautPath).grayscale().png().toFile(gray);
-  assert.deepEqual(await readImageAsIs(rgba), await readImageAsIs(astronautPath));
-  const g = await readImageAsIs(gray);
+  assert.deepEqual(await readRgbImage(rgba), await readRgbImage(astronautPath));
+  const g = await readRgbImage(gray);
   const { data: plain } = await sharp(gray).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
   assert.equal(g.data.length, plain.length * 3);
   for (let p = 0; p < plain.length; p += 997) assert.deepEqual([...g.data.subarray(p * 3, p * 3 + 3)], [plain[p], plain[p], plain[p]]);
