@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { readRgbImage } from '../src/image/png.js';
 import type { RgbImage } from '../src/image/rgb-image.js';
 import type { DetectOptions } from '../src/mtcnn/detector.js';
-import { MtcnnWorker } from '../src/mtcnn/worker-client.js';
+import { createPipelinePool } from '../src/pipeline/pool.js';
+import type { FacesResult, WorkerTask } from '../src/pipeline/worker.js';
+import type { WorkerPool } from '../src/run/worker-pool.js';
 import { parityDir } from '../test/helpers/shared.js';
 
 /**
@@ -19,34 +21,46 @@ const batchSize = 32;
 const repeats = 3;
 const options: Omit<DetectOptions, 'trace'> = { thresholds: [0.85, 0.95, 0.95], minFaceSize: 20 };
 
-async function timeRuns(workers: MtcnnWorker[], frames: RgbImage[]): Promise<number[]> {
-  const share = Math.ceil(frames.length / workers.length);
-  const times: number[] = [];
-  for (let r = 0; r < repeats; r++) {
-    const start = performance.now();
-    await Promise.all(workers.map((worker, w) => worker.detectFaces(frames.slice(w * share, (w + 1) * share), options)));
-    times.push((performance.now() - start) / frames.length);
-  }
-  return times;
+interface Measured {
+  msPerFrame: number;
+  msPerFrameRuns: number[];
+  numTensorsBefore: number[];
+  numTensorsAfter: number[];
+  tensorBytesBefore: number[];
+  tensorBytesAfter: number[];
 }
 
-async function measure(workerCount: number, frames: RgbImage[]) {
-  const workers = Array.from({ length: workerCount }, () => new MtcnnWorker({ backend: 'wasm' }));
+/** One detection per worker on its share of the frames, all at once; the worker's memory after it. */
+async function detectOnAll(pool: WorkerPool, frames: RgbImage[]): Promise<FacesResult[]> {
+  const share = Math.ceil(frames.length / pool.size);
+  return Promise.all(
+    Array.from({ length: pool.size }, (_, w) =>
+      pool.run<FacesResult>({ kind: 'faces', task: { frames: frames.slice(w * share, (w + 1) * share), options } } satisfies WorkerTask),
+    ),
+  );
+}
+
+async function measure(workerCount: number, frames: RgbImage[]): Promise<Measured> {
+  const pool = createPipelinePool('wasm', workerCount);
   try {
-    await Promise.all(workers.map((worker) => worker.detectFaces(frames.slice(0, 2), options)));
-    const tensorsBefore = workers.map((worker) => worker.numTensors);
-    const bytesBefore = workers.map((worker) => worker.numBytes);
-    const times = await timeRuns(workers, frames);
+    const warm = await detectOnAll(pool, frames.slice(0, 2 * workerCount));
+    const times: number[] = [];
+    let last = warm;
+    for (let r = 0; r < repeats; r++) {
+      const start = performance.now();
+      last = await detectOnAll(pool, frames);
+      times.push((performance.now() - start) / frames.length);
+    }
     return {
       msPerFrame: Number(Math.min(...times).toFixed(1)),
       msPerFrameRuns: times.map((t) => Number(t.toFixed(1))),
-      numTensorsBefore: tensorsBefore,
-      numTensorsAfter: workers.map((worker) => worker.numTensors),
-      tensorBytesBefore: bytesBefore,
-      tensorBytesAfter: workers.map((worker) => worker.numBytes),
+      numTensorsBefore: warm.map((result) => result.memory.numTensors),
+      numTensorsAfter: last.map((result) => result.memory.numTensors),
+      tensorBytesBefore: warm.map((result) => result.memory.numBytes),
+      tensorBytesAfter: last.map((result) => result.memory.numBytes),
     };
   } finally {
-    await Promise.all(workers.map((worker) => worker.close()));
+    await pool.close();
   }
 }
 

@@ -5,7 +5,8 @@ import { detectVideo, type DetectSettings } from '../pipeline/detect.js';
 import type { Session } from '../run/session.js';
 import { assertOnDisk, runStage } from '../run/stage-runner.js';
 import { StageState, claimProvenance } from '../run/state.js';
-import { WorkerPool, defaultWorkerCount } from '../run/worker-pool.js';
+import { defaultWorkerCount, type WorkerPool } from '../run/worker-pool.js';
+import { createPipelinePool } from '../pipeline/pool.js';
 import type { BackendName } from '../tfjs/backend.js';
 import { describeFfmpeg, locateFfmpeg } from '../video/ffmpeg-binaries.js';
 import { removeStaleTemporaries } from '../util/atomic-write.js';
@@ -89,11 +90,6 @@ export interface DetectStageSettings {
   detect: DetectSettings;
 }
 
-/** The worker pool of the MTCNN stages. */
-export function detectorPool(backend: BackendName, workers: number): WorkerPool {
-  return new WorkerPool(new URL('../pipeline/worker.js', import.meta.url), { size: workers, workerData: { backend } });
-}
-
 /** Runs stage 1 inside a session (also used by `dfdc run`), on a pool of its own or the one given. */
 export async function runDetectStage(session: Session, settings: DetectStageSettings, sharedPool?: WorkerPool): Promise<void> {
   const { paths, selection } = session;
@@ -106,7 +102,7 @@ export async function runDetectStage(session: Session, settings: DetectStageSett
     { version: packageVersion, backend: settings.backend, ffmpeg: describeFfmpeg(ffmpeg) },
     settings.force,
   );
-  const pool = sharedPool ?? detectorPool(settings.backend, settings.workers);
+  const pool = sharedPool ?? createPipelinePool(settings.backend, settings.workers);
   const recorder = session.stage('detect', selection.reals.length);
   try {
     await runStage({

@@ -6,7 +6,8 @@ import type { WorkerTask } from '../pipeline/worker.js';
 import type { Session } from '../run/session.js';
 import { runStage, type UnitOutcome } from '../run/stage-runner.js';
 import { StageState, claimProvenance } from '../run/state.js';
-import { WorkerPool, defaultWorkerCount } from '../run/worker-pool.js';
+import { defaultWorkerCount, type WorkerPool } from '../run/worker-pool.js';
+import { createPipelinePool } from '../pipeline/pool.js';
 import { packageVersion } from '../util/package-root.js';
 import { openSession } from './session-options.js';
 import { cropsDirOption, datasetOptionsSchema, outputDirOption, rootDirOption, runOptions, runOptionsSchema } from './shared-options.js';
@@ -56,7 +57,7 @@ export async function runDiffsStage(session: Session, settings: DiffsSettings, s
   const units = selection.pairs.flatMap(({ original, fakes }) =>
     fakes.map((fake) => ({ id: fake.id, subject: `${fake.part.name}/${fake.name}`, fake, original })),
   );
-  const pool = sharedPool ?? new WorkerPool(new URL('../pipeline/worker.js', import.meta.url), { size: settings.workers, workerData: { backend: 'wasm' } });
+  const pool = sharedPool ?? createPipelinePool('wasm', settings.workers);
   const recorder = session.stage('diffs', units.length);
   try {
     await runStage({

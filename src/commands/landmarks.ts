@@ -8,9 +8,9 @@ import type { Session } from '../run/session.js';
 import { runStage, type UnitOutcome } from '../run/stage-runner.js';
 import { StageState, claimProvenance } from '../run/state.js';
 import { defaultWorkerCount, type WorkerPool } from '../run/worker-pool.js';
+import { createPipelinePool } from '../pipeline/pool.js';
 import type { BackendName } from '../tfjs/backend.js';
 import { packageVersion } from '../util/package-root.js';
-import { detectorPool } from './detect.js';
 import { openSession } from './session-options.js';
 import {
   cropsDirOption,
@@ -88,7 +88,7 @@ export async function runLandmarksStage(session: Session, settings: LandmarksSet
     settings.force,
   );
   const listed = await listCropFolders(paths, selection.reals.map((real) => real.id));
-  const pool = sharedPool ?? detectorPool(settings.backend, settings.workers);
+  const pool = sharedPool ?? createPipelinePool(settings.backend, settings.workers);
   const recorder = session.stage('landmarks', selection.reals.length);
   try {
     await runStage({

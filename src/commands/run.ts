@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { FRAME_STEP } from '../dataset/output-paths.js';
 import { defaultWorkerCount } from '../run/worker-pool.js';
 import { runCropsStage } from './crops.js';
-import { detectOptionsSchema, detectorOptions, detectorPool, runDetectStage } from './detect.js';
+import { createPipelinePool } from '../pipeline/pool.js';
+import { detectOptionsSchema, detectorOptions, runDetectStage } from './detect.js';
 import { runDiffsStage } from './diffs.js';
 import { resolveFoldsOut, writeFolds } from './folds.js';
 import { runLandmarksStage } from './landmarks.js';
@@ -51,7 +52,7 @@ export function runCommand(): Command {
     const session = await openSession(options);
     const outFile = resolveFoldsOut(options.out ?? join(session.paths.outputDir, 'folds.csv'));
     const workers = options.workers ?? defaultWorkerCount();
-    const pool = detectorPool(options.backend, workers);
+    const pool = createPipelinePool(options.backend, workers);
     try {
       const stages: Array<() => Promise<void>> = [
         () =>

@@ -1,23 +1,13 @@
 import type { Box } from '../dataset/boxes-file.js';
 import { halfSize, resizeByScale } from '../image/pillow-resize.js';
 import type { RgbImage } from '../image/rgb-image.js';
-import type { MtcnnDetector } from '../mtcnn/detector.js';
+import type { Face } from '../mtcnn/detector.js';
 
 /**
- * Stage 1's detection of a batch of frames already resized to the detection size (half size in the
- * reference, with Pillow's bicubic), run in a worker thread: MTCNN finds their faces, and the boxes
- * come back in the reference's half-size coordinates (largest first; null: no face).
+ * Stage 1's arithmetic around the detector: the detection size of a frame (half size in the
+ * reference, with Pillow's bicubic; any scale, or the write-up's `auto` rule) and the mapping of the
+ * faces found back to the reference's half-size boxes (largest first; null: no face).
  */
-export interface DetectFramesTask {
-  /** Frames at the detection size. */
-  frames: RgbImage[];
-  /** Each frame's position in its reference batch of 32 (index % 32), for the batched NMS offsets. */
-  positions: number[];
-  /** The detection scale s the frames were resized by; 0.5 is the reference. */
-  scale: number;
-  thresholds: [number, number, number];
-  minFaceSize: number;
-}
 
 /** The reference's scale: boxes are stored at half size whatever size they were found at. */
 export const REFERENCE_SCALE = 0.5;
@@ -34,6 +24,11 @@ export function autoScale(width: number, height: number): number {
   return 0.33;
 }
 
+/** A full frame resized by s with Pillow's bicubic: (floor(w*s), floor(h*s)), half size for 0.5. */
+export function resizeForDetection(frame: RgbImage, scale: number): RgbImage {
+  return scale === REFERENCE_SCALE ? halfSize(frame) : resizeByScale(frame, scale);
+}
+
 /** Maps a box found at scale s to half-size coordinates (multiply by 0.5 / s), kept in float32. */
 export function toHalfSizeBox(box: readonly [number, number, number, number], scale: number): Box {
   if (scale === REFERENCE_SCALE) return [box[0], box[1], box[2], box[3]];
@@ -41,12 +36,7 @@ export function toHalfSizeBox(box: readonly [number, number, number, number], sc
   return [Math.fround(box[0] * factor), Math.fround(box[1] * factor), Math.fround(box[2] * factor), Math.fround(box[3] * factor)];
 }
 
-/** A full frame resized by s with Pillow's bicubic: (floor(w*s), floor(h*s)), half size for 0.5. */
-export function resizeForDetection(frame: RgbImage, scale: number): RgbImage {
-  return scale === REFERENCE_SCALE ? halfSize(frame) : resizeByScale(frame, scale);
-}
-
-export async function detectFrames(detector: MtcnnDetector, task: DetectFramesTask): Promise<(Box[] | null)[]> {
-  const faces = await detector.detectFaces(task.frames, { thresholds: task.thresholds, minFaceSize: task.minFaceSize, batchPositions: task.positions });
-  return faces.map((list) => (list.length === 0 ? null : list.map((face) => toHalfSizeBox(face.box, task.scale))));
+/** Each frame's boxes file entry: its faces' boxes at half size, or null when it has none. */
+export function boxesOfFrames(faces: readonly Face[][], scale: number): (Box[] | null)[] {
+  return faces.map((list) => (list.length === 0 ? null : list.map((face) => toHalfSizeBox(face.box, scale))));
 }

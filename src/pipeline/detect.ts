@@ -5,8 +5,8 @@ import type { UnitOutcome } from '../run/stage-runner.js';
 import type { WorkerPool } from '../run/worker-pool.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { decodeVideo, decodeWarning, type DecodedFrame } from '../video/decode.js';
-import { autoScale, resizeForDetection, type DetectFramesTask } from './detect-frames.js';
-import type { WorkerTask } from './worker.js';
+import { autoScale, boxesOfFrames, resizeForDetection } from './detect-frames.js';
+import type { FacesResult, WorkerTask } from './worker.js';
 
 /**
  * Stage 1 for one REAL video: decode its frames (every frame, or every N-th), resize each to the
@@ -66,19 +66,14 @@ export async function detectVideo(input: DetectVideoInput): Promise<UnitOutcome>
       images.push(moved.image);
       transfer.push(...moved.transfer);
     }
-    const task: WorkerTask = {
-      kind: 'detect',
-      task: {
-        frames: images,
-        positions: batch.map((frame) => frame.index % settings.batchSize),
-        scale,
-        thresholds: settings.thresholds,
-        minFaceSize: settings.minFaceSize,
-      } satisfies DetectFramesTask,
-    };
     const indices = batch.map((frame) => frame.index);
-    const job = pool.run<(Box[] | null)[]>(task, transfer).then(
-      (boxes) => boxes.forEach((list, k) => results.set(indices[k] as number, list)),
+    const options = {
+      thresholds: settings.thresholds,
+      minFaceSize: settings.minFaceSize,
+      batchPositions: indices.map((index) => index % settings.batchSize),
+    };
+    const job = pool.run<FacesResult>({ kind: 'faces', task: { frames: images, options } } satisfies WorkerTask, transfer).then(
+      ({ faces }) => boxesOfFrames(faces, scale).forEach((list, k) => results.set(indices[k] as number, list)),
       (error: unknown) => {
         failure ??= error;
       },

@@ -6,7 +6,8 @@ import sharp from 'sharp';
 import type { RgbImage } from '../../src/image/rgb-image.js';
 import { createMtcnnDetector, type Face } from '../../src/mtcnn/detector.js';
 import type { TraceEvent } from '../../src/mtcnn/trace.js';
-import { MtcnnWorker } from '../../src/mtcnn/worker-client.js';
+import { createPipelinePool } from '../../src/pipeline/pool.js';
+import type { FacesResult, WorkerTask } from '../../src/pipeline/worker.js';
 import { fixturesDir } from '../helpers/shared.js';
 
 const options = { thresholds: [0.6, 0.7, 0.7] as [number, number, number], minFaceSize: 20 };
@@ -103,16 +104,16 @@ test('edge cases: no frames, frames too small for the pyramid, frames of differe
   await assert.rejects(detector.detectFaces([astronaut], { ...options, thresholds: [0.6, Number.NaN, 0.7] }), RangeError);
 });
 
-test('in a worker thread the detector gives exactly the main thread result', async () => {
-  const worker = new MtcnnWorker({ backend: 'wasm' });
+test('in a worker thread the detector gives exactly the main thread result, with a flat tensor count', async () => {
+  const pool = createPipelinePool('wasm', 1);
   try {
     const frames = [astronaut, mirrored(astronaut)];
-    const [fromWorker, local] = await Promise.all([worker.detectFaces(frames, options), detector.detectFaces(frames, options)]);
-    assert.deepEqual(fromWorker, local);
-    const tensorsAfterFirst = worker.numTensors;
-    await worker.detectFaces(frames, options);
-    assert.equal(worker.numTensors, tensorsAfterFirst, 'flat tensor count in the worker');
+    const task = { kind: 'faces', task: { frames, options } } satisfies WorkerTask;
+    const [fromWorker, local] = await Promise.all([pool.run<FacesResult>(task), detector.detectFaces(frames, options)]);
+    assert.deepEqual(fromWorker.faces, local);
+    const again = await pool.run<FacesResult>(task);
+    assert.equal(again.memory.numTensors, fromWorker.memory.numTensors, 'flat tensor count in the worker');
   } finally {
-    await worker.close();
+    await pool.close();
   }
 });
