@@ -33,7 +33,7 @@ export class WorkerPool {
   private readonly inFlight = new Map<Worker, Queued>();
   private nextId = 1;
   private closed = false;
-  private fatal: Error | undefined;
+  private fatal: DfdcError | undefined;
 
   constructor(moduleUrl: URL, options: PoolOptions) {
     for (let i = 0; i < Math.max(1, options.size); i += 1) {
@@ -102,7 +102,8 @@ export class WorkerPool {
 
   /** A worker died (out of memory, a native crash): fail everything, since its backend is gone. */
   private crash(worker: Worker, error: Error): void {
-    this.fatal ??= new Error(`a worker thread failed: ${error.message}`);
+    // Not about one video: the stage stops once (stage-runner treats a DfdcError as fatal).
+    this.fatal ??= new DfdcError(`a worker thread failed (${error.message}); if it ran out of memory, lower --workers or --batch-size`);
     const item = this.inFlight.get(worker);
     if (item) {
       this.inFlight.delete(worker);
