@@ -7,8 +7,8 @@ import { originalOf, type Video } from '../dataset/dataset.js';
 import { FRAME_STEP } from '../dataset/output-paths.js';
 import { cropVideo } from '../pipeline/crops.js';
 import type { Session } from '../run/session.js';
-import { assertOnDisk, runStage } from '../run/stage-runner.js';
-import { StageState, claimProvenance } from '../run/state.js';
+import { assertOnDisk } from '../run/stage-runner.js';
+import { claimProvenance } from '../run/state.js';
 import { probeVideo } from '../video/probe.js';
 import { describeFfmpeg, locateFfmpeg } from '../video/ffmpeg-binaries.js';
 import { packageVersion } from '../util/package-root.js';
@@ -47,7 +47,6 @@ export async function runCropsStage(session: Session, force: boolean): Promise<v
   if (withoutBoxes > 0) {
     session.progress.message(`crops: ${withoutBoxes} video(s) have no boxes file for their original yet (run dfdc detect first); left out`, 'warning');
   }
-  const recorder = session.stage('crops', withBoxes.length);
   const sizes = new Map<string, Promise<{ width: number; height: number } | undefined>>();
   const originalSize = (video: Video) => {
     const original = originalOf(video);
@@ -58,23 +57,16 @@ export async function runCropsStage(session: Session, force: boolean): Promise<v
     }
     return size;
   };
-  try {
-    await runStage({
-      units: withBoxes.map((video) => ({ id: video.id, subject: `${video.part.name}/${video.name}`, video })),
-      state: new StageState(paths.stateDir, 'crops'),
-      recorder,
-      force,
-      concurrency: availableParallelism(),
-      signal: session.signal,
-      prepare: async ({ video }) => rm(paths.cropDir(video.id), { recursive: true, force: true }),
-      work: async ({ video }) => {
-        assertOnDisk(video.path);
-        const boxes = await readBoxesFile(paths.boxesFile(originalOf(video).id));
-        const expectedSize = video.label === 'FAKE' ? await originalSize(video) : undefined;
-        return cropVideo({ id: video.id, path: video.path, boxes, paths, signal: session.signal, ...(expectedSize ? { expectedSize } : {}) });
-      },
-    });
-  } finally {
-    session.endStage(recorder);
-  }
+  await session.runStage('crops', {
+    units: withBoxes.map((video) => ({ id: video.id, subject: `${video.part.name}/${video.name}`, video })),
+    force,
+    concurrency: availableParallelism(),
+    prepare: async ({ video }) => rm(paths.cropDir(video.id), { recursive: true, force: true }),
+    work: async ({ video }) => {
+      assertOnDisk(video.path);
+      const boxes = await readBoxesFile(paths.boxesFile(originalOf(video).id));
+      const expectedSize = video.label === 'FAKE' ? await originalSize(video) : undefined;
+      return cropVideo({ id: video.id, path: video.path, boxes, paths, signal: session.signal, ...(expectedSize ? { expectedSize } : {}) });
+    },
+  });
 }

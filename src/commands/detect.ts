@@ -3,8 +3,8 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { detectVideo, type DetectSettings } from '../pipeline/detect.js';
 import type { Session } from '../run/session.js';
-import { assertOnDisk, runStage } from '../run/stage-runner.js';
-import { StageState, claimProvenance } from '../run/state.js';
+import { assertOnDisk } from '../run/stage-runner.js';
+import { claimProvenance } from '../run/state.js';
 import { defaultWorkerCount, type WorkerPool } from '../run/worker-pool.js';
 import { createPipelinePool } from '../pipeline/pool.js';
 import type { BackendName } from '../tfjs/backend.js';
@@ -103,16 +103,12 @@ export async function runDetectStage(session: Session, settings: DetectStageSett
     settings.force,
   );
   const pool = sharedPool ?? createPipelinePool(settings.backend, settings.workers);
-  const recorder = session.stage('detect', selection.reals.length);
   try {
-    await runStage({
+    await session.runStage('detect', {
       units: selection.reals.map((video) => ({ id: video.id, subject: `${video.part.name}/${video.name}`, video })),
-      state: new StageState(paths.stateDir, 'detect'),
-      recorder,
       force: settings.force,
-      // Two videos at a time per worker keep every worker busy across video boundaries.
+      // At least two videos in flight keep every worker busy across video boundaries.
       concurrency: Math.max(2, pool.size),
-      signal: session.signal,
       prepare: async ({ video }) => {
         await rm(paths.boxesFile(video.id), { force: true });
         await removeStaleTemporaries(paths.boxesFile(video.id));
@@ -124,6 +120,5 @@ export async function runDetectStage(session: Session, settings: DetectStageSett
     });
   } finally {
     if (!sharedPool) await pool.close();
-    session.endStage(recorder);
   }
 }

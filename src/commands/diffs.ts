@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { listCropFolders } from '../dataset/crop-files.js';
 import type { WorkerTask } from '../pipeline/worker.js';
 import type { Session } from '../run/session.js';
-import { runStage, type UnitOutcome } from '../run/stage-runner.js';
-import { StageState, claimProvenance } from '../run/state.js';
+import type { UnitOutcome } from '../run/stage-runner.js';
+import { claimProvenance } from '../run/state.js';
 import { defaultWorkerCount, type WorkerPool } from '../run/worker-pool.js';
 import { createPipelinePool } from '../pipeline/pool.js';
 import { packageVersion } from '../util/package-root.js';
@@ -58,15 +58,11 @@ export async function runDiffsStage(session: Session, settings: DiffsSettings, s
     fakes.map((fake) => ({ id: fake.id, subject: `${fake.part.name}/${fake.name}`, fake, original })),
   );
   const pool = sharedPool ?? createPipelinePool('wasm', settings.workers);
-  const recorder = session.stage('diffs', units.length);
   try {
-    await runStage({
+    await session.runStage('diffs', {
       units,
-      state: new StageState(paths.stateDir, 'diffs'),
-      recorder,
       force: settings.force,
       concurrency: pool.size * 2,
-      signal: session.signal,
       prepare: async ({ fake }) => rm(paths.diffDir(fake.id), { recursive: true, force: true }),
       work: async ({ fake, original }) => {
         const task: WorkerTask = {
@@ -85,6 +81,5 @@ export async function runDiffsStage(session: Session, settings: DiffsSettings, s
     });
   } finally {
     if (!sharedPool) await pool.close();
-    session.endStage(recorder);
   }
 }

@@ -5,8 +5,8 @@ import { listCropFolders } from '../dataset/crop-files.js';
 import type { LandmarksTask } from '../pipeline/landmarks.js';
 import type { WorkerTask } from '../pipeline/worker.js';
 import type { Session } from '../run/session.js';
-import { runStage, type UnitOutcome } from '../run/stage-runner.js';
-import { StageState, claimProvenance } from '../run/state.js';
+import type { UnitOutcome } from '../run/stage-runner.js';
+import { claimProvenance } from '../run/state.js';
 import { defaultWorkerCount, type WorkerPool } from '../run/worker-pool.js';
 import { createPipelinePool } from '../pipeline/pool.js';
 import type { BackendName } from '../tfjs/backend.js';
@@ -89,15 +89,11 @@ export async function runLandmarksStage(session: Session, settings: LandmarksSet
   );
   const listed = await listCropFolders(paths, selection.reals.map((real) => real.id));
   const pool = sharedPool ?? createPipelinePool(settings.backend, settings.workers);
-  const recorder = session.stage('landmarks', selection.reals.length);
   try {
-    await runStage({
+    await session.runStage('landmarks', {
       units: selection.reals.map((video) => ({ id: video.id, subject: `${video.part.name}/${video.name}`, video })),
-      state: new StageState(paths.stateDir, 'landmarks'),
-      recorder,
       force: settings.force,
       concurrency: pool.size * 2,
-      signal: session.signal,
       prepare: async ({ video }) => rm(paths.landmarksDirOf(video.id), { recursive: true, force: true }),
       work: async ({ video }) => {
         const task: LandmarksTask = {
@@ -113,6 +109,5 @@ export async function runLandmarksStage(session: Session, settings: LandmarksSet
     });
   } finally {
     if (!sharedPool) await pool.close();
-    session.endStage(recorder);
   }
 }

@@ -10,6 +10,8 @@ import { ExitCode, type ExitCodeValue } from '../util/exit-codes.js';
 import { packageVersion } from '../util/package-root.js';
 import { Progress } from './progress.js';
 import { RunReport, StageRecorder } from './report.js';
+import { runStage, type StageRun, type StageUnit } from './stage-runner.js';
+import { StageState } from './state.js';
 import type { Shard } from './shard.js';
 
 /**
@@ -77,17 +79,20 @@ export class Session {
     return this.abort.signal.aborted;
   }
 
-  /** A recorder for one stage over `total` units, shown by the progress display. */
-  stage(name: string, total: number): StageRecorder {
-    this.progress.start(name, total);
+  /**
+   * Runs one stage's units in this session: its progress display, its place in the report, its
+   * completion markers in the state folder, Ctrl-C, and its summary line at the end.
+   */
+  async runStage<U extends StageUnit>(name: string, run: Omit<StageRun<U>, 'state' | 'recorder' | 'signal'>): Promise<void> {
+    this.progress.start(name, run.units.length);
     const recorder = new StageRecorder(name, this.progress);
     this.report.addStage(recorder);
-    return recorder;
-  }
-
-  endStage(recorder: StageRecorder): void {
-    this.progress.finish();
-    this.progress.message(recorder.summary());
+    try {
+      await runStage({ ...run, state: new StageState(this.paths.stateDir, name), recorder, signal: this.signal });
+    } finally {
+      this.progress.finish();
+      this.progress.message(recorder.summary());
+    }
   }
 
   /** Writes the report, prints where it is (or the JSON summary), and returns the exit code. */
