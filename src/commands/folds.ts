@@ -56,8 +56,8 @@ export function foldsCommand(): Command {
           `dfdc: note: ${dataset.missingVideos.length} video file(s) listed in metadata.json are missing, e.g. ${first.part.name}/${first.name} (folds only needs metadata and crops)\n`,
         );
       }
-      const summary = await writeFolds(dataset, outputPaths(dirs), outFile, options);
-      process.stderr.write(`dfdc: ${summary}\n`);
+      const written = await writeFolds(dataset, outputPaths(dirs), outFile, options);
+      process.stderr.write(`dfdc: ${written.summary}\n`);
       process.exitCode = dataset.problems.length > 0 ? ExitCode.SomeFailed : ExitCode.Ok;
     });
 }
@@ -79,7 +79,16 @@ export interface FoldsSettings {
  * Stage 5 over a whole data set (also used by `dfdc run`): folds by part, the leak check, the
  * seeded shuffle, the CSV written atomically. Returns the one-line summary.
  */
-export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: string, settings: FoldsSettings): Promise<string> {
+export interface FoldsWritten {
+  file: string;
+  rows: number;
+  videos: number;
+  folds: number[];
+  /** One line for the user. */
+  summary: string;
+}
+
+export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: string, settings: FoldsSettings): Promise<FoldsWritten> {
   const foldOf = assignFolds(dataset, { nSplits: settings.nSplits, partCount: settings.parts });
   const listed = await listCropFolders(paths, dataset.pairs.flatMap(({ original, fakes }) => [original.id, ...fakes.map((fake) => fake.id)]));
   const { rows, videoCount, foldsUsed } = buildFolds(dataset.pairs, (id) => listed.get(id)!, foldOf, settings.seed);
@@ -95,5 +104,11 @@ export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: 
       : dataset.pairs.length === 0
         ? ' (no FAKE with a REAL original in the metadata)'
         : ` (no grid crops found under ${paths.cropsDir}: run dfdc crops first, or check --crops-dir)`;
-  return `folds: wrote ${rows.length} rows for ${videoCount} videos in ${foldsUsed.length} of ${settings.nSplits} folds (${foldsUsed.join(', ') || 'none'}) to ${outFile}${why}`;
+  return {
+    file: outFile,
+    rows: rows.length,
+    videos: videoCount,
+    folds: foldsUsed,
+    summary: `folds: wrote ${rows.length} rows for ${videoCount} videos in ${foldsUsed.length} of ${settings.nSplits} folds (${foldsUsed.join(', ') || 'none'}) to ${outFile}${why}`,
+  };
 }

@@ -99,7 +99,9 @@ export function runCommand(): Command {
       if (session.options.selection.shard) {
         session.progress.message('folds: not written by a shard; after every shard has finished, run `dfdc folds` over the whole root (see README, Clusters)');
       } else {
-        session.progress.message(await writeFolds(session.dataset, session.paths, outFile, { nSplits: options.nSplits, parts: options.totalParts, seed: options.seed }));
+        const { summary, ...folds } = await writeFolds(session.dataset, session.paths, outFile, { nSplits: options.nSplits, parts: options.totalParts, seed: options.seed });
+        session.report.file.folds = folds;
+        session.progress.message(summary);
       }
     }
     process.exitCode = await session.finish();

@@ -35,6 +35,8 @@ export interface ReportFile {
   /** Problems found while reading the data set (metadata, missing files). */
   dataset: { problems: Problem[]; missingVideos: string[] };
   stages: Record<string, StageReport>;
+  /** folds.csv, when the run wrote it (`dfdc run` outside a shard). */
+  folds?: { file: string; rows: number; videos: number; folds: number[] };
 }
 
 export class StageRecorder {

@@ -24,7 +24,12 @@ before(() => {
 test('dfdc run on the sample exits 0, writes nothing into the data set, and reports each stage', () => {
   assert.equal(first.status, 0, first.stderr);
   assert.ok(!existsSync(join(root, 'boxes')) && !existsSync(join(root, 'crops')), 'outputs leaked into the read-only root');
-  const report = JSON.parse(readFileSync(join(out, 'dfdc-report.json'), 'utf8')) as { stages: Record<string, { done: number; failed: number }> };
+  const report = JSON.parse(readFileSync(join(out, 'dfdc-report.json'), 'utf8')) as {
+    stages: Record<string, { done: number; failed: number }>;
+    folds: { rows: number; file: string };
+  };
+  assert.equal(report.folds.file, join(out, 'folds.csv'));
+  assert.equal(report.folds.rows, readFileSync(join(out, 'folds.csv'), 'utf8').trimEnd().split('\n').length - 1);
   assert.deepEqual(Object.keys(report.stages).sort(), ['crops', 'detect', 'diffs', 'landmarks']);
   assert.equal(report.stages.detect?.done, 5);
   assert.equal(report.stages.crops?.done, 9);
