@@ -71,15 +71,19 @@ test('kill -9 at any moment, rerun, and the outputs equal an uninterrupted run',
 test('Ctrl-C lets the running units finish, exits 130, and a rerun completes the outputs', async () => {
   const scratch = scratchDir('sigint');
   const out = join(scratch, 'out');
-  const child = spawn(process.execPath, [join(packageRoot, 'dist', 'src', 'cli', 'index.js'), ...args(out)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Without --quiet, so the interrupt can wait for the detect stage to have started.
+  const noisy = args(out).filter((arg) => arg !== '--quiet');
+  const child = spawn(process.execPath, [join(packageRoot, 'dist', 'src', 'cli', 'index.js'), ...noisy], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
+  let interrupted = false;
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
+    if (!interrupted && stderr.includes('detect: ')) {
+      interrupted = true;
+      child.kill('SIGINT');
+    }
   });
-  const code = await new Promise<number | null>((resolve) => {
-    setTimeout(() => child.kill('SIGINT'), 1500);
-    child.on('exit', (status) => resolve(status));
-  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (status) => resolve(status)));
   assert.equal(code, 130, stderr);
   assert.match(stderr, /interrupted: finishing the units in progress/);
   assert.doesNotMatch(stderr, /\n\s+at /);
