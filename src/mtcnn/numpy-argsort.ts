@@ -23,12 +23,10 @@ function heapSortIndices(values: ArrayLike<number>, tosort: Int32Array, lo: numb
   const set = (k: number, v: number) => {
     tosort[lo - 1 + k] = v;
   };
-  for (let l = n >> 1; l > 0; --l) {
-    const tmp = a(l);
-    let i = l;
-    let j = l << 1;
-    while (j <= n) {
-      if (j < n && values[a(j)]! < values[a(j + 1)]!) j += 1;
+  /** Moves `tmp` down from heap slot `i` (children from `j`) within a heap of `size` slots. */
+  const siftDown = (tmp: number, i: number, j: number, size: number): void => {
+    while (j <= size) {
+      if (j < size && values[a(j)]! < values[a(j + 1)]!) j += 1;
       if (values[tmp]! < values[a(j)]!) {
         set(i, a(j));
         i = j;
@@ -36,22 +34,13 @@ function heapSortIndices(values: ArrayLike<number>, tosort: Int32Array, lo: numb
       } else break;
     }
     set(i, tmp);
-  }
+  };
+  for (let l = n >> 1; l > 0; --l) siftDown(a(l), l, l << 1, n);
   for (; n > 1; ) {
     const tmp = a(n);
     set(n, a(1));
     n -= 1;
-    let i = 1;
-    let j = 2;
-    while (j <= n) {
-      if (j < n && values[a(j)]! < values[a(j + 1)]!) j++;
-      if (values[tmp]! < values[a(j)]!) {
-        set(i, a(j));
-        i = j;
-        j += j;
-      } else break;
-    }
-    set(i, tmp);
+    siftDown(tmp, 1, 2, n);
   }
 }
 
