@@ -197,13 +197,7 @@ function refineBoxes(
 ): StageBoxes {
   const out = refine(nets, 'rnet', frames, stage.boxes, stage.image, 24, trace);
   trace?.({ step: 'rnet', reg: rows(out.reg, 4), probabilities: Array.from(out.probabilities) });
-  const pass = passing(out.probabilities, f(threshold));
-  const passed: Candidates = {
-    boxes: pick(stage.boxes, pass, 4),
-    scores: pick(out.probabilities, pass, 1),
-    reg: pick(out.reg, pass, 4),
-    image: Int32Array.from(pass, (i) => stage.image[i]!),
-  };
+  const { passed } = passingBoxes(stage, out, threshold);
   const keep = batchedNms(passed.boxes, passed.scores, nmsImages(passed.image, positions), 0.7);
   trace?.({ step: 'batchedNms', iou: 0.7, count: passed.scores.length, keep });
   const kept = selectCandidates(passed, keep);
@@ -228,12 +222,9 @@ function outputFaces(
 ): Face[][] {
   const out = refine(nets, 'onet', frames, stage.boxes, stage.image, 48, trace);
   trace?.({ step: 'onet', reg: rows(out.reg, 4), landmarks: rows(out.landmarks, 10), probabilities: Array.from(out.probabilities) });
-  const pass = passing(out.probabilities, f(threshold));
-  const boxes = pick(stage.boxes, pass, 4);
-  const scores = pick(out.probabilities, pass, 1);
-  const reg = pick(out.reg, pass, 4);
+  const { pass, passed } = passingBoxes(stage, out, threshold);
+  const { boxes, scores, reg, image } = passed;
   const points = pick(out.landmarks, pass, 10);
-  const image = Int32Array.from(pass, (i) => stage.image[i]!);
   const landmarks = pass.map((_, k) => landmarksFromBox(boxes.subarray(k * 4, k * 4 + 4), points.subarray(k * 10, k * 10 + 10)));
   const regressed = bbreg(boxes, reg);
   trace?.({ step: 'bbreg', boxesIn: boxRows(boxes, scores), reg: rows(reg, 4), boxesOut: boxRows(regressed, scores) });
@@ -259,6 +250,20 @@ function checkOptions({ thresholds, minFaceSize, factor = defaultFactor }: Detec
 /** The image index each box has in the reference's batched NMS: its frame's batch position. */
 function nmsImages(image: Int32Array, positions: readonly number[] | undefined): Int32Array {
   return positions ? Int32Array.from(image, (i) => positions[i]!) : image;
+}
+
+/** The boxes whose R-Net/O-Net score is > threshold, with that score (replacing the earlier one) and regression. */
+function passingBoxes(stage: StageBoxes, out: RefineOutput, threshold: number): { pass: number[]; passed: Candidates } {
+  const pass = passing(out.probabilities, f(threshold));
+  return {
+    pass,
+    passed: {
+      boxes: pick(stage.boxes, pass, 4),
+      scores: pick(out.probabilities, pass, 1),
+      reg: pick(out.reg, pass, 4),
+      image: Int32Array.from(pass, (i) => stage.image[i]!),
+    },
+  };
 }
 
 /** Indices whose probability is > limit (stages 2 and 3 use a strict comparison). */
