@@ -6,7 +6,7 @@ import type { Dataset, RealVideo } from '../dataset/dataset.js';
 import { gridCellsPresent, type OutputPaths } from '../dataset/output-paths.js';
 import { readPngSize } from '../image/png.js';
 import { decodeNpyInt16 } from '../landmarks/npy.js';
-import type { Problem } from '../run/report.js';
+import type { ReportEntry } from '../run/report.js';
 import { DfdcError, formatZodError, messageOf } from '../util/errors.js';
 import type { CellView, LandmarkPoints, Picture, ReportPageData, ReportTotals, RunReportView, VideoView } from './page.js';
 import { sampleIds, stripCells } from './sample.js';
@@ -55,9 +55,9 @@ export interface RunReports {
   /** Readable report files, by file name. */
   readonly reports: RunReportView[];
   /** Report files that are not JSON or not a run report (subject: the file name). */
-  readonly unreadable: Problem[];
+  readonly unreadable: ReportEntry[];
   /** Data set problems recorded by the runs. */
-  readonly problems: Problem[];
+  readonly problems: ReportEntry[];
   /** Missing video files recorded by the runs. */
   readonly missingVideos: string[];
 }
@@ -193,7 +193,7 @@ function noDiffCaption(realCrop: Picture, fakeCrop: Picture): string {
   return 'no diff mask';
 }
 
-function uniqueProblems(problems: readonly Problem[]): Problem[] {
+function uniqueProblems(problems: readonly ReportEntry[]): ReportEntry[] {
   const seen = new Set<string>();
   return problems.filter((problem) => {
     const key = JSON.stringify([problem.subject, problem.reason]);

@@ -1,4 +1,4 @@
-import type { Problem } from '../run/report.js';
+import type { ReportEntry } from '../run/report.js';
 
 /**
  * The HTML report page (pure: data in, one HTML string out). It is a single file that works offline:
@@ -60,8 +60,8 @@ export interface StageCounts {
 export interface StageView {
   readonly name: string;
   readonly counts: StageCounts;
-  readonly failures: readonly Problem[];
-  readonly warnings: readonly Problem[];
+  readonly failures: readonly ReportEntry[];
+  readonly warnings: readonly ReportEntry[];
 }
 
 /** One run report file of the output folder (`dfdc-report.json` or a shard's). */
@@ -94,9 +94,9 @@ export interface ReportPageData {
   readonly videos: readonly VideoView[];
   readonly runReports: readonly RunReportView[];
   /** Report files that could not be read (subject: the file name). */
-  readonly unreadableReports: readonly Problem[];
+  readonly unreadableReports: readonly ReportEntry[];
   /** Problems of the data set (metadata.json files and records). */
-  readonly problems: readonly Problem[];
+  readonly problems: readonly ReportEntry[];
   /** `<part>/<name>` of the listed videos whose file is missing. */
   readonly missingVideos: readonly string[];
 }

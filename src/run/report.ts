@@ -9,7 +9,8 @@ import type { Progress } from './progress.js';
  * happens. The report is written as JSON into the output folder (`dfdc-report.json`, or
  * `dfdc-report.shard-<i>-of-<n>.json` for a shard); a later command merges its stages into it.
  */
-export interface Problem {
+/** One failure, warning or data set problem in a run report. */
+export interface ReportEntry {
   /** The video id, record or file the problem is about (relative to DATA_ROOT where a path). */
   subject: string;
   reason: string;
@@ -22,8 +23,8 @@ export interface StageReport {
   warnings: number;
   frames: number;
   seconds: number;
-  failures: Problem[];
-  warningList: Problem[];
+  failures: ReportEntry[];
+  warningList: ReportEntry[];
 }
 
 export interface ReportFile {
@@ -33,7 +34,7 @@ export interface ReportFile {
   finishedAt?: string;
   shard?: { index: number; count: number };
   /** Problems found while reading the data set (metadata, missing files). */
-  dataset: { problems: Problem[]; missingVideos: string[] };
+  dataset: { problems: ReportEntry[]; missingVideos: string[] };
   stages: Record<string, StageReport>;
   /** folds.csv, when the run wrote it (`dfdc run` outside a shard). */
   folds?: { file: string; rows: number; videos: number; folds: number[] };
@@ -115,7 +116,7 @@ export class RunReport {
     this.file.stages[recorder.stage] = recorder.report;
   }
 
-  setDataset(problems: Problem[], missingVideos: string[]): void {
+  setDataset(problems: ReportEntry[], missingVideos: string[]): void {
     this.file.dataset = { problems, missingVideos };
   }
 
