@@ -4,8 +4,7 @@ import { cropFileName, gridCellsPresent } from '../src/dataset/output-paths.js';
 import { readRgbImage } from '../src/image/png.js';
 import type { RgbImage } from '../src/image/rgb-image.js';
 import { createMtcnnDetector, type DetectOptions } from '../src/mtcnn/detector.js';
-import { createPipelinePool } from '../src/pipeline/pool.js';
-import type { WorkerTask } from '../src/pipeline/worker.js';
+import { TaskPool } from '../src/workers/pool.js';
 import { encodeNpyInt16 } from '../src/landmarks/npy.js';
 import { roundToInt16 } from '../src/landmarks/round-half-even.js';
 import { parityDir } from '../test/helpers/shared.js';
@@ -57,9 +56,9 @@ export default async function landmarksBench(): Promise<Record<string, unknown>>
 
 /** Wall ms per crop with `workers` worker threads, one crop per task as dfdc landmarks spreads them (best of 3). */
 async function onWorkers(workers: number, crops: RgbImage[], options: DetectOptions): Promise<number> {
-  const pool = createPipelinePool('wasm', workers);
+  const pool = new TaskPool('wasm', workers);
   try {
-    const detectAll = () => Promise.all(crops.map((crop) => pool.run({ kind: 'faces', task: { frames: [crop], options } } satisfies WorkerTask)));
+    const detectAll = () => Promise.all(crops.map((crop) => pool.run('faces', { frames: [crop], options })));
     await detectAll();
     let best = Infinity;
     for (let run = 0; run < 3; run++) {

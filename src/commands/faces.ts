@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { z } from 'zod';
 import { readRgbImage } from '../image/png.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { createMtcnnDetector, type Face } from '../mtcnn/detector.js';
-import { backendNames } from '../tfjs/backend.js';
+import { backendOption } from '../run/options.js';
 import { messageOf } from '../util/errors.js';
 import { ExitCode } from '../util/exit-codes.js';
-import { numberList } from './shared-options.js';
+import { option, positiveNumber, thresholds } from '../util/options.js';
+import { addOptions } from './options.js';
 
 /**
  * `dfdc faces IMAGE...`: runs the MTCNN detector (facenet-pytorch's detect(), largest face first) on
@@ -17,14 +18,14 @@ import { numberList } from './shared-options.js';
  * values. An image that cannot be read is reported on stderr; the others are still processed.
  */
 
-export const facesOptionsSchema = z.object({
-  thresholds: numberList(3)
-    .default([0.6, 0.7, 0.7])
-    .refine((values) => values.every((v) => v >= 0 && v <= 1), 'must be probabilities between 0 and 1'),
-  minFaceSize: z.coerce.number({ error: 'must be a number' }).positive('must be a positive number').default(20),
-  backend: z.enum(backendNames).default('wasm'),
-  json: z.boolean().default(false),
-});
+const facesOptions = {
+  thresholds: option(thresholds().default([0.6, 0.7, 0.7]), { help: "P-Net, R-Net, O-Net face thresholds (facenet-pytorch's defaults)", value: 'a,b,c' }),
+  minFaceSize: option(positiveNumber().default(20), { help: 'smallest face MTCNN looks for, in pixels', value: 'px' }),
+  ...backendOption,
+  json: option(z.boolean().default(false), { help: 'print JSON on stdout instead of a table' }),
+};
+
+export const facesOptionsSchema = z.object(facesOptions);
 
 export interface ImageFaces {
   image: string;
@@ -34,14 +35,12 @@ export interface ImageFaces {
 }
 
 export function facesCommand(): Command {
-  return new Command('faces')
-    .description("Detect faces in image files with MTCNN (the reference's facenet-pytorch detect(): boxes, probabilities, 5 landmarks, largest first)")
-    .argument('<image...>', 'image files (PNG, JPEG, ...), read as they are: RGB, alpha dropped, no resize')
-    .addOption(new Option('--thresholds <a,b,c>', "P-Net, R-Net, O-Net face thresholds (facenet-pytorch's defaults)").default('0.6,0.7,0.7'))
-    .addOption(new Option('--min-face-size <px>', 'smallest face MTCNN looks for, in pixels').default('20'))
-    .addOption(new Option('--backend <name>', 'TF.js backend: wasm, cpu (pure JS, slow), tensorflow (needs @tensorflow/tfjs-node or -node-gpu installed by you)').choices(backendNames).default('wasm'))
-    .addOption(new Option('--json', 'print JSON on stdout instead of a table').default(false))
-    .action(async (images: string[], raw: unknown) => {
+  return addOptions(
+    new Command('faces')
+      .description("Detect faces in image files with MTCNN (the reference's facenet-pytorch detect(): boxes, probabilities, 5 landmarks, largest first)")
+      .argument('<image...>', 'image files (PNG, JPEG, ...), read as they are: RGB, alpha dropped, no resize'),
+    facesOptions,
+  ).action(async (images: string[], raw: unknown) => {
       const options = facesOptionsSchema.parse(raw);
       const detector = createMtcnnDetector({ backend: options.backend });
       const results: ImageFaces[] = [];
@@ -53,11 +52,11 @@ export function facesCommand(): Command {
             image = await readRgbImage(path);
           } catch (error) {
             failed += 1;
-            const reason = existsSync(path) ? messageOf(error) : 'no such file';
+            const reason = existsSync(path) ? messageOf(error).replace(`${path}: `, '') : 'no such file';
             process.stderr.write(`dfdc: ${path}: cannot read the image (${reason})\n`);
             continue;
           }
-          const [faces] = await detector.detectFaces([image], { thresholds: options.thresholds as [number, number, number], minFaceSize: options.minFaceSize });
+          const [faces] = await detector.detectFaces([image], { thresholds: options.thresholds, minFaceSize: options.minFaceSize });
           const result = { image: path, width: image.width, height: image.height, faces: faces! };
           results.push(result);
           if (!options.json) process.stdout.write(formatFacesTable(result));

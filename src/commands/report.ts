@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { z } from 'zod';
 import { loadDataset } from '../dataset/dataset.js';
 import { outputPaths } from '../dataset/output-paths.js';
@@ -8,9 +8,11 @@ import { loadReportData, readRunReports } from '../report/load.js';
 import { buildReportPage } from '../report/page.js';
 import { namedOriginals } from '../report/sample.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { DfdcError, UsageError, messageOf } from '../util/errors.js';
+import { FatalError, UsageError, messageOf } from '../util/errors.js';
 import { ExitCode } from '../util/exit-codes.js';
-import { cropsDirOption, datasetOptionsSchema, outputDirOption, resolveDatasetDirs, rootDirOption } from './shared-options.js';
+import { datasetDirsOptions, resolveDatasetDirs } from '../dataset/dirs.js';
+import { nameList, option, wholeNumber } from '../util/options.js';
+import { addOptions } from './options.js';
 
 /**
  * `dfdc report`: one HTML page to look at what a run produced: a sample of REAL videos (or those
@@ -21,38 +23,45 @@ import { cropsDirOption, datasetOptionsSchema, outputDirOption, resolveDatasetDi
 
 export const DEFAULT_REPORT_LIMIT = 50;
 
-export const reportOptionsSchema = datasetOptionsSchema.extend({
-  out: z.string().min(1, 'must not be empty').optional(),
-  limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').default(DEFAULT_REPORT_LIMIT),
-  videos: z
-    .string()
-    .optional()
-    .transform((text) => (text === undefined ? undefined : text.split(',').map((id) => id.trim()).filter((id) => id !== '')))
-    .refine((list) => list === undefined || list.length > 0, 'must name at least one video id'),
-});
+const reportOptions = {
+  ...datasetDirsOptions,
+  out: option(z.string().min(1, 'must not be empty').optional(), {
+    help: 'the HTML page to write, relative to the current directory',
+    value: 'file',
+    defaultText: 'report.html in the output dir',
+  }),
+  limit: option(wholeNumber(1).default(DEFAULT_REPORT_LIMIT), {
+    help: 'how many REAL videos with crops to show, chosen by a hash of the id (the same sample on every run)',
+    value: 'n',
+  }),
+  videos: option(nameList('video id').optional(), {
+    help: 'show exactly these videos instead (comma-separated ids; a FAKE shows its original with all its FAKEs)',
+    value: 'ids',
+    defaultText: 'the sample',
+  }),
+};
+
+export const reportOptionsSchema = z.object(reportOptions);
 
 export function reportCommand(): Command {
-  return new Command('report')
-    .description('Write one HTML page to check the outputs: crops with landmarks, FAKE crops beside their diff masks, failures, problems and counts')
-    .addOption(rootDirOption())
-    .addOption(outputDirOption())
-    .addOption(cropsDirOption())
-    .addOption(new Option('--out <file>', 'the HTML page to write, relative to the current directory (default: report.html in the output dir)'))
-    .addOption(new Option('--limit <n>', 'how many REAL videos with crops to show, chosen by a hash of the id (the same sample on every run)').default(DEFAULT_REPORT_LIMIT))
-    .addOption(new Option('--videos <ids>', 'show exactly these videos instead (comma-separated ids; a FAKE shows its original with all its FAKEs) (default: the sample)'))
+  return addOptions(
+    new Command('report').description(
+      'Write one HTML page to check the outputs: crops with landmarks, FAKE crops beside their diff masks, failures, problems and counts',
+    ),
+    reportOptions,
+  )
     .action(async (raw: unknown) => {
       const options = reportOptionsSchema.parse(raw);
       const dirs = resolveDatasetDirs(options);
       const paths = outputPaths(dirs);
       if (!isFolder(paths.outputDir)) {
-        throw new DfdcError(`no output folder ${paths.outputDir}: run dfdc run first, or give the --output-dir it wrote to`, ExitCode.Fatal);
+        throw new FatalError(`no output folder ${paths.outputDir}: run dfdc run first, or give the --output-dir it wrote to`);
       }
       const outFile = resolveReportOut(options.out, paths.outputDir);
       const runReports = await readRunReports(paths.outputDir);
       if (runReports.reports.length === 0 && runReports.unreadable.length === 0 && !isFolder(paths.cropsDir)) {
-        throw new DfdcError(
-          `nothing to report in ${paths.outputDir}: no dfdc-report*.json and no crops folder ${paths.cropsDir} (run dfdc run first, or check --output-dir and --crops-dir)`,
-          ExitCode.Fatal,
+        throw new FatalError(
+          `nothing to report in ${paths.outputDir}: no run-report*.json and no crops folder ${paths.cropsDir} (run dfdc run first, or check --output-dir and --crops-dir)`,
         );
       }
       const dataset = await loadDataset(dirs);
@@ -68,7 +77,8 @@ export function reportCommand(): Command {
       try {
         await writeFileAtomic(outFile, buildReportPage(data));
       } catch (error) {
-        throw new DfdcError(`cannot write --out ${outFile}: ${messageOf(error)}`, ExitCode.Fatal, { cause: error });
+        if (error instanceof FatalError) throw error;
+        throw new FatalError(`cannot write --out ${outFile}: ${messageOf(error)}`, { cause: error });
       }
       const failures = data.runReports.reduce((sum, report) => sum + report.stages.reduce((s, stage) => s + stage.failures.length, 0), 0);
       process.stderr.write(

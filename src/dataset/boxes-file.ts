@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { UnitError, messageOf } from '../util/errors.js';
 import { pythonFloatRepr } from '../util/python-float.js';
 
 /**
@@ -42,11 +43,17 @@ export function parseBoxes(text: string): Map<number, Box[] | null> {
   return out;
 }
 
+/**
+ * Reads a boxes file; one that is not a boxes file (cut short, written by another tool) fails the
+ * unit that reads it, naming the file and the fix: without it, `dfdc detect` finds the video's
+ * boxes missing and detects them again.
+ */
 export async function readBoxesFile(path: string): Promise<Map<number, Box[] | null>> {
   const text = await readFile(path, 'utf8');
   try {
     return parseBoxes(text);
   } catch (error) {
-    throw new Error(`${path} ${error instanceof Error ? error.message : String(error)}: delete it and rerun dfdc detect`);
+    const what = error instanceof SyntaxError ? 'is not valid JSON' : messageOf(error);
+    throw new UnitError(`${path} ${what}: delete it and rerun dfdc detect, which detects that video's faces again`, { file: path, cause: error });
   }
 }

@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
-import { DfdcError } from '../util/errors.js';
+import { forEachConcurrent } from '../util/concurrency.js';
+import { FatalError } from '../util/errors.js';
 import type { OutputPaths } from './output-paths.js';
 
 /**
@@ -12,30 +13,24 @@ const LISTING_CONCURRENCY = 32;
 
 /**
  * The file names in each video's crops folder, by video id; a missing folder lists as empty. Any other
- * failure to list (permissions, I/O) is fatal: folds or diffs built from a partial view would be wrong.
+ * failure to list (permissions, I/O) is fatal: folds built from a partial view would be wrong.
  */
 export async function listCropFolders(paths: OutputPaths, ids: Iterable<string>): Promise<Map<string, ReadonlySet<string>>> {
-  const queue = [...new Set(ids)];
   const listed = new Map<string, ReadonlySet<string>>();
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < queue.length) {
-      const id = queue[next]!;
-      next += 1;
-      listed.set(id, await listFolder(paths.cropDir(id)));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(LISTING_CONCURRENCY, queue.length) }, worker));
+  await forEachConcurrent([...new Set(ids)], LISTING_CONCURRENCY, async (id) => {
+    listed.set(id, await listFolder(paths.cropDir(id)));
+  });
   return listed;
 }
 
-async function listFolder(dir: string): Promise<ReadonlySet<string>> {
+/** The names of the files in a folder; none when it does not exist; a FatalError when it cannot be listed. */
+export async function listFolder(dir: string): Promise<ReadonlySet<string>> {
   try {
     const entries = await readdir(dir, { withFileTypes: true });
     return new Set(entries.filter((entry) => !entry.isDirectory()).map((entry) => entry.name));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return new Set();
-    throw new DfdcError(`cannot list the crops folder ${dir} (${code ?? String(error)}): check its permissions`, undefined, { cause: error });
+    throw new FatalError(`cannot list the crops folder ${dir} (${code ?? String(error)}): check its permissions`, { cause: error });
   }
 }

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DatasetDirs } from '../commands/shared-options.js';
+import type { DatasetDirs } from './dirs.js';
 import { parseMetadata, type MetadataRecord, type ParsedMetadata } from './metadata.js';
 import { outputPaths } from './output-paths.js';
 import { findParts, type Part } from './parts.js';

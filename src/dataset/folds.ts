@@ -1,5 +1,4 @@
-import { DfdcError } from '../util/errors.js';
-import { ExitCode } from '../util/exit-codes.js';
+import { FatalError } from '../util/errors.js';
 import type { Dataset, Pair, Video } from './dataset.js';
 import { cropFileName, gridCellsPresent } from './output-paths.js';
 import type { Part } from './parts.js';
@@ -30,7 +29,7 @@ export function foldOfPartNumber(part: number, settings: FoldSettings): number {
 
 /**
  * The fold of every part, by part name. A part without a number, or with a number outside
- * 0..partCount-1, is a DfdcError (exit 3) naming the folder and the fix; the reference crashes there.
+ * 0..partCount-1, is a FatalError (exit 3) naming the folder and the fix; the reference crashes there.
  */
 export function foldsOfParts(parts: readonly Part[], settings: FoldSettings): Map<string, number> {
   const last = settings.partCount - 1;
@@ -49,7 +48,7 @@ export function foldsOfParts(parts: readonly Part[], settings: FoldSettings): Ma
   }
   if (errors.length > 0) {
     const more = errors.length > 1 ? ` (and ${errors.length - 1} more such part folder${errors.length > 2 ? 's' : ''})` : '';
-    throw new DfdcError(`${errors[0]}${more}`, ExitCode.Fatal);
+    throw new FatalError(`${errors[0]}${more}`);
   }
   return folds;
 }
@@ -71,7 +70,7 @@ export interface FoldRow {
 export const FOLDS_CSV_HEADER = 'video,file,label,original,frame,fold';
 
 /**
- * Stops with a DfdcError (exit 3) naming the first (original, fake) pair whose two videos fall in
+ * Stops with a FatalError (exit 3) naming the first (original, fake) pair whose two videos fall in
  * different folds: a model would be validated on a face it was trained on.
  */
 export function checkNoLeak(pairs: readonly Pair[], foldOf: (video: Video) => number): void {
@@ -80,9 +79,8 @@ export function checkNoLeak(pairs: readonly Pair[], foldOf: (video: Video) => nu
       const fakeFold = foldOf(fake);
       const originalFold = foldOf(original);
       if (fakeFold !== originalFold) {
-        throw new DfdcError(
+        throw new FatalError(
           `leak between folds: fake ${fake.id} (${fake.part.name}, fold ${fakeFold}) and its original ${original.id} (${original.part.name}, fold ${originalFold}) are in different folds; keep each fake in its original's part, or choose --n-splits/--parts so both parts share a fold`,
-          ExitCode.Fatal,
         );
       }
     }
@@ -116,7 +114,7 @@ function csvField(value: string): string {
 
 /**
  * The fold of every video, after checking that every part has a usable number (foldsOfParts) and that
- * no fake is in another fold than its original (checkNoLeak). Both failures are DfdcErrors (exit 3).
+ * no fake is in another fold than its original (checkNoLeak). Both failures are FatalErrors (exit 3).
  */
 export function assignFolds(dataset: Dataset, settings: FoldSettings): (video: Video) => number {
   const foldByPart = foldsOfParts(dataset.parts, settings);

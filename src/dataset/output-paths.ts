@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { DatasetDirs } from '../commands/shared-options.js';
+import type { DatasetDirs } from './dirs.js';
 
 /**
  * Every path dfdc writes, in the reference's layout, and the reference's frame/actor grid.
@@ -10,11 +10,17 @@ import type { DatasetDirs } from '../commands/shared-options.js';
  *   <crops-dir>/<video id>/<frame>_<j>.png
  *   <output-dir>/landmarks/<original id>/<frame>_<actor>.npy
  *   <output-dir>/diffs/<fake id>/<frame>_<actor>_diff.png
- *   <output-dir>/.dfdc/                      dfdc's own state (never read by the training code)
+ *   <output-dir>/.run-state/                 dfdc's own state (never read by the training code)
+ *
+ * No name at the top of the output folder contains "dfdc": when the output folder is DATA_ROOT, the
+ * reference's generate_folds.py takes every such name for a part folder (docs/completion.md).
  */
 
 /** Names of the output folders under the output dir (crops only by default: --crops-dir renames it). */
-export const OUTPUT_FOLDER_NAMES = ['boxes', 'crops', 'landmarks', 'diffs', '.dfdc'] as const;
+export const OUTPUT_FOLDER_NAMES = ['boxes', 'crops', 'landmarks', 'diffs', '.run-state'] as const;
+
+/** The state folder's name before version 0.2 (moved to `.run-state` on first use: src/run/state-folder.ts). */
+export const LEGACY_STATE_FOLDER_NAME = '.dfdc';
 
 /** Stage 2 crops every FRAME_STEP-th frame; stages 3 to 5 read frames 0, 10, ..., LAST_GRID_FRAME. */
 export const FRAME_STEP = 10;
@@ -61,7 +67,7 @@ export interface OutputPaths {
   readonly cropsDir: string;
   readonly landmarksDir: string;
   readonly diffsDir: string;
-  /** `<output-dir>/.dfdc/`: dfdc's run state and reports. */
+  /** `<output-dir>/.run-state/`: dfdc's record of completed units and of the settings that made them. */
   readonly stateDir: string;
   /** Every folder above: never a part of the data set, even when it sits in DATA_ROOT. */
   readonly folders: readonly string[];
@@ -79,7 +85,7 @@ export function outputPaths(dirs: DatasetDirs): OutputPaths {
   const boxesDir = join(outputDir, 'boxes');
   const landmarksDir = join(outputDir, 'landmarks');
   const diffsDir = join(outputDir, 'diffs');
-  const stateDir = join(outputDir, '.dfdc');
+  const stateDir = join(outputDir, '.run-state');
   return {
     outputDir,
     boxesDir,

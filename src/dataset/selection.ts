@@ -10,7 +10,13 @@ export interface SelectionOptions {
   /** Part numbers or folder names; undefined: all parts. */
   parts?: readonly (number | string)[];
   limit?: number;
-  shard?: { index: number; count: number };
+  shard?: Shard;
+}
+
+/** Shard `index` of `count` (0 <= index < count): the originals whose id hashes to it, with their FAKEs. */
+export interface Shard {
+  readonly index: number;
+  readonly count: number;
 }
 
 export interface Selection {

@@ -2,7 +2,8 @@ import type { RgbImage } from './rgb-image.js';
 
 /**
  * Stage 2's crop geometry, as the reference computes it on the full-size frame from a half-size
- * box, including NumPy slicing's clamping, and the row copy that cuts the crop out of a frame.
+ * box, including NumPy slicing's clamping, and the row copy that cuts the crop out of a frame
+ * (docs/exactness.md §4).
  */
 
 /** Columns x .. x+width-1 and rows y .. y+height-1 of the full frame (never empty, always inside). */

@@ -3,9 +3,9 @@ import type { RgbImage } from './rgb-image.js';
 /**
  * Pillow's default `Image.resize` for RGB images (bicubic, a = -0.5, support widened when shrinking),
  * reproduced bit for bit: per-axis weights in float64 normalised by division, turned into 22-bit
- * fixed point, a horizontal pass into 8-bit rows, then a vertical pass (exactness.md). An axis whose
- * size does not change is not resampled. The weights of each (input size, output size) pair are
- * computed once and cached.
+ * fixed point, a horizontal pass into 8-bit rows, then a vertical pass (docs/exactness.md §3). An
+ * axis whose size does not change is not resampled. The weights of each (input size, output size)
+ * pair are computed once and cached.
  */
 
 const precisionBits = 22;

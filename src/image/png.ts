@@ -1,12 +1,13 @@
 import { open } from 'node:fs/promises';
 import sharp from 'sharp';
 import { writeAtomicWith } from '../util/atomic-write.js';
+import { UnitError, errnoCode, messageOf } from '../util/errors.js';
 import { assertRgb, type GrayImage, type RgbImage } from './rgb-image.js';
 
 /**
  * PNG files of the pipeline: 8-bit RGB crops and 8-bit gray diff masks, written atomically with
  * sharp (lossless: pixels are compared, not file bytes), read back as RGB, and their size read from
- * the header alone.
+ * the header alone. See docs/exactness.md §8.
  */
 
 // Every PNG is written or read once: libvips' operation cache would only hold memory (and could
@@ -52,13 +53,17 @@ export async function writeGrayPng(path: string, image: GrayImage): Promise<void
  * profile (sharp would otherwise apply it; the golden paul_rudd.png has one, and it moved a box 36 px).
  */
 export async function readRgbImage(path: string): Promise<RgbImage> {
-  const { data, info } = await sharp(path)
-    .keepIccProfile()
-    .removeAlpha()
-    .toColourspace('srgb')
-    .raw({ depth: 'uchar' })
-    .toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3) throw new Error(`${path}: unexpected ${info.channels}-channel image`);
+  let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
+  try {
+    decoded = await sharp(path).keepIccProfile().removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    // Too many open files is the machine's problem, not the image's.
+    if (errnoCode(error) === 'EMFILE' || errnoCode(error) === 'ENFILE') throw error;
+    const reason = errnoCode(error) === 'ENOENT' ? 'no such file' : messageOf(error).replace(`${path}: `, '');
+    throw new UnitError(`${path}: not a readable image (${reason})`, { file: path, cause: error });
+  }
+  const { data, info } = decoded;
+  if (info.channels !== 3) throw new UnitError(`${path}: unexpected ${info.channels}-channel image`, { file: path });
   return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 

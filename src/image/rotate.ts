@@ -2,7 +2,8 @@ import type { RgbImage } from './rgb-image.js';
 
 /**
  * Quarter-turn rotations of an RGB image, as OpenCV's `cv::rotate` does them (a pure permutation of
- * pixels): what VideoCapture applies to frames whose display matrix says the video is rotated.
+ * pixels): what VideoCapture applies to frames whose display matrix says the video is rotated
+ * (docs/exactness.md §2).
  */
 
 /** Rotates `image` clockwise by `degrees` (0 returns the image itself). */

@@ -6,6 +6,7 @@
  * 21 - len(str(shape[0])) spaces (NumPy's room to grow the first axis in place), padded with spaces
  * and a final `\n` so that magic + version + length + header end on a multiple of 64 bytes, then the
  * values, little-endian, row-major. The decoder reads back exactly that kind of file.
+ * See docs/exactness.md §7.
  */
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY

@@ -5,6 +5,7 @@
  * an integer here) keeps its low 16 bits, so out-of-range values wrap (32768 -> -32768,
  * 40000 -> -25536). Landmarks of a face inside a crop are far inside the int16 range; the wrap is
  * reproduced only so that no value is ever silently clamped differently from the reference.
+ * See docs/exactness.md §7.
  */
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The box arithmetic of facenet-pytorch's detect_face (mtcnn.md §5–7), each step in float32 exactly as
+ * The box arithmetic of facenet-pytorch's detect_face (docs/mtcnn.md §6–8), each step in float32 exactly as
  * the reference's tensor operations round it: softmax of the two class logits, P-Net cell boxes
  * (generateBoundingBox), the stage-1 regression (no +1), bbreg (+1), rerec (squaring, no +1), pad
  * (the crop rectangle) and the landmarks of stage 3.

@@ -27,7 +27,7 @@ import { loadMtcnnWeights } from './weights.js';
 /**
  * facenet-pytorch's `MTCNN.detect(frames, landmarks=True)` (select_largest=True) in TF.js: the scale
  * pyramid and P-Net per level on all frames at once, R-Net and O-Net on the crops of all frames, and
- * the reference's float32 box arithmetic, NMS variants and orderings (mtcnn.md). A detector is created
+ * the reference's float32 box arithmetic, NMS variants and orderings (docs/mtcnn.md §6–11). A detector is created
  * once per thread; it loads its backend and weights on first use and keeps the weight tensors until
  * dispose(). Everything else is per call, and every intermediate tensor is disposed.
  */
@@ -54,7 +54,7 @@ export interface DetectOptions {
    * Each frame's position in the reference's batch (default: its index in `frames`). The reference's
    * batched NMS offsets each image's boxes by `position * (max + 1)` in float32, and that rounding can
    * flip a borderline decision, so a caller that detects a subset of a reference batch (every 10th
-   * frame) passes the positions the frames had there.
+   * frame) passes the positions the frames had there (docs/mtcnn.md §10).
    */
   batchPositions?: readonly number[];
 }
@@ -336,7 +336,8 @@ interface RefineOutput {
 
 /**
  * pad + crop + area resample to `size` + R-Net or O-Net, for every box. A crop the reference would
- * skip (empty after clipping; never seen) gets probability -Infinity, so the box is dropped.
+ * skip (empty after clipping; never seen) gets probability -Infinity, so the box is dropped
+ * (docs/mtcnn.md §13).
  */
 function refine(
   nets: MtcnnNets,

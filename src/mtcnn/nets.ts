@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { weight, type MtcnnWeights } from './weights.js';
 
 /**
- * P-Net, R-Net and O-Net (mtcnn.md §4) as TF.js ops on NHWC float32 tensors, with the weights of
+ * P-Net, R-Net and O-Net (docs/mtcnn.md §5) as TF.js ops on NHWC float32 tensors, with the weights of
  * weights.ts (kernels already in row-major orientation, dense rows in (H, W, C) order).
  * Each conv is one fused op (conv + bias + PReLU); max pooling is PyTorch's ceil mode; each net's
  * output heads are merged into one 1x1 conv / dense layer so that one tensor is read back:

@@ -1,7 +1,7 @@
 import { numpyArgsort } from './numpy-argsort.js';
 
 /**
- * The two non-maximum suppressions facenet-pytorch uses (mtcnn.md §8), copied operation by operation
+ * The two non-maximum suppressions facenet-pytorch uses (docs/mtcnn.md §9), copied operation by operation
  * in float32:
  * - torchvision's `nms`/`batched_nms` (stage 1 twice, stage 2): area (x2-x1)*(y2-y1) with no +1,
  *   suppress when IoU > threshold, candidates visited in stable descending score order;

@@ -3,7 +3,7 @@
  * because the reference's 'Min' NMS and its final largest-first ordering use it, and on equal keys
  * (O-Net scores that saturate at 1.0, equal areas) its unstable order decides which box wins.
  * Median-of-3 quicksort, insertion sort for partitions of at most 16 elements, heapsort when the
- * recursion depth exceeds 2*floor(log2(n)); `less` is float `<` (no NaN here).
+ * recursion depth exceeds 2*floor(log2(n)); `less` is float `<` (no NaN here). See docs/mtcnn.md §9.
  */
 
 /** floor(log2(n)) for n >= 1, as npy_get_msb. */

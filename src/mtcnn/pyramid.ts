@@ -1,5 +1,5 @@
 /**
- * The P-Net scale pyramid exactly as facenet-pytorch builds it (mtcnn.md §2): scales by repeated
+ * The P-Net scale pyramid exactly as facenet-pytorch builds it (docs/mtcnn.md §3): scales by repeated
  * multiplication in double precision, level sizes `int(side * scale + 1)`.
  */
 

@@ -1,7 +1,7 @@
 import type { RgbImage } from '../image/rgb-image.js';
 
 /**
- * `interpolate(mode="area")` as facenet-pytorch uses it (mtcnn.md §3): adaptive average pooling of an
+ * `interpolate(mode="area")` as facenet-pytorch uses it (docs/mtcnn.md §4): adaptive average pooling of an
  * RGB uint8 image (or a rectangle of it) to any size, bit-exact in float32, followed by MTCNN's
  * normalization `(v - 127.5) * 0.0078125`.
  *

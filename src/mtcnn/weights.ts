@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DfdcError } from '../util/errors.js';
+import { FatalError } from '../util/errors.js';
 import { mtcnnWeightFiles, mtcnnWeightsDir } from './weight-files.js';
 
 /**
  * Reads the pinned MTCNN weights (models/mtcnn) into plain Float32Arrays in the layout the TF.js
- * networks need (spec/weights.md):
+ * networks need (docs/weights.md §7):
  * - conv kernels `[kh, kw, in, out]` with kh and kw swapped relative to the file, because the file's
  *   kernels are spatially transposed relative to facenet-pytorch's;
  * - the first dense layer of R-Net/O-Net with its rows permuted from the reference's (W, H, C) flatten
@@ -29,7 +29,7 @@ interface ManifestEntry {
   dtype: string;
 }
 
-/** The side of the square conv output the first dense layer of each net flattens (mtcnn.md §4). */
+/** The side of the square conv output the first dense layer of each net flattens (docs/mtcnn.md §5). */
 const denseInputGrid: Record<string, { side: number; channels: number }> = {
   'rnet/fc1/weights': { side: 3, channels: 64 },
   'onet/fc1/weights': { side: 3, channels: 128 },
@@ -45,11 +45,11 @@ function readPinned(dir: string, file: { name: string; sha256: string }): Buffer
   try {
     data = readFileSync(path);
   } catch (error) {
-    throw new DfdcError(`cannot read the MTCNN weights ${path} (${(error as Error).message}); the package is incomplete: reinstall dfdc`);
+    throw new FatalError(`cannot read the MTCNN weights ${path} (${(error as Error).message}); the package is incomplete: reinstall dfdc`);
   }
   const actual = sha256(data);
   if (actual !== file.sha256) {
-    throw new DfdcError(`MTCNN weights ${path} are corrupt (sha256 ${actual}, expected ${file.sha256}); reinstall dfdc`);
+    throw new FatalError(`MTCNN weights ${path} are corrupt (sha256 ${actual}, expected ${file.sha256}); reinstall dfdc`);
   }
   return data;
 }

@@ -1,13 +1,14 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { z } from 'zod';
+import { ZodError } from 'zod';
 import type { Dataset, RealVideo } from '../dataset/dataset.js';
 import { gridCellsPresent, type OutputPaths } from '../dataset/output-paths.js';
 import { readPngSize } from '../image/png.js';
 import { decodeNpyInt16 } from '../landmarks/npy.js';
-import type { ReportEntry } from '../run/report.js';
-import { DfdcError, formatZodError, messageOf } from '../util/errors.js';
+import { RUN_REPORT_NAME, readReportFile, type ReportEntry, type ReportFile } from '../run/report.js';
+import { forEachConcurrent } from '../util/concurrency.js';
+import { FatalError, formatZodError, messageOf } from '../util/errors.js';
 import type { CellView, LandmarkPoints, Picture, ReportPageData, ReportTotals, RunReportView, VideoView } from './page.js';
 import { sampleIds, stripCells } from './sample.js';
 
@@ -21,35 +22,6 @@ import { sampleIds, stripCells } from './sample.js';
 
 /** Folders listed at once. */
 const LISTING_CONCURRENCY = 32;
-
-/** `dfdc-report.json` and `dfdc-report.shard-<i>-of-<n>.json` (src/run/report.ts names them). */
-const RUN_REPORT_NAME = /^dfdc-report(\.shard-\d+-of-\d+)?\.json$/;
-
-const problemSchema = z.object({ subject: z.string(), reason: z.string() });
-const countSchema = z.number().default(0);
-const runReportSchema = z.object({
-  version: z.string().optional(),
-  startedAt: z.string().optional(),
-  finishedAt: z.string().optional(),
-  dataset: z
-    .object({ problems: z.array(problemSchema).default([]), missingVideos: z.array(z.string()).default([]) })
-    .default({ problems: [], missingVideos: [] }),
-  stages: z
-    .record(
-      z.string(),
-      z.object({
-        done: countSchema,
-        skipped: countSchema,
-        failed: countSchema,
-        warnings: countSchema,
-        frames: countSchema,
-        seconds: countSchema,
-        failures: z.array(problemSchema).default([]),
-        warningList: z.array(problemSchema).default([]),
-      }),
-    )
-    .default({}),
-});
 
 export interface RunReports {
   /** Readable report files, by file name. */
@@ -67,17 +39,12 @@ export async function readRunReports(outputDir: string): Promise<RunReports> {
   const names = (await listNames(outputDir)).filter((name) => RUN_REPORT_NAME.test(name)).sort();
   const result: RunReports = { reports: [], unreadable: [], problems: [], missingVideos: [] };
   for (const file of names) {
-    let parsed: z.infer<typeof runReportSchema>;
+    let parsed: ReportFile;
     try {
-      const json: unknown = JSON.parse(await readFile(join(outputDir, file), 'utf8'));
-      const checked = runReportSchema.safeParse(json);
-      if (!checked.success) {
-        result.unreadable.push({ subject: file, reason: `not a dfdc run report: ${formatZodError(checked.error)}` });
-        continue;
-      }
-      parsed = checked.data;
+      parsed = await readReportFile(join(outputDir, file));
     } catch (error) {
-      result.unreadable.push({ subject: file, reason: `unreadable: ${messageOf(error)}` });
+      const reason = error instanceof ZodError ? `not a dfdc run report: ${formatZodError(error)}` : `unreadable: ${messageOf(error)}`;
+      result.unreadable.push({ subject: file, reason });
       continue;
     }
     result.reports.push({
@@ -248,7 +215,7 @@ async function countOutputs(dataset: Dataset, paths: OutputPaths): Promise<Outpu
   let landmarks = 0;
   let diffs = 0;
   let videosWithCrops = 0;
-  await forEachLimit(dataset.videos, async (video) => {
+  await forEachConcurrent(dataset.videos, LISTING_CONCURRENCY, async (video) => {
     const names = await listNames(paths.cropDir(video.id));
     const pngs = names.filter((name) => !name.startsWith('.') && name.endsWith('.png')).length;
     crops += pngs;
@@ -270,18 +237,6 @@ async function countOutputs(dataset: Dataset, paths: OutputPaths): Promise<Outpu
   };
 }
 
-async function forEachLimit<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next]!;
-      next += 1;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(LISTING_CONCURRENCY, items.length) }, worker));
-}
-
 /** The names in a folder; none when it does not exist. Any other failure to list stops the report. */
 async function listNames(dir: string): Promise<string[]> {
   try {
@@ -289,6 +244,6 @@ async function listNames(dir: string): Promise<string[]> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-    throw new DfdcError(`cannot list ${dir} (${code ?? messageOf(error)}): check its permissions`, undefined, { cause: error });
+    throw new FatalError(`cannot list ${dir} (${code ?? messageOf(error)}): check its permissions`, { cause: error });
   }
 }

@@ -42,14 +42,15 @@ export class Progress {
     this.color = this.tty && !process.env.NO_COLOR;
   }
 
-  /** Starts a stage over `total` units (videos, crops, pairs). */
-  start(stage: string, total: number): void {
+  /** Starts a stage over `total` units to do (videos, FAKEs); `note` says what else there is (units already complete). */
+  start(stage: string, total: number, note = ''): void {
     this.clearLine();
     this.stage = stage;
     this.counts = { done: 0, total, frames: 0 };
     this.startedAt = this.now();
     this.lastDraw = 0;
-    if (!this.quiet && !this.tty) this.stream.write(`${stage}: ${total} to do\n`);
+    // On a terminal the redrawn line says as much; the stage's summary line gives the rest.
+    if (!this.quiet && !this.tty) this.stream.write(`${stage}: ${total} to do${note ? ` (${note})` : ''}\n`);
     this.draw(true);
   }
 
@@ -60,7 +61,7 @@ export class Progress {
     this.draw(false);
   }
 
-  /** Adds frames only (a long video in progress). */
+  /** Adds frames only (a video in progress), so that frames/s moves while a long video is being detected. */
   addFrames(frames: number): void {
     this.advance(0, frames);
   }

@@ -1,56 +1,71 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { removeStaleTemporaries, writeFileAtomic } from '../util/atomic-write.js';
+import { z } from 'zod';
+import type { Shard } from '../dataset/selection.js';
+import { removeTemporariesOf, writeFileAtomic } from '../util/atomic-write.js';
 import type { Progress } from './progress.js';
 
 /**
- * What a run did, stage by stage: counts of units done, skipped (already complete) and failed, and
- * every failure and warning with its cause. Each problem is also printed as one line when it
- * happens. The report is written as JSON into the output folder (`dfdc-report.json`, or
- * `dfdc-report.shard-<i>-of-<n>.json` for a shard); a later command merges its stages into it.
+ * What a run did, stage by stage: counts of units done, skipped (already complete), waiting (their
+ * inputs are not made yet) and failed, and every failure and warning with its cause. Each problem
+ * is also printed as one line when it happens. The report is written as JSON into the output
+ * folder (`run-report.json`, or `run-report.shard-<i>-of-<n>.json` for a shard); a later command
+ * merges its stages into it. The one schema below is what the writer writes and what
+ * `dfdc report` reads.
  */
+
+const entrySchema = z.object({
+  /** The video, record or file the problem is about (relative to DATA_ROOT where a path). */
+  subject: z.string(),
+  reason: z.string(),
+});
+
 /** One failure, warning or data set problem in a run report. */
-export interface ReportEntry {
-  /** The video id, record or file the problem is about (relative to DATA_ROOT where a path). */
-  subject: string;
-  reason: string;
-}
+export type ReportEntry = z.infer<typeof entrySchema>;
 
-export interface StageReport {
-  done: number;
-  skipped: number;
-  failed: number;
-  warnings: number;
-  frames: number;
-  seconds: number;
-  failures: ReportEntry[];
-  warningList: ReportEntry[];
-}
+const count = z.number().default(0);
 
-export interface ReportFile {
-  tool: string;
-  version: string;
-  startedAt: string;
-  finishedAt?: string;
-  shard?: { index: number; count: number };
+const stageReportSchema = z.object({
+  done: count,
+  skipped: count,
+  /** Units whose inputs an earlier stage has not made (yet): not done, not failed. */
+  waiting: count,
+  failed: count,
+  warnings: count,
+  frames: count,
+  seconds: count,
+  failures: z.array(entrySchema).default([]),
+  warningList: z.array(entrySchema).default([]),
+  /** A few of the waiting units, and the stage they wait for. */
+  waitingList: z.array(entrySchema).default([]),
+});
+
+export type StageReport = z.infer<typeof stageReportSchema>;
+
+export const runReportSchema = z.object({
+  tool: z.string().default('dfdc'),
+  version: z.string().optional(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  shard: z.object({ index: z.number(), count: z.number() }).optional(),
   /** Problems found while reading the data set (metadata, missing files). */
-  dataset: { problems: ReportEntry[]; missingVideos: string[] };
-  stages: Record<string, StageReport>;
-  /** folds.csv, when the run wrote it (`dfdc run` outside a shard). */
-  folds?: { file: string; rows: number; videos: number; folds: number[] };
-}
+  dataset: z
+    .object({ problems: z.array(entrySchema).default([]), missingVideos: z.array(z.string()).default([]) })
+    .default({ problems: [], missingVideos: [] }),
+  stages: z.record(z.string(), stageReportSchema).default({}),
+  /** folds.csv, when the run wrote it (`dfdc run` outside a shard, `dfdc folds`). */
+  folds: z.object({ file: z.string(), rows: z.number(), videos: z.number(), folds: z.array(z.number()) }).optional(),
+  /** The error that stopped the run (exit 3), if one did. */
+  stopped: z.string().optional(),
+});
+
+export type ReportFile = z.infer<typeof runReportSchema>;
+
+/** Waiting units named in a report, at most. */
+const WAITING_LISTED = 20;
 
 export class StageRecorder {
-  readonly report: StageReport = {
-    done: 0,
-    skipped: 0,
-    failed: 0,
-    warnings: 0,
-    frames: 0,
-    seconds: 0,
-    failures: [],
-    warningList: [],
-  };
+  readonly report: StageReport = stageReportSchema.parse({});
 
   constructor(
     readonly stage: string,
@@ -60,20 +75,22 @@ export class StageRecorder {
   done(frames = 0): void {
     this.report.done += 1;
     this.report.frames += frames;
-    this.progress?.advance(1, frames);
   }
 
   skipped(): void {
     this.report.skipped += 1;
-    this.progress?.advance(1, 0);
   }
 
-  /** The unit failed: nothing of it is kept (or only what the message says). */
+  waiting(subject: string, reason: string): void {
+    this.report.waiting += 1;
+    if (this.report.waitingList.length < WAITING_LISTED) this.report.waitingList.push({ subject, reason });
+  }
+
+  /** The unit failed: nothing of it is kept. */
   failed(subject: string, reason: string): void {
     this.report.failed += 1;
     this.report.failures.push({ subject, reason });
     this.progress?.message(`${this.stage}: ${subject}: ${reason}`, 'error');
-    this.progress?.advance(1, 0);
   }
 
   /** A problem that does not fail the unit (a video that broke midway keeps its decoded frames). */
@@ -86,7 +103,9 @@ export class StageRecorder {
   /** One line for the end of the stage. */
   summary(): string {
     const r = this.report;
-    const parts = [`${this.stage}: ${r.done} done`, `${r.skipped} skipped (already complete)`, `${r.failed} failed`];
+    const parts = [`${this.stage}: ${r.done} done`, `${r.skipped} skipped (already complete)`];
+    if (r.waiting > 0) parts.push(`${r.waiting} waiting`);
+    parts.push(`${r.failed} failed`);
     if (r.warnings > 0) parts.push(`${r.warnings} warnings`);
     if (r.frames > 0) parts.push(`${r.frames} frames`);
     parts.push(`${r.seconds.toFixed(1)} s`);
@@ -94,22 +113,19 @@ export class StageRecorder {
   }
 }
 
-export function reportFileName(shard?: { index: number; count: number }): string {
-  return shard ? `dfdc-report.shard-${shard.index}-of-${shard.count}.json` : 'dfdc-report.json';
+/** `run-report.json`, or `run-report.shard-<i>-of-<n>.json` for a shard. */
+export function reportFileName(shard?: Shard): string {
+  return shard ? `run-report.shard-${shard.index}-of-${shard.count}.json` : 'run-report.json';
 }
+
+/** Run reports in an output folder: this version's names, and those before 0.2 (`dfdc-report*.json`). */
+export const RUN_REPORT_NAME = /^(run|dfdc)-report(\.shard-\d+-of-\d+)?\.json$/;
 
 export class RunReport {
   readonly file: ReportFile;
 
-  constructor(version: string, shard?: { index: number; count: number }) {
-    this.file = {
-      tool: 'dfdc',
-      version,
-      startedAt: new Date().toISOString(),
-      ...(shard ? { shard } : {}),
-      dataset: { problems: [], missingVideos: [] },
-      stages: {},
-    };
+  constructor(version: string, shard?: Shard) {
+    this.file = { ...runReportSchema.parse({ version, startedAt: new Date().toISOString() }), ...(shard ? { shard } : {}) };
   }
 
   addStage(recorder: StageRecorder): void {
@@ -120,27 +136,24 @@ export class RunReport {
     this.file.dataset = { problems, missingVideos };
   }
 
-  get failedCount(): number {
-    return Object.values(this.file.stages).reduce((sum, stage) => sum + stage.failed, 0) + this.file.dataset.problems.length;
+  /** Units that failed or wait, and data set problems: any of them makes the exit code 1. */
+  get unfinishedCount(): number {
+    return Object.values(this.file.stages).reduce((sum, stage) => sum + stage.failed + stage.waiting, 0) + this.file.dataset.problems.length;
   }
 
   /** Writes the report into `outputDir`, keeping the stages of an earlier report that this run did not run. */
   async write(outputDir: string): Promise<string> {
     const path = join(outputDir, reportFileName(this.file.shard));
-    const earlier = readEarlier(path);
+    const earlier = await readReportFile(path).catch(() => undefined);
     this.file.finishedAt = new Date().toISOString();
     const merged: ReportFile = { ...this.file, stages: { ...(earlier?.stages ?? {}), ...this.file.stages } };
-    await removeStaleTemporaries(path);
+    await removeTemporariesOf(path);
     await writeFileAtomic(path, `${JSON.stringify(merged, null, 2)}\n`);
     return path;
   }
 }
 
-function readEarlier(path: string): ReportFile | undefined {
-  if (!existsSync(path)) return undefined;
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as ReportFile;
-  } catch {
-    return undefined;
-  }
+/** A run report file, checked against the schema; an Error saying what is wrong otherwise. */
+export async function readReportFile(path: string): Promise<ReportFile> {
+  return runReportSchema.parse(JSON.parse(await readFile(path, 'utf8')));
 }

@@ -1,3 +1,4 @@
+import type { Shard } from '../dataset/selection.js';
 import { UsageError } from '../util/errors.js';
 
 /**
@@ -6,11 +7,6 @@ import { UsageError } from '../util/errors.js';
  * Batch: AWS_BATCH_JOB_ARRAY_INDEX; Slurm: SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN with
  * SLURM_ARRAY_TASK_COUNT), with the count from --shard-count or DFDC_SHARD_COUNT. Pure.
  */
-export interface Shard {
-  index: number;
-  count: number;
-}
-
 function integer(text: string | undefined, what: string): number | undefined {
   if (text === undefined || text === '') return undefined;
   const value = Number(text);

@@ -1,7 +1,7 @@
 /**
  * Stage 4's diff mask: the reference's
  * `cv2.cvtColor(((1 - ssim_map) * 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)` over the per-channel
- * SSIM map of an original crop against its fake, reproduced exactly (spec/exactness.md):
+ * SSIM map of an original crop against its fake, reproduced exactly (docs/exactness.md §5–6):
  * - per channel `v = (1 - S) * 255` in float64;
  * - x86 NumPy's C cast to uint8: truncate toward zero, keep the low 8 bits (256 -> 0, 300 -> 44,
  *   -1.5 -> -1 -> 255). Where SSIM < 0 this wraps to black holes, a defect the winner's models were

@@ -2,7 +2,7 @@
  * The full SSIM map of two same-size 8-bit images, bit-identical to scikit-image 0.19's
  * `structural_similarity(a, b, channel_axis=-1, full=True)` (SciPy 1.10 `uniform_filter` underneath):
  * per channel, 7x7 uniform means with reflect borders, sample covariance, K1 0.01, K2 0.03, data
- * range 255. See spec/exactness.md.
+ * range 255. See docs/exactness.md §5.
  *
  * What makes it bit-identical rather than close:
  * - SciPy filters axis 0 (down the columns) first, then axis 1 (along the rows), each as a running

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { DfdcError } from '../util/errors.js';
+import { FatalError } from '../util/errors.js';
 
 /**
  * The one place that loads and selects a TF.js backend, per thread (a worker thread has its own TF.js
@@ -46,12 +46,12 @@ async function registerTensorflow(): Promise<void> {
       continue;
     }
     if (tf.findBackendFactory('tensorflow')) return;
-    throw new DfdcError(
+    throw new FatalError(
       `${specifier} is installed but registered its backend with another copy of @tensorflow/tfjs-core; install the version matching @tensorflow/tfjs-core ${tf.version_core}, or use the default --backend wasm`,
     );
   }
   const notInstalled = failures.every((line) => /Cannot find (package|module)/.test(line));
-  throw new DfdcError(
+  throw new FatalError(
     notInstalled
       ? `the tensorflow backend needs @tensorflow/tfjs-node (CPU) or @tensorflow/tfjs-node-gpu (CUDA), and neither is installed: run \`npm install @tensorflow/tfjs-node@${tf.version_core}\` beside dfdc, or use the default --backend wasm, which needs nothing else`
       : `the tensorflow backend could not be loaded (${failures.join('; ')}); the default --backend wasm needs nothing else`,
@@ -77,9 +77,9 @@ export async function useBackend(name: BackendName = 'wasm'): Promise<void> {
   try {
     ok = await tf.setBackend(name);
   } catch (error) {
-    throw new DfdcError(`the TF.js ${name} backend failed to start: ${(error as Error).message}`);
+    throw new FatalError(`the TF.js ${name} backend failed to start: ${(error as Error).message}`);
   }
-  if (!ok) throw new DfdcError(`the TF.js ${name} backend failed to start`);
+  if (!ok) throw new FatalError(`the TF.js ${name} backend failed to start`);
   await tf.ready();
   active = name;
 }

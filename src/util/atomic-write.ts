@@ -1,12 +1,43 @@
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { writeFailure } from './errors.js';
+
+/**
+ * Every file dfdc writes goes through here: written under a temporary name in the same folder,
+ * then renamed into place, so a file is either absent, its old content, or the whole new content,
+ * never half-written. A write that fails because of the machine (a full disk, a folder that is
+ * read-only or not permitted) becomes the FatalError that stops the run (util/errors.ts), here in
+ * one place, whether the writer is node:fs or sharp, in the main thread or in a worker.
+ */
 
 let counter = 0;
 
-/** A temporary name beside `path`, unique to this process and call, that stage globs never match. */
+/** Bytes of the target's name kept in a temporary name, so that it stays within the 255-byte limit. */
+const KEPT_NAME_BYTES = 120;
+
+/** A temporary name beside `path`, unique to this process and call, hidden from every stage's listing. */
 export function temporaryPathFor(path: string): string {
   counter += 1;
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${counter}.tmp`);
+  return join(dirname(path), `.${shortened(basename(path))}.${process.pid}.${counter}.tmp`);
+}
+
+
+/** Creates `dir` and its parents; a failure of the machine is a FatalError naming it. */
+export async function makeFolder(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw writeFailure(error, dir);
+  }
+}
+
+/** Removes a file or a whole folder if present; a folder that may not be changed is a FatalError. */
+export async function removePath(path: string): Promise<void> {
+  try {
+    await rm(path, { recursive: true, force: true });
+  } catch (error) {
+    throw writeFailure(error, path);
+  }
 }
 
 /**
@@ -14,15 +45,7 @@ export function temporaryPathFor(path: string): string {
  * never half-written. The data goes to a temporary name in the same folder, then is renamed into place.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = temporaryPathFor(path);
-  try {
-    await writeFile(temporary, data);
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  await writeAtomicWith(path, (temporary) => writeFile(temporary, data));
 }
 
 /**
@@ -30,30 +53,75 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
  * path, and the result is renamed into place only when it resolves.
  */
 export async function writeAtomicWith(path: string, write: (temporaryPath: string) => Promise<unknown>): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await makeFolder(dirname(path));
   const temporary = temporaryPathFor(path);
   try {
     await write(temporary);
     await rename(temporary, path);
   } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
+    await rm(temporary, { force: true }).catch(() => undefined);
+    throw writeFailure(error, path);
   }
 }
 
+/** The name a temporary was made for (shortened like temporaryPathFor), or undefined for another name. */
+function targetOf(temporaryName: string): string | undefined {
+  return /^\.(.+)\.\d+\.\d+\.tmp$/.exec(temporaryName)?.[1];
+}
+
+function shortened(name: string): string {
+  return Buffer.byteLength(name) > KEPT_NAME_BYTES ? Buffer.from(name).subarray(0, KEPT_NAME_BYTES).toString('utf8').replace(/\uFFFD+$/, '') : name;
+}
+
 /**
- * Removes the temporary files a killed process left for `path` (`.<name>.<pid>.<n>.tmp` beside it).
- * Call it only for a path this process owns (a unit it is about to redo, its own report), since
- * another live process may be writing its own temporary beside a shared file.
+ * The temporaries of one folder, from one listing, by the file they were for: so that a stage can
+ * clear what killed writers left beside the files it redoes without listing a shared folder such
+ * as boxes/ once per file (100,000 listings of a 19,000-name folder at DFDC's size).
  */
-export async function removeStaleTemporaries(path: string): Promise<void> {
-  const dir = dirname(path);
-  const prefix = `.${basename(path)}.`;
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return;
+export class TemporaryIndex {
+  private constructor(private readonly byTarget: ReadonlyMap<string, readonly string[]>) {}
+
+  static async of(dir: string): Promise<TemporaryIndex> {
+    const byTarget = new Map<string, string[]>();
+    let names: string[] = [];
+    try {
+      names = await readdir(dir);
+    } catch {
+      // an absent folder holds no temporaries
+    }
+    for (const name of names) {
+      const target = targetOf(name);
+      if (target === undefined) continue;
+      const list = byTarget.get(target);
+      if (list) list.push(join(dir, name));
+      else byTarget.set(target, [join(dir, name)]);
+    }
+    return new TemporaryIndex(byTarget);
   }
-  await Promise.all(names.filter((name) => name.startsWith(prefix) && name.endsWith('.tmp')).map((name) => rm(join(dir, name), { force: true })));
+
+  /** The temporaries left for `path` (a file of the listed folder). */
+  of(path: string): readonly string[] {
+    return this.byTarget.get(shortened(basename(path))) ?? [];
+  }
+}
+
+/** Removes what killed writers left for `path`; call it only for a file this process owns (its report, a unit it redoes). */
+export async function removeTemporariesOf(path: string, index?: TemporaryIndex): Promise<void> {
+  const temporaries = (index ?? (await TemporaryIndex.of(dirname(path)))).of(path);
+  await Promise.all(temporaries.map((temporary) => rm(temporary, { force: true }).catch(() => undefined)));
+}
+
+/**
+ * How old a temporary must be before removeStaleTemporaries removes it. A write takes
+ * milliseconds; a temporary this old was left by a process that was killed. Younger ones may
+ * belong to a live process that writes the same shared file (another shard), so they stay.
+ */
+export const STALE_TEMPORARY_MS = 15 * 60 * 1000;
+
+/** Removes the old temporaries killed processes left beside a file that several processes share. */
+export async function removeStaleTemporaries(path: string, now = Date.now()): Promise<void> {
+  for (const temporary of (await TemporaryIndex.of(dirname(path))).of(path)) {
+    const info = await stat(temporary).catch(() => undefined);
+    if (info && now - info.mtimeMs >= STALE_TEMPORARY_MS) await rm(temporary, { force: true }).catch(() => undefined);
+  }
 }

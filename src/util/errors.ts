@@ -1,34 +1,70 @@
+import { dirname } from 'node:path';
 import { ZodError } from 'zod';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 
 /**
- * An error whose message is fit to show a user as one line: it names the file or option and the fix.
- * Anything else that reaches the top level is a bug and is reported as such (still without a stack
- * trace unless DFDC_DEBUG is set).
+ * The three kinds of error dfdc shows a user, and the one place that turns any error into one of
+ * them, into a message for another thread, and back (docs/completion.md, "Errors"):
+ *
+ * - UnitError: one unit of work (a video, a FAKE) failed. It is reported with the file at fault
+ *   and a fix; the run goes on and exits 1.
+ * - FatalError: the run cannot go on (a full disk, an output folder that is read-only or not
+ *   permitted, ffmpeg missing, a backend that cannot load). The run stops once and exits 3.
+ * - UsageError: a bad command line or option value. Nothing is done; exit 2.
+ *
+ * Every message is one line: it names the file or option, what is wrong and what to do.
  */
-export class DfdcError extends Error {
-  readonly exitCode: ExitCodeValue;
-  constructor(message: string, exitCode: ExitCodeValue = ExitCode.Fatal, options?: { cause?: unknown }) {
+export abstract class DfdcError extends Error {
+  abstract readonly exitCode: ExitCodeValue;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(oneLine(message), options);
+  }
+}
+
+/** One unit of work failed; `file` is the file at fault (a video, a crop, a boxes file), when known. */
+export class UnitError extends DfdcError {
+  readonly exitCode = ExitCode.SomeFailed;
+  readonly file: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; file?: string }) {
     super(message, options);
-    this.name = 'DfdcError';
-    this.exitCode = exitCode;
+    this.name = 'UnitError';
+    this.file = options?.file;
+  }
+}
+
+/** The run cannot go on: stop once, exit 3. */
+export class FatalError extends DfdcError {
+  readonly exitCode = ExitCode.Fatal;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FatalError';
   }
 }
 
 /** A bad option or argument: exit code 2, nothing done. */
 export class UsageError extends DfdcError {
+  readonly exitCode = ExitCode.Usage;
   constructor(message: string) {
-    super(message, ExitCode.Usage);
+    super(message);
     this.name = 'UsageError';
   }
 }
 
-/** A problem with one unit of work (a video, a record): reported, skipped, the run goes on. */
-export class ItemError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ItemError';
-  }
+/** The message of anything thrown, without a stack, on one line. */
+export function messageOf(error: unknown): string {
+  return oneLine(error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * One line out of a multi-line message: libvips (through sharp) reports a failure as several lines,
+ * the first naming the file and the rest repeating "system error: ..." and "write failed". Keep the
+ * first line and the first system error, which together say what happened.
+ */
+export function oneLine(text: string): string {
+  const lines = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+  if (lines.length <= 1) return lines[0] ?? '';
+  const systemError = lines.find((line, i) => i > 0 && /^system error: /.test(line) && !/Unknown error/.test(line));
+  return systemError && !lines[0]!.includes(systemError.slice(14)) ? `${lines[0]} (${systemError.slice(14)})` : lines[0]!;
 }
 
 /** "a.b[2]" from a zod issue path, for messages such as `--n-splits must be ...`. */
@@ -41,7 +77,7 @@ export function issuePath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** One line per zod issue: `<prefix><path> <message>`. */
+/** One line for all of a zod error's issues: `<path>: <message>; ...`. */
 export function formatZodError(error: ZodError, describePath: (path: string) => string = (p) => p): string {
   return error.issues
     .map((issue) => {
@@ -51,8 +87,130 @@ export function formatZodError(error: ZodError, describePath: (path: string) => 
     .join('; ');
 }
 
-/** The message of anything thrown, without a stack. */
-export function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+// --- errors of the machine rather than of a unit --------------------------------------------
+
+/** errno codes that say the output cannot be written at all, whatever the unit. */
+const diskFull = new Set(['ENOSPC', 'EDQUOT']);
+const notWritable = new Set(['EROFS', 'EACCES', 'EPERM']);
+/** A file where a folder should be made (or a folder where a file should be written). */
+const inTheWay = new Set(['ENOTDIR', 'EEXIST', 'EISDIR']);
+const tooManyFiles = new Set(['EMFILE', 'ENFILE']);
+
+/**
+ * libvips (sharp) carries no errno code: it writes the C library's text, e.g. "system error: No
+ * space left on device". These are the texts of the codes that matter here (glibc's strerror).
+ */
+const codeOfSystemText: ReadonlyArray<readonly [RegExp, string]> = [
+  [/No space left on device/i, 'ENOSPC'],
+  [/Disk quota exceeded/i, 'EDQUOT'],
+  [/Read-only file system/i, 'EROFS'],
+  [/Permission denied/i, 'EACCES'],
+  [/Operation not permitted/i, 'EPERM'],
+  [/Too many open files/i, 'EMFILE'],
+  [/No such file or directory/i, 'ENOENT'],
+];
+
+/** The errno code of an error: its own `code`, or the one its (libvips) message names. */
+export function errnoCode(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === 'string') return code;
+  const message = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
+  return codeOfSystemText.find(([pattern]) => pattern.test(message))?.[1];
+}
+
+/**
+ * A write that failed because of the machine (a full disk, a read-only or not-permitted folder,
+ * too many open files) as the FatalError that stops the run, naming the folder and the fix; any
+ * other error comes back unchanged. `path` is the file being written (fs errors on write() carry
+ * none, and libvips errors never do).
+ */
+export function writeFailure(error: unknown, path: string): unknown {
+  if (error instanceof DfdcError) return error;
+  const code = errnoCode(error);
+  if (code === undefined) return error;
+  const where = (error as NodeJS.ErrnoException).path ?? path;
+  // The folder named is the one written in: a file or folder could not be created, written or removed there.
+  return fatalFor(code, dirname(where), where, error) ?? error;
+}
+
+/**
+ * Errors that are about the machine whatever the file (a read can never fill the disk): the
+ * FatalError for them, or undefined. `outputDir` is named when the error names no file.
+ * Permission errors are left to the caller, since an input that may not be read is one unit's
+ * problem while an output folder that may not be written stops the run.
+ */
+export function machineFailure(error: unknown, outputDir: string): FatalError | undefined {
+  if (error instanceof FatalError) return error;
+  const code = errnoCode(error);
+  if (code === undefined || code === 'EACCES' || code === 'EPERM') return undefined;
+  const where = (error as NodeJS.ErrnoException).path;
+  return fatalFor(code, where === undefined ? outputDir : dirname(where), where ?? outputDir, error);
+}
+
+function fatalFor(code: string, folder: string, where: string, error: unknown): FatalError | undefined {
+  if (diskFull.has(code)) {
+    return new FatalError(
+      `no space left to write in ${folder} (${code}): free some space or give --output-dir a folder on another disk, then rerun (completed outputs are kept)`,
+      { cause: error },
+    );
+  }
+  if (notWritable.has(code)) {
+    const why = code === 'EROFS' ? 'read-only file system' : 'permission denied';
+    return new FatalError(`cannot write in ${folder} (${code}: ${why}): make it writable for this user, or give --output-dir a writable folder, then rerun`, {
+      cause: error,
+    });
+  }
+  if (inTheWay.has(code)) {
+    return new FatalError(`cannot write ${where} (${code}: a file or folder is in the way): remove it, or give --output-dir another folder, then rerun`, { cause: error });
+  }
+  if (tooManyFiles.has(code)) {
+    return new FatalError(`too many open files while writing ${where} (${code}): raise the limit (ulimit -n) or lower --workers, then rerun`, { cause: error });
+  }
+  return undefined;
+}
+
+// --- errors across threads ----------------------------------------------------------------
+
+/** An error as a worker thread sends it: its kind, message and what the main thread needs. */
+export interface ErrorMessage {
+  kind: 'unit' | 'fatal' | 'usage' | 'other';
+  message: string;
+  code?: string;
+  path?: string;
+  syscall?: string;
+  file?: string;
+}
+
+/** An error in a form that crosses a thread (structured clone drops classes and codes). */
+export function errorToMessage(error: unknown): ErrorMessage {
+  const errno = error as NodeJS.ErrnoException;
+  const base = {
+    message: error instanceof Error ? error.message : String(error),
+    ...(typeof errno?.code === 'string' ? { code: errno.code } : {}),
+    ...(typeof errno?.path === 'string' ? { path: errno.path } : {}),
+    ...(typeof errno?.syscall === 'string' ? { syscall: errno.syscall } : {}),
+  };
+  if (error instanceof UnitError) return { kind: 'unit', ...base, ...(error.file ? { file: error.file } : {}) };
+  if (error instanceof FatalError) return { kind: 'fatal', ...base };
+  if (error instanceof UsageError) return { kind: 'usage', ...base };
+  return { kind: 'other', ...base };
+}
+
+/** The error a worker thread sent, with its class and errno fields back. */
+export function errorFromMessage(message: ErrorMessage): Error {
+  switch (message.kind) {
+    case 'unit':
+      return new UnitError(message.message, message.file ? { file: message.file } : {});
+    case 'fatal':
+      return new FatalError(message.message);
+    case 'usage':
+      return new UsageError(message.message);
+    default: {
+      const error = new Error(message.message) as NodeJS.ErrnoException;
+      if (message.code) error.code = message.code;
+      if (message.path) error.path = message.path;
+      if (message.syscall) error.syscall = message.syscall;
+      return error;
+    }
+  }
 }

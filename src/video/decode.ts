@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { rotateClockwise } from '../image/rotate.js';
 import type { RgbImage } from '../image/rgb-image.js';
-import { ItemError } from '../util/errors.js';
+import { FatalError, UnitError } from '../util/errors.js';
 import { locateFfmpeg, type FfmpegBinaries } from './ffmpeg-binaries.js';
 import { cleanLine, firstLine, probeVideo, type VideoProbe } from './probe.js';
 
@@ -14,6 +14,7 @@ import { cleanLine, firstLine, probeVideo, type VideoProbe } from './probe.js';
  * ffmpeg is told not to rotate (`-noautorotate`: it would rotate before the colour conversion) and
  * the RGB frame is rotated here. Known difference: a stream whose frame size changes midway keeps
  * its first size (ffmpeg rescales later frames), where OpenCV would deliver the new size.
+ * See docs/exactness.md §2.
  */
 
 export interface DecodeOptions {
@@ -21,8 +22,6 @@ export interface DecodeOptions {
   readonly every?: number;
   /** Stops decoding (ffmpeg is killed) and makes the iteration throw the signal's reason. */
   readonly signal?: AbortSignal;
-  /** A probe of the same file, to skip probing it again. */
-  readonly probe?: VideoProbe;
 }
 
 export interface DecodedFrame {
@@ -62,15 +61,15 @@ const maxStderrChars = 16_384;
 const maxWarnings = 5;
 
 /**
- * Probes `path` (an ItemError if it is not a readable video) and returns its frames to iterate.
- * The iteration throws an ItemError with ffmpeg's first error line when no frame at all can be
+ * Probes `path` (a UnitError if it is not a readable video) and returns its frames to iterate.
+ * The iteration throws a UnitError with ffmpeg's first error line when no frame at all can be
  * decoded; a video that breaks later ends the iteration normally with `summary().error` set.
  */
 export async function decodeVideo(path: string, options: DecodeOptions = {}): Promise<VideoDecoding> {
   const every = options.every ?? 1;
   if (!Number.isInteger(every) || every < 1) throw new RangeError(`every must be a positive integer, got ${every}`);
   const binaries = await locateFfmpeg();
-  const probe = options.probe ?? (await probeVideo(path));
+  const probe = await probeVideo(path);
   let summary: DecodeSummary | undefined;
   let started = false;
   const frames: AsyncIterable<DecodedFrame> = {
@@ -208,10 +207,13 @@ async function* readFrames(
     signal.throwIfAborted();
   }
   const complaint = firstLine(stderr);
-  if (exit.spawnError !== undefined) throw new ItemError(`${path}: cannot run ffmpeg (${exit.spawnError.message})`);
+  // ffmpeg was found and answered -version before the run: failing to start it now is the machine's problem.
+  if (exit.spawnError !== undefined) throw new FatalError(`cannot run ffmpeg ${binaries.ffmpegPath} (${exit.spawnError.message}): check that the machine has memory and processes to spare, then rerun`);
   if (delivered === 0) {
     report(summaryOf(0, every, probe, true, 'no frame could be decoded', []));
-    throw new ItemError(`${path}: no frame could be decoded${complaint ? ` (${complaint})` : exit.code !== 0 ? ` (ffmpeg exit code ${exit.code})` : ''}`);
+    throw new UnitError(`${path}: no frame could be decoded${complaint ? ` (${complaint})` : exit.code !== 0 ? ` (ffmpeg exit code ${exit.code})` : ''}`, {
+      file: path,
+    });
   }
   let error: string | undefined;
   const warnings: string[] = [];

@@ -1,8 +1,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { DfdcError, messageOf } from '../util/errors.js';
-import { ExitCode } from '../util/exit-codes.js';
+import { FatalError, messageOf } from '../util/errors.js';
 
 /**
  * The one place that finds ffmpeg and ffprobe. Order: the FFMPEG_PATH / FFPROBE_PATH environment
@@ -38,7 +37,7 @@ const fixMessage =
 
 let cached: Promise<FfmpegBinaries> | undefined;
 
-/** Finds ffmpeg and ffprobe once per process; a DfdcError (exit 3) that says how to fix it if either is missing. */
+/** Finds ffmpeg and ffprobe once per process; a FatalError (exit 3) that says how to fix it if either is missing. */
 export function locateFfmpeg(): Promise<FfmpegBinaries> {
   cached ??= locate().catch((error: unknown) => {
     cached = undefined;
@@ -74,7 +73,7 @@ async function find(name: 'ffmpeg' | 'ffprobe', envName: string, npmPath: () => 
     try {
       return { path: fromEnv, source: 'env', versionText: await versionText(fromEnv) };
     } catch (error) {
-      throw new DfdcError(`${envName}=${fromEnv} does not run (${messageOf(error)}): point it at a working ${name}, or unset it`, ExitCode.Fatal);
+      throw new FatalError(`${envName}=${fromEnv} does not run (${messageOf(error)}): point it at a working ${name}, or unset it`);
     }
   }
   const onPath = searchPath(name);
@@ -93,7 +92,7 @@ async function find(name: 'ffmpeg' | 'ffprobe', envName: string, npmPath: () => 
       // Reported below with the fix.
     }
   }
-  throw new DfdcError(`${name} not found: ${fixMessage}`, ExitCode.Fatal);
+  throw new FatalError(`${name} not found: ${fixMessage}`);
 }
 
 /** The first executable `name` in PATH, as an absolute path. */

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
-import { ItemError, messageOf } from '../util/errors.js';
+import { UnitError, messageOf } from '../util/errors.js';
 import { locateFfmpeg } from './ffmpeg-binaries.js';
 
 /**
@@ -49,15 +49,15 @@ interface FfprobeOutput {
   format?: { duration?: string };
 }
 
-/** Probes `path`; an ItemError naming the file when it is missing, empty, not a video or has no video stream. */
+/** Probes `path`; a UnitError naming the file when it is missing, empty, not a video or has no video stream. */
 export async function probeVideo(path: string): Promise<VideoProbe> {
   let size: number;
   try {
     size = (await stat(path)).size;
   } catch (error) {
-    throw new ItemError(`${path}: cannot read it (${messageOf(error)})`, { cause: error });
+    throw new UnitError(`${path}: cannot read it (${messageOf(error)})`, { file: path, cause: error });
   }
-  if (size === 0) throw new ItemError(`${path}: empty file`);
+  if (size === 0) throw new UnitError(`${path}: empty file`, { file: path });
   const { ffprobePath } = await locateFfmpeg();
   const json = await runFfprobe(ffprobePath, path);
   return parseProbe(path, json);
@@ -69,7 +69,7 @@ function runFfprobe(ffprobePath: string, path: string): Promise<string> {
     execFile(ffprobePath, args, { timeout: 60_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
       if (error) {
         const line = firstLine(stderr) ?? messageOf(error);
-        reject(new ItemError(`${path}: not a video (${line})`, { cause: error }));
+        reject(new UnitError(`${path}: not a video (${line})`, { file: path, cause: error }));
       } else {
         resolve(stdout);
       }
@@ -83,13 +83,13 @@ export function parseProbe(path: string, json: string): VideoProbe {
   try {
     output = JSON.parse(json) as FfprobeOutput;
   } catch (error) {
-    throw new ItemError(`${path}: not a video (unreadable ffprobe output)`, { cause: error });
+    throw new UnitError(`${path}: not a video (unreadable ffprobe output)`, { file: path, cause: error });
   }
   const stream = output.streams?.find((s) => s.codec_type === 'video');
-  if (stream === undefined) throw new ItemError(`${path}: no video stream`);
+  if (stream === undefined) throw new UnitError(`${path}: no video stream`, { file: path });
   const storedWidth = stream.width ?? 0;
   const storedHeight = stream.height ?? 0;
-  if (!(storedWidth > 0 && storedHeight > 0)) throw new ItemError(`${path}: not a video (the video stream has no frame size)`);
+  if (!(storedWidth > 0 && storedHeight > 0)) throw new UnitError(`${path}: not a video (the video stream has no frame size)`, { file: path });
   const rotation = rotationOf(stream);
   const quarter = rotation === 90 || rotation === 270;
   return {
@@ -110,7 +110,7 @@ export function parseProbe(path: string, json: string): VideoProbe {
  * OpenCV 4.6 (libavformat >= 57.68) reads the display matrix only: angle = -round(matrix rotation),
  * normalised to 0..359, and rotates by it when it is a quarter turn. ffprobe prints the matrix
  * rotation (counter-clockwise degrees) as side data `rotation`. Old ffprobes without side data print
- * only the `rotate` tag, which is already the clockwise angle.
+ * only the `rotate` tag, which is already the clockwise angle. See docs/exactness.md §2.
  */
 export function rotationOf(stream: Pick<FfprobeStream, 'side_data_list' | 'tags'>): Rotation {
   const matrix = stream.side_data_list?.find((d) => d.side_data_type === 'Display Matrix' && d.rotation !== undefined);

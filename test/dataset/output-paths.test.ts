@@ -39,8 +39,8 @@ test('every output path, from the resolved folders', () => {
   assert.equal(paths.landmarkFile('abc', 30, 1), '/out/landmarks/abc/30_1.npy');
   assert.equal(paths.diffDir('fk'), '/out/diffs/fk');
   assert.equal(paths.diffFile('fk', 30, 0), '/out/diffs/fk/30_0_diff.png');
-  assert.equal(paths.stateDir, '/out/.dfdc');
-  assert.deepEqual(paths.folders, ['/out/boxes', '/out/crops', '/out/landmarks', '/out/diffs', '/out/.dfdc']);
+  assert.equal(paths.stateDir, '/out/.run-state');
+  assert.deepEqual(paths.folders, ['/out/boxes', '/out/crops', '/out/landmarks', '/out/diffs', '/out/.run-state']);
   const elsewhere = outputPaths({ rootDir: '/data', outputDir: '/data', cropsDir: '/fast/my-crops' });
   assert.equal(elsewhere.cropFile('abc', 0, 0), '/fast/my-crops/abc/0_0.png');
   assert.equal(elsewhere.boxesFile('abc'), '/data/boxes/abc.json');

@@ -40,6 +40,7 @@ test('findParts: sub-folders with a metadata.json, never output or hidden folder
       boxes: { metadata },
       landmarks: { metadata },
       diffs: { metadata },
+      '.run-state': { metadata },
       '.dfdc': { metadata },
       '.hidden': { metadata },
       'my-crops': { metadata },

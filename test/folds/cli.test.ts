@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cliPath, copyParityMetadata, inTemporaryDir, runDfdc, writeParts } from '../dataset/data-root.js';
+import { copyParityMetadata, inTemporaryDir, runDfdc, writeParts } from '../dataset/data-root.js';
 import { parityDir, sharedTest } from '../helpers/shared.js';
 
 /**
@@ -32,8 +32,8 @@ for (const name of ['dataset_a', 'dataset_b']) {
       const theirs = await readFile(join(expected, 'folds.csv'), 'utf8');
       assert.equal(ours.split('\n')[0], 'video,file,label,original,frame,fold');
       assert.deepEqual(sortedLines(ours), sortedLines(theirs));
-      assert.match(result.lines.at(-1)!, new RegExp(`^dfdc: folds: wrote ${sortedLines(theirs).length} rows for \\d+ videos in \\d+ of 16 folds \\(.+\\) to ${join(dir, 'folds.csv')}$`));
-      assert.match(result.lines[0]!, /^dfdc: note: \d+ video file\(s\) listed in metadata\.json are missing, e\.g\. dfdc_train_part_0\/\w+\.mp4 \(folds only needs metadata and crops\)$/);
+      assert.match(result.lines.at(-1)!, new RegExp(`^folds: wrote ${sortedLines(theirs).length} rows for \\d+ videos in \\d+ of 16 folds \\(.+\\) to ${join(dir, 'folds.csv')}$`));
+      assert.equal(result.lines.length, 1, 'folds needs no video file: the missing ones are not mentioned');
       assert.deepEqual(await readdir(dir), ['folds.csv', 'root'], 'no temporary file left behind');
     });
   });
@@ -82,23 +82,23 @@ test('CLI: malformed metadata is reported one line each, the rest is processed, 
     const result = await runDfdc(['folds', '--root-dir', '.', '--out', 'folds.csv'], root);
     assert.equal(result.code, 1, result.stderr);
     const plain = 'must be a plain file name in the part folder (no path separators, not absolute, not . or ..)';
-    assert.match(result.lines[0]!, /^dfdc: dfdc_train_part_1\/metadata\.json: not valid JSON \(.+\); part skipped$/);
+    assert.match(result.lines[0]!, /^dfdc_train_part_1\/metadata\.json: not valid JSON \(.+\); part skipped$/);
     assert.deepEqual(result.lines.slice(1), [
-      'dfdc: dfdc_train_part_2/metadata.json: not a JSON object mapping video file names to records but an array; part skipped',
-      'dfdc: dfdc_train_part_3/metadata.json: "abc.mp4".label must be REAL or FAKE (got "real")',
-      'dfdc: dfdc_train_part_3/metadata.json: "nofake.mp4".original is missing: a FAKE must name its REAL original, e.g. "xyz.mp4"',
-      `dfdc: dfdc_train_part_3/metadata.json: "../x.mp4" ${plain}`,
-      `dfdc: dfdc_train_part_3/metadata.json: "/abs/y.mp4" ${plain}`,
-      `dfdc: dfdc_train_part_3/metadata.json: "esc.mp4".original "../r.mp4" ${plain}`,
-      'dfdc: dfdc_train_part_3/metadata.json: "notvideo.txt" must end in .mp4 (a video id is its file name without .mp4)',
-      'dfdc: dfdc_train_part_3/metadata.json: "orphan.mp4".original "ghost.mp4" is not in any metadata.json; fake skipped',
-      `dfdc: folds: wrote 3 rows for 2 videos in 1 of 16 folds (0) to ${join(root, 'folds.csv')}`,
+      'dfdc_train_part_2/metadata.json: not a JSON object mapping video file names to records but an array; part skipped',
+      'dfdc_train_part_3/metadata.json: "abc.mp4".label must be REAL or FAKE (got "real")',
+      'dfdc_train_part_3/metadata.json: "nofake.mp4".original is missing: a FAKE must name its REAL original, e.g. "xyz.mp4"',
+      `dfdc_train_part_3/metadata.json: "../x.mp4" ${plain}`,
+      `dfdc_train_part_3/metadata.json: "/abs/y.mp4" ${plain}`,
+      `dfdc_train_part_3/metadata.json: "esc.mp4".original "../r.mp4" ${plain}`,
+      'dfdc_train_part_3/metadata.json: "notvideo.txt" must end in .mp4 (a video id is its file name without .mp4)',
+      'dfdc_train_part_3/metadata.json: "orphan.mp4".original "ghost.mp4" is not in any metadata.json; fake skipped',
+      `folds: wrote 3 rows for 2 videos in 1 of 16 folds (0) to ${join(root, 'folds.csv')}`,
     ]);
     assert.deepEqual(sortedLines(await readFile(join(root, 'folds.csv'), 'utf8')), ['f,0_0.png,1,r,0,0', 'r,0_0.png,0,r,0,0', 'r,10_1.png,0,r,10,0']);
   });
 });
 
-test('CLI: missing video files are listed in a note and do not fail folds', async () => {
+test('CLI: missing video files do not fail folds, which needs only metadata and crops', async () => {
   await inTemporaryDir(async (root) => {
     await writeParts(root, {
       dfdc_train_part_7: { metadata: { 'r.mp4': { label: 'REAL' }, 'f.mp4': { label: 'FAKE', original: 'r.mp4' } }, files: ['r.mp4'] },
@@ -106,10 +106,7 @@ test('CLI: missing video files are listed in a note and do not fail folds', asyn
     await makeCrops(join(root, 'out', 'crops'), { r: ['0_0.png'], f: ['0_0.png'] });
     const result = await runDfdc(['folds', '--root-dir', '.', '--output-dir', 'out', '--out', 'folds.csv'], root);
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(result.lines, [
-      'dfdc: note: 1 video file(s) listed in metadata.json are missing, e.g. dfdc_train_part_7/f.mp4 (folds only needs metadata and crops)',
-      `dfdc: folds: wrote 2 rows for 2 videos in 1 of 16 folds (2) to ${join(root, 'folds.csv')}`,
-    ]);
+    assert.deepEqual(result.lines, [`folds: wrote 2 rows for 2 videos in 1 of 16 folds (2) to ${join(root, 'folds.csv')}`]);
   });
 });
 
@@ -143,7 +140,7 @@ test('CLI: a fake and its original in different folds stop folds with the pair n
     });
     const leak = await runDfdc(['folds', '--root-dir', root, '--out', 'folds.csv'], root);
     assert.equal(leak.code, 3);
-    assert.deepEqual(leak.lines.filter((line) => !line.startsWith('dfdc: note:')), [
+    assert.deepEqual(leak.lines, [
       "dfdc: leak between folds: fake f (dfdc_train_part_3, fold 1) and its original r (dfdc_train_part_2, fold 0) are in different folds; keep each fake in its original's part, or choose --n-splits/--parts so both parts share a fold",
     ]);
     const fine = await runDfdc(['folds', '--root-dir', root, '--out', 'folds.csv', '--n-splits', '25'], root);
@@ -159,7 +156,7 @@ test('CLI: bad options are one line and exit 2', async () => {
       [['--n-splits', 'abc'], 'dfdc: --n-splits: must be an integer'],
       [['--n-splits', '2.5'], 'dfdc: --n-splits: must be an integer'],
       [['--parts', '0'], 'dfdc: --parts: must be at least 1'],
-      [['--parts', '10', '--n-splits', '11'], 'dfdc: --n-splits: must be at most --parts (11 > 10)'],
+      [['--parts', '10', '--n-splits', '11'], 'dfdc: --n-splits: must be at most the number of parts (11 > 10)'],
       [['--seed', 'x'], 'dfdc: --seed: must be an integer'],
       [['--seed', '1e30'], 'dfdc: --seed: must be an integer'],
     ];
@@ -168,13 +165,20 @@ test('CLI: bad options are one line and exit 2', async () => {
       assert.equal(result.code, 2, args.join(' '));
       assert.deepEqual(result.lines, [line], args.join(' '));
     }
-    const noOut = await runDfdc(['folds', '--root-dir', root], root);
-    assert.equal(noOut.code, 2);
-    assert.deepEqual(noOut.lines, ['dfdc: --out: is required: give --out folds.csv']);
     const folder = await runDfdc(['folds', '--root-dir', root, '--out', '.'], root);
     assert.equal(folder.code, 2);
     assert.deepEqual(folder.lines, ['dfdc: --out . is a folder: give a file name such as folds.csv']);
     assert.deepEqual(await readdir(root), ['dfdc_train_part_0'], 'nothing written');
   });
-  assert.ok(cliPath.endsWith(join('dist', 'src', 'cli', 'index.js')));
+});
+
+test('CLI: without --out, folds.csv goes into the output folder, as with dfdc run', async () => {
+  await inTemporaryDir(async (root) => {
+    await writeParts(root, { dfdc_train_part_0: { metadata: { 'r.mp4': { label: 'REAL' }, 'f.mp4': { label: 'FAKE', original: 'r.mp4' } } } });
+    await makeCrops(join(root, 'out', 'crops'), { r: ['0_0.png'], f: ['0_0.png'] });
+    const result = await runDfdc(['folds', '--root-dir', '.', '--output-dir', 'out'], root);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.lines, [`folds: wrote 2 rows for 2 videos in 1 of 16 folds (0) to ${join(root, 'out', 'folds.csv')}`]);
+    assert.deepEqual(sortedLines(await readFile(join(root, 'out', 'folds.csv'), 'utf8')), ['f,0_0.png,1,r,0,0', 'r,0_0.png,0,r,0,0']);
+  });
 });

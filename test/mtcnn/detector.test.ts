@@ -6,8 +6,7 @@ import sharp from 'sharp';
 import type { RgbImage } from '../../src/image/rgb-image.js';
 import { createMtcnnDetector, type Face } from '../../src/mtcnn/detector.js';
 import type { TraceEvent } from '../../src/mtcnn/trace.js';
-import { createPipelinePool } from '../../src/pipeline/pool.js';
-import type { FacesResult, WorkerTask } from '../../src/pipeline/worker.js';
+import { TaskPool } from '../../src/workers/pool.js';
 import { fixturesDir } from '../helpers/shared.js';
 
 const options = { thresholds: [0.6, 0.7, 0.7] as [number, number, number], minFaceSize: 20 };
@@ -105,13 +104,13 @@ test('edge cases: no frames, frames too small for the pyramid, frames of differe
 });
 
 test('in a worker thread the detector gives exactly the main thread result, with a flat tensor count', async () => {
-  const pool = createPipelinePool('wasm', 1);
+  const pool = new TaskPool('wasm', 1);
   try {
     const frames = [astronaut, mirrored(astronaut)];
-    const task = { kind: 'faces', task: { frames, options } } satisfies WorkerTask;
-    const [fromWorker, local] = await Promise.all([pool.run<FacesResult>(task), detector.detectFaces(frames, options)]);
+    const task = { frames, options };
+    const [fromWorker, local] = await Promise.all([pool.run('faces', task), detector.detectFaces(frames, options)]);
     assert.deepEqual(fromWorker.faces, local);
-    const again = await pool.run<FacesResult>(task);
+    const again = await pool.run('faces', task);
     assert.equal(again.memory.numTensors, fromWorker.memory.numTensors, 'flat tensor count in the worker');
   } finally {
     await pool.close();

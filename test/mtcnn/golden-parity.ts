@@ -11,7 +11,7 @@ import { boxTolerance, compareTrace } from './trace-compare.js';
 /**
  * Registers one parity test per golden case: the detector on `backend` must find the reference's
  * faces in the reference's order, boxes and landmarks within 1e-3 px, probabilities within 1e-5,
- * and, for traced cases, agree with the reference step by step (trace-compare.ts).
+ * and, for traced cases, agree with the reference step by step (trace-compare.ts; docs/mtcnn.md §12).
  */
 export const probabilityTolerance = 1e-5;
 

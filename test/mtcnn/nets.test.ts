@@ -7,7 +7,7 @@ import { useBackend } from '../../src/tfjs/backend.js';
 
 before(() => useBackend('wasm'));
 
-test('ceil-mode output sizes of the three nets (mtcnn.md §4)', () => {
+test('ceil-mode output sizes of the three nets (docs/mtcnn.md §5)', () => {
   const out = (n: number, k: number, s: number) => (n + ceilModePoolPadding(n, k, s) - k) / s + 1;
   assert.deepEqual([out(22, 3, 2), out(9, 3, 2), out(46, 3, 2), out(21, 3, 2), out(8, 2, 2), out(323, 2, 2)], [11, 4, 23, 10, 4, 162]);
   // TF's 'same' is ceil mode for 2x2/2 and for 22 -> 11, but not for 9 -> 4 or 21 -> 10.

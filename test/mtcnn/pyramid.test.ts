@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { levelSize, pnetOutputSide, pyramidLevels, pyramidScales } from '../../src/mtcnn/pyramid.js';
 
-test('960x540 half frame: the 10 levels of mtcnn.md §2', () => {
+test('960x540 half frame: the 10 levels of docs/mtcnn.md §3', () => {
   const levels = pyramidLevels(960, 540, 20, 0.709);
   assert.deepEqual(
     levels.map((l) => `${l.height}x${l.width}`),

@@ -5,7 +5,7 @@ import type { GoldenPad, GoldenStages } from './golden-trace.js';
 /**
  * Pairs the detector's trace with a golden trace step by step, so that a parity failure names the
  * first step that differs. What may legitimately differ is conv noise in the three networks (about
- * 1e-6 here, see mtcnn.md §10): net outputs are compared within `netTolerance`, boxes within
+ * 1e-6 here, see docs/mtcnn.md §12): net outputs are compared within `netTolerance`, boxes within
  * `boxTolerance` px, and everything integer or discrete (candidate cells, NMS keep lists, pad bounds,
  * pass/fail decisions) exactly, except where the noise can flip it honestly:
  * - a score within `netTolerance` of its threshold may pass on one side only;

@@ -41,20 +41,21 @@ async function outputFolder(): Promise<{ root: string; out: string }> {
   await writeFile(join(out, 'landmarks', 'r1', '10_0.npy'), landmarks.subarray(0, 20));
   await writeGrayPng(join(out, 'diffs', 'f1', '0_0_diff.png'), gray(20, 24));
   const report = { tool: 'dfdc', version: '0.1.0', startedAt: 'then', dataset: { problems: [{ subject: 'p/metadata.json', reason: 'old problem' }], missingVideos: ['p/gone.mp4'] }, stages: {} };
-  await writeFile(join(out, 'dfdc-report.json'), JSON.stringify({ ...report, stages: { crops: { done: 2, skipped: 0, failed: 1, warnings: 0, frames: 9, seconds: 1, failures: [{ subject: 'p/f.mp4', reason: 'boom' }], warningList: [] } } }));
-  await writeFile(join(out, 'dfdc-report.shard-0-of-2.json'), '{"stages": ');
+  await writeFile(join(out, 'run-report.json'), JSON.stringify({ ...report, stages: { crops: { done: 2, skipped: 0, failed: 1, warnings: 0, frames: 9, seconds: 1, failures: [{ subject: 'p/f.mp4', reason: 'boom' }], warningList: [] } } }));
+  await writeFile(join(out, 'run-report.shard-0-of-2.json'), '{"stages": ');
+  // A report of dfdc 0.1, under its old name, is read too.
   await writeFile(join(out, 'dfdc-report.shard-1-of-2.json'), JSON.stringify({ stages: { detect: { done: 'many' } } }));
-  await writeFile(join(out, 'dfdc-report.old.json'), 'ignored: not a report name');
+  await writeFile(join(out, 'run-report.old.json'), 'ignored: not a report name');
   return { root, out };
 }
 
-test('readRunReports: every dfdc-report*.json by name, unreadable ones said so, other names ignored', async () => {
+test('readRunReports: every run-report*.json (and dfdc 0.1\'s dfdc-report*.json) by name, unreadable ones said so, other names ignored', async () => {
   const { out } = await outputFolder();
   const reports = await readRunReports(out);
-  assert.deepEqual(reports.reports.map((r) => [r.file, r.stages.map((s) => [s.name, s.counts.failed, s.failures.length])]), [['dfdc-report.json', [['crops', 1, 1]]]]);
-  assert.deepEqual(reports.unreadable.map((p) => p.subject), ['dfdc-report.shard-0-of-2.json', 'dfdc-report.shard-1-of-2.json']);
-  assert.match(reports.unreadable[0]!.reason, /^unreadable: .*JSON/);
-  assert.match(reports.unreadable[1]!.reason, /^not a dfdc run report: stages\.detect\.done: /);
+  assert.deepEqual(reports.reports.map((r) => [r.file, r.stages.map((s) => [s.name, s.counts.failed, s.failures.length])]), [['run-report.json', [['crops', 1, 1]]]]);
+  assert.deepEqual(reports.unreadable.map((p) => p.subject), ['dfdc-report.shard-1-of-2.json', 'run-report.shard-0-of-2.json']);
+  assert.match(reports.unreadable[1]!.reason, /^unreadable: .*JSON/);
+  assert.match(reports.unreadable[0]!.reason, /^not a dfdc run report: stages\.detect\.done: /);
   assert.deepEqual(reports.problems, [{ subject: 'p/metadata.json', reason: 'old problem' }]);
   assert.deepEqual(reports.missingVideos, ['p/gone.mp4']);
   assert.deepEqual(await readRunReports(join(out, 'absent')), { reports: [], unreadable: [], problems: [], missingVideos: [] });

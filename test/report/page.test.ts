@@ -66,8 +66,8 @@ function pageData(overrides: Partial<ReportPageData> = {}): ReportPageData {
       },
     ],
     runReports: [
-      runReport('dfdc-report.json', [stage('diffs', [], [['f1', 'small crop']]), stage('detect', [['dfdc_train_part_0/empty.mp4', 'cannot open: moov atom not found']])]),
-      runReport('dfdc-report.shard-1-of-2.json', [stage('crops', [['dfdc_train_part_1/x.mp4', 'box outside the frame']])]),
+      runReport('run-report.json', [stage('diffs', [], [['f1', 'small crop']]), stage('detect', [['dfdc_train_part_0/empty.mp4', 'cannot open: moov atom not found']])]),
+      runReport('run-report.shard-1-of-2.json', [stage('crops', [['dfdc_train_part_1/x.mp4', 'box outside the frame']])]),
     ],
     unreadableReports: [],
     problems: [{ subject: 'dfdc_train_part_1/metadata.json', reason: '"bad.mp4".label must be REAL or FAKE (got "real")' }],
@@ -135,12 +135,12 @@ test('failures and warnings: grouped by stage in pipeline order, every report fi
     ['crops', 'failure', 'dfdc_train_part_1/x.mp4'],
     ['diffs', 'warning', 'f1'],
   ]);
-  assert.match(table, /<code>dfdc-report\.shard-1-of-2\.json<\/code>/);
+  assert.match(table, /<code>run-report\.shard-1-of-2\.json<\/code>/);
   const countRows = [...html.matchAll(/<tr data-stage="(\w+)" data-report="([^"]+)">/g)].map((m) => `${m[1]}@${m[2]}`);
-  assert.deepEqual(countRows, ['detect@dfdc-report.json', 'crops@dfdc-report.shard-1-of-2.json', 'diffs@dfdc-report.json']);
+  assert.deepEqual(countRows, ['detect@run-report.json', 'crops@run-report.shard-1-of-2.json', 'diffs@run-report.json']);
   assert.match(html, /<tr data-subject="dfdc_train_part_1\/metadata.json"><td><code>dfdc_train_part_1\/metadata.json<\/code><\/td><td class="reason">&quot;bad.mp4&quot;.label must be REAL or FAKE \(got &quot;real&quot;\)<\/td><\/tr>/);
   assert.match(html, /<li><code>dfdc_train_part_0\/gone.mp4<\/code><\/li>/);
-  const none = buildReportPage(pageData({ runReports: [runReport('dfdc-report.json', [stage('detect')])] }));
+  const none = buildReportPage(pageData({ runReports: [runReport('run-report.json', [stage('detect')])] }));
   assert.ok(!none.includes('<table class="failures">'));
   assert.match(none, /<p class="none">No failures or warnings.<\/p>/);
 });

@@ -40,10 +40,10 @@ before(async () => {
   const run = runCli(['run', '--root-dir', root, '--output-dir', out, '--n-splits', '2', '--total-parts', '2']);
   assert.equal(run.status, 1, `the run should report the broken video and record:\n${run.stderr}`);
   // A shard's report beside the main one: its warning must reach the page too.
-  const shard: ReportFile = JSON.parse(readFileSync(join(out, 'dfdc-report.json'), 'utf8'));
+  const shard: ReportFile = JSON.parse(readFileSync(join(out, 'run-report.json'), 'utf8'));
   shard.shard = { index: 1, count: 2 };
-  shard.stages = { landmarks: { done: 1, skipped: 0, failed: 0, warnings: 1, frames: 5, seconds: 0.5, failures: [], warningList: [{ subject: 'shard & <co>', reason: 'injected "warning"' }] } };
-  writeFileSync(join(out, 'dfdc-report.shard-1-of-2.json'), JSON.stringify(shard));
+  shard.stages = { landmarks: { done: 1, skipped: 0, waiting: 0, failed: 0, warnings: 1, frames: 5, seconds: 0.5, failures: [], warningList: [{ subject: 'shard & <co>', reason: 'injected "warning"' }], waitingList: [] } };
+  writeFileSync(join(out, 'run-report.shard-1-of-2.json'), JSON.stringify(shard));
   reportRun = runCli(['report', '--root-dir', root, '--output-dir', out]);
   if (reportRun.status === 0) html = readFileSync(page, 'utf8');
 });
@@ -91,8 +91,8 @@ test('the page text: header totals, the broken video in the failures table, the 
   assert.match(html, /<code class="root-dir">[^<]*root<\/code>/);
   assert.match(html, /<tr class="failure" data-stage="detect" data-kind="failure" data-subject="dfdc_train_part_1\/broken.mp4">/);
   assert.match(html, /<tr data-subject="dfdc_train_part_1\/metadata.json">.*bad\.mp4/);
-  assert.match(html, /<tr class="warning" data-stage="landmarks" data-kind="warning" data-subject="shard &amp; &lt;co&gt;"><td class="kind">warning<\/td><td><code>shard &amp; &lt;co&gt;<\/code><\/td><td class="reason">injected &quot;warning&quot;<\/td><td><code>dfdc-report.shard-1-of-2.json<\/code>/);
-  assert.match(html, /<tr data-stage="landmarks" data-report="dfdc-report.shard-1-of-2.json">/);
+  assert.match(html, /<tr class="warning" data-stage="landmarks" data-kind="warning" data-subject="shard &amp; &lt;co&gt;"><td class="kind">warning<\/td><td><code>shard &amp; &lt;co&gt;<\/code><\/td><td class="reason">injected &quot;warning&quot;<\/td><td><code>run-report.shard-1-of-2.json<\/code>/);
+  assert.match(html, /<tr data-stage="landmarks" data-report="run-report.shard-1-of-2.json">/);
 });
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -237,6 +237,6 @@ test('bad options and nothing to report: one line each, exit 2 or 3, no page wri
   mkdirSync(empty);
   const nothing = runCli(['report', '--root-dir', root, '--output-dir', empty]);
   assert.equal(nothing.status, 3);
-  assert.match(nothing.stderr, /^dfdc: nothing to report in .*empty-out: no dfdc-report\*\.json and no crops folder .* \(run dfdc run first, or check --output-dir and --crops-dir\)\n$/);
+  assert.match(nothing.stderr, /^dfdc: nothing to report in .*empty-out: no run-report\*\.json and no crops folder .* \(run dfdc run first, or check --output-dir and --crops-dir\)\n$/);
   assert.ok(!existsSync(join(empty, 'report.html')));
 });

@@ -69,7 +69,7 @@ before(async () => {
   records['../escape.mp4'] = { label: 'REAL', split: 'train' };
   await writeFile(metadataPath, JSON.stringify(records));
   run = runCli(['run', '--root-dir', root, '--output-dir', out, '--all-frames', '--n-splits', '1', '--total-parts', '1']);
-  report = JSON.parse(readFileSync(join(out, 'dfdc-report.json'), 'utf8')) as ReportFile;
+  report = JSON.parse(readFileSync(join(out, 'run-report.json'), 'utf8')) as ReportFile;
 });
 
 /** The lines a stage printed about one unit (`<stage>: <subject>: <reason>`). */
@@ -178,7 +178,7 @@ test('an output folder that cannot be written stops the run once, with the fix',
   const result = runCli(['detect', '--root-dir', root, '--output-dir', join(blocked, 'sub')]);
   assert.equal(result.status, 3);
   assert.equal(result.stderr.trim().split('\n').length, 1);
-  assert.match(result.stderr, /cannot write to the output folder .*: give --output-dir a writable folder/);
+  assert.match(result.stderr, /^dfdc: cannot write .*a-file\/sub.* \(ENOTDIR: a file or folder is in the way\): remove it, or give --output-dir another folder, then rerun\n$/);
 });
 
 test('a missing ffmpeg stops the run once, with the fix', () => {

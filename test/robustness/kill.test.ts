@@ -19,7 +19,7 @@ const args = (out: string) => ['run', '--root-dir', root, '--output-dir', out, '
 function snapshot(out: string): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   for (const file of listFiles(out)) {
-    if (file === 'dfdc-report.json') continue; // timestamps and counts of the last run
+    if (file === 'run-report.json') continue; // timestamps and counts of the last run
     files.set(file, readFileSync(join(out, file)));
   }
   return files;
@@ -58,8 +58,8 @@ test('kill -9 at any moment, rerun, and the outputs equal an uninterrupted run',
   const actual = snapshot(out);
   assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort(), 'the set of output files differs');
   for (const [file, bytes] of expected) assert.ok(bytes.equals(actual.get(file)!), `${file} differs from the uninterrupted run`);
-  // provenance.json is shared by shards, so a killed writer's temporary beside it is left alone.
-  const leftovers = listFiles(out, { hidden: true }).filter((file) => file.endsWith('.tmp') && !file.startsWith('.dfdc/.provenance.json.'));
+  // Provenance is shared by shards, so a killed writer's temporary beside it is left alone (until it is old).
+  const leftovers = listFiles(out, { hidden: true }).filter((file) => file.endsWith('.tmp') && !file.startsWith('.run-state/provenance/'));
   assert.deepEqual(leftovers, [], 'temporary files left behind');
   // The markers say every unit is complete, so a third run does nothing.
   const third = runCli([...args(out), '--json']);

@@ -24,10 +24,10 @@ test('shards 0 and 1 of 2, then folds over the whole root, equal an unsharded ru
   // The second shard takes its index from the scheduler, as a Kubernetes Indexed Job would.
   const second = runCli(['run', ...common, '--output-dir', sharded, '--shard-count', '2'], { env: { JOB_COMPLETION_INDEX: '1' } });
   assert.equal(second.status, 0, second.stderr);
-  assert.match(first.stderr + second.stderr, /folds: not written by a shard/);
+  assert.match(first.stderr + second.stderr, /folds: not done by a shard/);
 
-  const reports = listFiles(sharded).filter((file) => file.startsWith('dfdc-report'));
-  assert.deepEqual(reports, ['dfdc-report.shard-0-of-2.json', 'dfdc-report.shard-1-of-2.json']);
+  const reports = listFiles(sharded).filter((file) => file.startsWith('run-report'));
+  assert.deepEqual(reports, ['run-report.shard-0-of-2.json', 'run-report.shard-1-of-2.json']);
   const done = reports.map((file) => JSON.parse(readFileSync(join(sharded, file), 'utf8')) as { stages: { detect: { done: number } } });
   assert.equal(done[0]!.stages.detect.done + done[1]!.stages.detect.done, 5);
   assert.ok(done.every((report) => report.stages.detect.done > 0), 'one shard got no work: the partition is not spread');
@@ -35,7 +35,7 @@ test('shards 0 and 1 of 2, then folds over the whole root, equal an unsharded ru
   const folds = runCli(['folds', '--root-dir', root, '--output-dir', sharded, '--out', join(sharded, 'folds.csv'), '--n-splits', '2', '--parts', '2']);
   assert.equal(folds.status, 0, folds.stderr);
 
-  const outputs = (dir: string) => listFiles(dir).filter((file) => !file.startsWith('dfdc-report'));
+  const outputs = (dir: string) => listFiles(dir).filter((file) => !file.startsWith('run-report'));
   assert.deepEqual(outputs(sharded), outputs(whole));
   for (const file of outputs(whole)) {
     assert.ok(readFileSync(join(whole, file)).equals(readFileSync(join(sharded, file))), `${file} differs`);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseBoxes, type Box } from '../../src/dataset/boxes-file.js';
-import { autoScale, toHalfSizeBox } from '../../src/pipeline/detect-frames.js';
+import { autoScale, toHalfSizeBox } from '../../src/stages/detect-frames.js';
 import { runCli, scratchDir } from '../helpers/cli.js';
 import { fixturesDir } from '../helpers/shared.js';
 

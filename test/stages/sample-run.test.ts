@@ -24,7 +24,7 @@ before(() => {
 test('dfdc run on the sample exits 0, writes nothing into the data set, and reports each stage', () => {
   assert.equal(first.status, 0, first.stderr);
   assert.ok(!existsSync(join(root, 'boxes')) && !existsSync(join(root, 'crops')), 'outputs leaked into the read-only root');
-  const report = JSON.parse(readFileSync(join(out, 'dfdc-report.json'), 'utf8')) as {
+  const report = JSON.parse(readFileSync(join(out, 'run-report.json'), 'utf8')) as {
     stages: Record<string, { done: number; failed: number }>;
     folds: { rows: number; file: string };
   };

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { rotateClockwise } from '../../src/image/rotate.js';
-import { ItemError } from '../../src/util/errors.js';
+import { UnitError } from '../../src/util/errors.js';
 import { colourConversionFilter, decodeVideo, type DecodedFrame } from '../../src/video/decode.js';
 import { probeVideo } from '../../src/video/probe.js';
 import { parityDir, sharedTest } from '../helpers/shared.js';
@@ -186,21 +186,21 @@ test('a video cut short delivers its frames, then reports the break', async () =
   }
 });
 
-test('files that are not videos are ItemErrors naming the file', async () => {
+test('files that are not videos are UnitErrors naming the file', async () => {
   const empty = join(dir, 'empty.mp4');
   await writeFile(empty, '');
-  await assert.rejects(decodeVideo(empty), (e: unknown) => e instanceof ItemError && e.message === `${empty}: empty file`);
+  await assert.rejects(decodeVideo(empty), (e: unknown) => e instanceof UnitError && e.message === `${empty}: empty file`);
   const text = join(dir, 'text.mp4');
   await writeFile(text, 'this is not a video file at all\n'.repeat(10));
-  await assert.rejects(decodeVideo(text), (e: unknown) => e instanceof ItemError && e.message.startsWith(`${text}: not a video`));
+  await assert.rejects(decodeVideo(text), (e: unknown) => e instanceof UnitError && e.message.startsWith(`${text}: not a video`));
   const missing = join(dir, 'missing.mp4');
-  await assert.rejects(decodeVideo(missing), (e: unknown) => e instanceof ItemError && e.message.startsWith(`${missing}: cannot read it`));
+  await assert.rejects(decodeVideo(missing), (e: unknown) => e instanceof UnitError && e.message.startsWith(`${missing}: cannot read it`));
   const audio = join(dir, 'audio.m4a');
   await runFfmpeg(['-f', 'lavfi', '-i', 'sine=d=0.2', '-c:a', 'aac', audio]);
-  await assert.rejects(decodeVideo(audio), (e: unknown) => e instanceof ItemError && e.message === `${audio}: no video stream`);
+  await assert.rejects(decodeVideo(audio), (e: unknown) => e instanceof UnitError && e.message === `${audio}: no video stream`);
 });
 
-test('a video none of whose frames decodes makes the iteration throw an ItemError', async (t) => {
+test('a video none of whose frames decodes makes the iteration throw an UnitError', async (t) => {
   // H.264 keeps its parameter sets in the header, so the probe still succeeds.
   if (!(await hasEncoder('libx264'))) return t.skip('this ffmpeg has no libx264');
   const h264 = join(dir, 'h264.mp4');
@@ -215,7 +215,7 @@ test('a video none of whose frames decodes makes the iteration throw an ItemErro
     async () => {
       for await (const frame of video.frames) assert.fail(`frame ${frame.index} decoded`);
     },
-    (e: unknown) => e instanceof ItemError && e.message.startsWith(`${noFrames}: no frame could be decoded (`),
+    (e: unknown) => e instanceof UnitError && e.message.startsWith(`${noFrames}: no frame could be decoded (`),
   );
   assert.equal(video.summary().framesDelivered, 0);
 });

@@ -69,7 +69,7 @@ test('FFMPEG_PATH wins; a broken one is a one-line fatal error that names it', a
   assert.equal(viaEnv.source, 'env');
   assert.equal(viaEnv.ffmpegPath, ffmpegPath);
   const broken = await locateIn({ ...process.env, FFMPEG_PATH: '/nonexistent/ffmpeg' });
-  assert.equal(broken.error?.name, 'DfdcError');
+  assert.equal(broken.error?.name, 'FatalError');
   assert.equal(broken.error?.exitCode, 3);
   assert.match(broken.error?.message ?? '', /^FFMPEG_PATH=\/nonexistent\/ffmpeg does not run .*unset it$/);
 });

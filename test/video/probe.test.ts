@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ItemError } from '../../src/util/errors.js';
+import { UnitError } from '../../src/util/errors.js';
 import { firstLine, parseProbe, probeVideo, rotationOf } from '../../src/video/probe.js';
 import { makeClip } from './synthetic-video.js';
 
@@ -53,13 +53,13 @@ test('rotation follows OpenCV: minus the display matrix angle, quarter turns onl
 test('parseProbe names the file when there is no usable video stream', () => {
   assert.throws(
     () => parseProbe('s.m4a', JSON.stringify({ streams: [] })),
-    (e: unknown) => e instanceof ItemError && e.message === 's.m4a: no video stream',
+    (e: unknown) => e instanceof UnitError && e.message === 's.m4a: no video stream',
   );
   assert.throws(
     () => parseProbe('z.mp4', ffprobeJson({ width: 0, height: 0 })),
-    (e: unknown) => e instanceof ItemError && e.message.startsWith('z.mp4: not a video'),
+    (e: unknown) => e instanceof UnitError && e.message.startsWith('z.mp4: not a video'),
   );
-  assert.throws(() => parseProbe('j.mp4', '{'), (e: unknown) => e instanceof ItemError && e.message.startsWith('j.mp4: not a video'));
+  assert.throws(() => parseProbe('j.mp4', '{'), (e: unknown) => e instanceof UnitError && e.message.startsWith('j.mp4: not a video'));
 });
 
 test('firstLine drops blank lines and object addresses from ffmpeg messages', () => {

@@ -1,12 +1,14 @@
 import { Worker, type TransferListItem } from 'node:worker_threads';
-import { availableParallelism } from 'node:os';
-import { DfdcError } from '../util/errors.js';
+import type { BackendName } from '../tfjs/backend.js';
+import { FatalError, errorFromMessage } from '../util/errors.js';
+import type { AnswerMessage } from './protocol.js';
+import type { TaskKind, TaskOf, ResultOf, WorkerSettings } from './tasks.js';
 
 /**
  * A fixed set of worker threads that run tasks one at a time each, in submission order as workers
  * become free. WebAssembly threads do not start in Node, so this is how dfdc uses every core: one
  * TF.js backend per worker. The worker module answers each `{ id, task }` message with
- * `{ id, result }` or `{ id, error }` (see src/run/worker-protocol.ts).
+ * `{ id, result }` or `{ id, error }` (src/workers/protocol.ts).
  */
 export interface PoolOptions {
   size: number;
@@ -14,33 +16,27 @@ export interface PoolOptions {
   workerData?: unknown;
 }
 
-interface Pending {
-  resolve: (value: unknown) => void;
-  reject: (error: Error) => void;
-}
-
 interface Queued {
   id: number;
   task: unknown;
   transfer: readonly TransferListItem[];
-  pending: Pending;
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
 }
 
 export class WorkerPool {
   private readonly workers: Worker[] = [];
   private readonly idle: Worker[] = [];
   private readonly queue: Queued[] = [];
-  private readonly inFlight = new Map<Worker, Queued>();
+  private readonly running = new Map<Worker, Queued>();
   private nextId = 1;
   private closed = false;
-  private fatal: DfdcError | undefined;
+  private fatal: FatalError | undefined;
 
   constructor(moduleUrl: URL, options: PoolOptions) {
     for (let i = 0; i < Math.max(1, options.size); i += 1) {
       const worker = new Worker(moduleUrl, { workerData: options.workerData });
-      worker.on('message', (message: { id: number; result?: unknown; error?: { message: string; name?: string } }) =>
-        this.settle(worker, message),
-      );
+      worker.on('message', (message: AnswerMessage) => this.settle(worker, message));
       worker.on('error', (error) => this.crash(worker, error));
       worker.on('exit', (code) => {
         if (!this.closed) this.crash(worker, new Error(`worker thread exited with code ${code}`));
@@ -59,14 +55,9 @@ export class WorkerPool {
     if (this.fatal) return Promise.reject(this.fatal);
     if (this.closed) return Promise.reject(new Error('worker pool is closed'));
     return new Promise<Result>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, task, transfer, pending: { resolve: resolve as (v: unknown) => void, reject } });
+      this.queue.push({ id: this.nextId++, task, transfer, resolve: resolve as (value: unknown) => void, reject });
       this.dispatch();
     });
-  }
-
-  /** Tasks queued or running. */
-  get busy(): number {
-    return this.queue.length + this.inFlight.size;
   }
 
   async close(): Promise<void> {
@@ -78,42 +69,55 @@ export class WorkerPool {
     while (this.idle.length > 0 && this.queue.length > 0) {
       const worker = this.idle.pop() as Worker;
       const item = this.queue.shift() as Queued;
-      this.inFlight.set(worker, item);
+      this.running.set(worker, item);
       worker.postMessage({ id: item.id, task: item.task }, item.transfer);
     }
   }
 
-  private settle(worker: Worker, message: { id: number; result?: unknown; error?: { message: string; name?: string } }): void {
-    const item = this.inFlight.get(worker);
+  private settle(worker: Worker, message: AnswerMessage): void {
+    const item = this.running.get(worker);
     if (!item || item.id !== message.id) return;
-    this.inFlight.delete(worker);
+    this.running.delete(worker);
     this.idle.push(worker);
-    if (message.error) {
-      // A DfdcError in a worker (a backend that cannot load, a full disk) is about the run, not the
-      // task: it keeps its class so the stage stops once instead of failing every video.
-      const error = message.error.name === 'DfdcError' ? new DfdcError(message.error.message) : new Error(message.error.message);
-      if (message.error.name) error.name = message.error.name;
-      item.pending.reject(error);
-    } else {
-      item.pending.resolve(message.result);
-    }
+    if ('error' in message) item.reject(errorFromMessage(message.error));
+    else item.resolve(message.result);
     this.dispatch();
   }
 
   /** A worker died (out of memory, a native crash): fail everything, since its backend is gone. */
   private crash(worker: Worker, error: Error): void {
-    // Not about one video: the stage stops once (stage-runner treats a DfdcError as fatal).
-    this.fatal ??= new DfdcError(`a worker thread failed (${error.message}); if it ran out of memory, lower --workers or --batch-size`);
-    const item = this.inFlight.get(worker);
+    // Not about one video: the stage stops once (a FatalError).
+    this.fatal ??= new FatalError(`a worker thread failed (${error.message}); if it ran out of memory, lower --workers or --batch-size`);
+    const item = this.running.get(worker);
     if (item) {
-      this.inFlight.delete(worker);
-      item.pending.reject(this.fatal);
+      this.running.delete(worker);
+      item.reject(this.fatal);
     }
-    for (const queued of this.queue.splice(0)) queued.pending.reject(this.fatal);
+    for (const queued of this.queue.splice(0)) queued.reject(this.fatal);
   }
 }
 
-/** The default number of workers: one per core. */
-export function defaultWorkerCount(): number {
-  return availableParallelism();
+/**
+ * The pool of dfdc's own worker threads (src/workers/worker.ts), typed by task: MTCNN faces, the
+ * landmarks of a video's crops, the diff masks of a FAKE. One TF.js backend per worker, loaded on
+ * the first task that needs it.
+ */
+export class TaskPool {
+  private readonly pool: WorkerPool;
+
+  constructor(backend: BackendName, size: number) {
+    this.pool = new WorkerPool(new URL('./worker.js', import.meta.url), { size, workerData: { backend } satisfies WorkerSettings });
+  }
+
+  get size(): number {
+    return this.pool.size;
+  }
+
+  run<K extends TaskKind>(kind: K, task: TaskOf<K>, transfer: readonly TransferListItem[] = []): Promise<ResultOf<K>> {
+    return this.pool.run<ResultOf<K>>({ kind, task }, transfer);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
 }

@@ -1,0 +1,304 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import { z } from 'zod';
+import type { DatasetDirs } from '../dataset/dirs.js';
+import { removeTemporariesOf, writeFileAtomic, type TemporaryIndex } from '../util/atomic-write.js';
+import { boundedFileName } from '../util/file-names.js';
+import type { Input, Output, Ref, UnitOutcome } from './stage.js';
+
+/**
+ * When is a unit of work complete? Only while what it wrote is still there and what it read has
+ * not changed (docs/completion.md). When a unit is done, the runner writes its record,
+ * `.run-state/units/<stage>/<unit>.json`: the settings it was made with, and the identity of each
+ * file and folder it read and wrote. A later run counts the unit complete only when every one of
+ * them still has that identity; otherwise the unit is redone. The record is a claim that the files
+ * are checked against, never trusted alone.
+ *
+ * Identities, chosen to cost one stat or one listing each (a rerun at DFDC's size checks about
+ * 250,000 units):
+ * - a file: its size and modification time (absent: null);
+ * - a folder a unit writes: how many files it holds and a hash of their names (a folder is owned
+ *   by one unit, so any other file there, or one missing, means the unit is not complete);
+ * - a folder a unit reads: the same, plus the folder's modification time, which changes whenever a
+ *   file in it is created, removed or replaced by a rename (how dfdc and most tools write), so
+ *   crops that were redone make their landmarks and diffs be redone.
+ */
+
+/** The identity of a file or folder; null when it is absent. */
+export type Identity = { size: number; mtime: number } | { files: number; names: string; mtime?: number } | null;
+
+const identitySchema = z.union([
+  z.object({ size: z.number(), mtime: z.number() }),
+  z.object({ files: z.number(), names: z.string(), mtime: z.number().optional() }),
+  z.null(),
+]);
+
+const refRecordSchema = z.object({ role: z.string(), kind: z.enum(['file', 'folder']), path: z.string(), id: identitySchema });
+type RefRecord = z.infer<typeof refRecordSchema>;
+
+export const unitRecordSchema = z.object({
+  version: z.literal(2),
+  stage: z.string(),
+  unit: z.string(),
+  /** A hash of the stage's settings (provenance): a unit made with other settings is redone. */
+  settings: z.string(),
+  completedAt: z.string(),
+  status: z.enum(['ok', 'warning']),
+  warning: z.string().optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
+  inputs: z.array(refRecordSchema),
+  outputs: z.array(refRecordSchema),
+});
+
+export type UnitRecord = z.infer<typeof unitRecordSchema>;
+
+/** Visible names in a folder (dfdc's temporaries and other hidden files do not count). */
+function visible(names: readonly string[]): string[] {
+  return names.filter((name) => !name.startsWith('.')).sort();
+}
+
+function namesHash(names: readonly string[]): string {
+  return createHash('sha1').update(names.join('\n')).digest('hex').slice(0, 16);
+}
+
+function isAbsent(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** The identity of a file: size and modification time, or null when absent. */
+export async function fileIdentity(path: string): Promise<Identity> {
+  try {
+    const info = await stat(path);
+    return { size: info.size, mtime: info.mtimeMs };
+  } catch (error) {
+    if (isAbsent(error)) return null;
+    throw error;
+  }
+}
+
+/** The identity of a folder: its visible files (count and name hash), with its modification time for an input. */
+export async function folderIdentity(path: string, withTime: boolean): Promise<Identity> {
+  try {
+    const [names, info] = await Promise.all([readdir(path), withTime ? stat(path) : undefined]);
+    const files = visible(names);
+    return { files: files.length, names: namesHash(files), ...(info ? { mtime: info.mtimeMs } : {}) };
+  } catch (error) {
+    if (isAbsent(error)) return null;
+    throw error;
+  }
+}
+
+function identityOf(ref: Ref, asInput: boolean): Promise<Identity> {
+  return ref.kind === 'file' ? fileIdentity(ref.path) : folderIdentity(ref.path, asInput);
+}
+
+function sameIdentity(a: Identity, b: Identity): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Paths in records are relative to the output folder or to DATA_ROOT where they can be, so that a
+ * record stays true when either is mounted elsewhere (another node of a cluster).
+ */
+function encodePath(path: string, dirs: DatasetDirs): string {
+  for (const [tag, base] of [
+    ['output', dirs.outputDir],
+    ['root', dirs.rootDir],
+  ] as const) {
+    const rel = relative(base, path);
+    if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) return `${tag}:${rel.split(sep).join('/')}`;
+  }
+  return path;
+}
+
+function decodePath(encoded: string, dirs: DatasetDirs): string {
+  const match = /^(output|root):(.*)$/.exec(encoded);
+  if (!match) return encoded;
+  return join(match[1] === 'output' ? dirs.outputDir : dirs.rootDir, ...match[2]!.split('/'));
+}
+
+/** What the runner learns about a unit before it runs it. */
+export type UnitState =
+  | { readonly state: 'complete' }
+  | { readonly state: 'ready' }
+  /** An input an earlier stage writes is absent and that stage's unit is not complete. */
+  | { readonly state: 'waiting'; readonly on: { readonly stage: string; readonly role: string } };
+
+/**
+ * The completion records of one stage in one output folder, for one set of settings. Checking a
+ * unit costs its record's read, one stat per file and one listing per folder; nothing lists the
+ * record folder, so checks stay linear at any size.
+ */
+export class StageCompletion {
+  private readonly unitsDir: string;
+  private readonly legacyDir: string;
+  private readonly upstreamCache = new Map<string, Promise<boolean>>();
+
+  constructor(
+    private readonly stateDir: string,
+    readonly stage: string,
+    /** A hash of the settings (settingsHash): records made with others do not count. */
+    readonly settings: string,
+    private readonly dirs: DatasetDirs,
+  ) {
+    this.unitsDir = join(stateDir, 'units', stage);
+    this.legacyDir = join(stateDir, 'done', stage);
+  }
+
+  recordPath(unit: string): string {
+    return join(this.unitsDir, boundedFileName(`${unit}.json`));
+  }
+
+  /**
+   * Is the unit complete, ready to be (re)done, or waiting for an earlier stage? With `force`,
+   * a unit is never complete.
+   */
+  async check(unit: string, reads: readonly Input[], writes: readonly Output[], force: boolean): Promise<UnitState> {
+    if (!force && (await this.isComplete(unit, reads, writes))) return { state: 'complete' };
+    for (const input of reads) {
+      if (!input.from) continue;
+      if ((await identityOf(input, true)) !== null) continue;
+      if (!(await this.upstreamComplete(input.from.stage, input.from.unit))) return { state: 'waiting', on: { stage: input.from.stage, role: input.role } };
+    }
+    return { state: 'ready' };
+  }
+
+  private async isComplete(unit: string, reads: readonly Input[], writes: readonly Output[]): Promise<boolean> {
+    const record = await readRecord(this.recordPath(unit));
+    if (!record) return this.adoptLegacy(unit, reads, writes);
+    if (record.settings !== this.settings) return false;
+    return (await this.matches(record.inputs, reads, true)) && (await this.matches(record.outputs, writes, false));
+  }
+
+  /** Whether the declared refs are the recorded ones and each still has its recorded identity. */
+  private async matches(recorded: readonly RefRecord[], declared: readonly Ref[], asInput: boolean): Promise<boolean> {
+    if (recorded.length !== declared.length) return false;
+    for (const ref of declared) {
+      const path = encodePath(ref.path, this.dirs);
+      const entry = recorded.find((r) => r.path === path && r.kind === ref.kind);
+      if (!entry || !sameIdentity(entry.id, await identityOf(ref, asInput))) return false;
+    }
+    return true;
+  }
+
+  /** Whether a unit of another stage is complete by its own record, checked against the files. */
+  private upstreamComplete(stage: string, unit: string): Promise<boolean> {
+    const key = `${stage}\0${unit}`;
+    let answer = this.upstreamCache.get(key);
+    if (!answer) {
+      answer = verifyRecordAt(join(this.stateDir, 'units', stage, boundedFileName(`${unit}.json`)), this.dirs);
+      this.upstreamCache.set(key, answer);
+    }
+    return answer;
+  }
+
+  /** The identities of what a unit reads, taken just before it runs. */
+  async inputIdentities(reads: readonly Input[]): Promise<RefRecord[]> {
+    return Promise.all(reads.map(async (ref) => this.refRecord(ref, await identityOf(ref, true))));
+  }
+
+  private refRecord(ref: Input | Output, id: Identity): RefRecord {
+    return { role: ref.role, kind: ref.kind, path: encodePath(ref.path, this.dirs), id };
+  }
+
+  /** Records a unit as complete: call it after every output is in place. */
+  async markComplete(unit: string, inputs: RefRecord[], writes: readonly Output[], outcome: UnitOutcome): Promise<void> {
+    const outputs = await Promise.all(writes.map(async (ref) => this.refRecord(ref, await identityOf(ref, false))));
+    const record: UnitRecord = {
+      version: 2,
+      stage: this.stage,
+      unit,
+      settings: this.settings,
+      completedAt: new Date().toISOString(),
+      status: outcome.warning ? 'warning' : 'ok',
+      ...(outcome.warning ? { warning: outcome.warning } : {}),
+      ...(outcome.details ? { details: outcome.details } : {}),
+      inputs,
+      outputs,
+    };
+    await writeFileAtomic(this.recordPath(unit), `${JSON.stringify(record)}\n`);
+  }
+
+  /** Forgets a unit before it is redone, with any temporary a killed writer left for its record. */
+  async forget(unit: string, temporaries?: TemporaryIndex): Promise<void> {
+    const path = this.recordPath(unit);
+    await rm(path, { force: true });
+    await removeTemporariesOf(path, temporaries);
+  }
+
+  /** The record folder, for one listing of the temporaries killed writers left there. */
+  get recordsDir(): string {
+    return this.unitsDir;
+  }
+
+  /**
+   * A unit marked done by dfdc 0.1 (`done/<stage>/<unit>.json`, which recorded counts but no
+   * identities) counts only once its outputs are found as it left them: each output file present
+   * and not empty, each output folder holding the number of files its marker counted. It is then
+   * recorded anew with the identities of today's files.
+   */
+  private async adoptLegacy(unit: string, reads: readonly Input[], writes: readonly Output[]): Promise<boolean> {
+    const marker = join(this.legacyDir, `${unit}.json`);
+    let details: Record<string, unknown>;
+    try {
+      details = JSON.parse(await readFile(marker, 'utf8')) as Record<string, unknown>;
+    } catch {
+      return false;
+    }
+    for (const output of writes) {
+      const id = await identityOf(output, false);
+      if (output.kind === 'file') {
+        if (id === null || !('size' in id) || id.size === 0) return false;
+      } else {
+        const expected = output.legacyCount ? details[output.legacyCount] : undefined;
+        const found = id === null ? 0 : 'files' in id ? id.files : 0;
+        if (typeof expected !== 'number' || expected !== found) return false;
+      }
+    }
+    const status = details.status === 'warning' ? 'warning' : 'ok';
+    const warning = typeof details.warning === 'string' ? details.warning : undefined;
+    await this.markComplete(unit, await this.inputIdentities(reads), writes, { ...(warning ? { warning } : {}), details: { ...details, status, adoptedFrom: 'dfdc 0.1' } });
+    await rm(marker, { force: true });
+    return true;
+  }
+}
+
+/** A unit record, or undefined when it is absent or not a record (a crash of another tool, a hand edit). */
+async function readRecord(path: string): Promise<UnitRecord | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const parsed = unitRecordSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the record at `path` exists and every file and folder it names still has its recorded identity. */
+export async function verifyRecordAt(path: string, dirs: DatasetDirs): Promise<boolean> {
+  const record = await readRecord(path);
+  if (!record) return false;
+  for (const [refs, asInput] of [
+    [record.inputs, true],
+    [record.outputs, false],
+  ] as const) {
+    for (const ref of refs) {
+      const current = await identityOf({ kind: ref.kind, path: decodePath(ref.path, dirs) }, asInput);
+      if (!sameIdentity(ref.id, current)) return false;
+    }
+  }
+  return true;
+}
+
+/** A short stable hash of a stage's settings, for records. */
+export function settingsHash(settings: Record<string, unknown>): string {
+  const sorted = Object.fromEntries(Object.keys(settings).sort().map((key) => [key, settings[key]]));
+  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { backendNames } from '../tfjs/backend.js';
+import { nameList, option, wholeNumber } from '../util/options.js';
+
+/**
+ * The options of every processing command that are about the run rather than a stage's outputs:
+ * resume, selection, sharding, output, and the worker threads. Declared once with their help.
+ */
+export const runOptions = {
+  force: option(z.boolean().default(false), { help: 'recompute units already complete, and accept settings that differ from the earlier run' }),
+  parts: option(nameList('part').optional(), {
+    help: 'only these parts: comma-separated part numbers or folder names',
+    value: 'list',
+    defaultText: 'all parts',
+  }),
+  limit: option(wholeNumber(1).optional(), {
+    help: 'only the first N REAL videos (with their FAKEs): a slice to try first',
+    value: 'n',
+    defaultText: 'no limit',
+  }),
+  shardIndex: option(wholeNumber(0).optional(), {
+    help: 'process shard i of --shard-count (also read from JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX or SLURM_ARRAY_TASK_ID)',
+    value: 'i',
+    defaultText: 'no sharding',
+  }),
+  shardCount: option(wholeNumber(1).optional(), {
+    help: 'number of shards (also DFDC_SHARD_COUNT or SLURM_ARRAY_TASK_COUNT)',
+    value: 'n',
+    defaultText: 'no sharding',
+  }),
+  quiet: option(z.boolean().default(false), { help: 'print only problems and the summary' }),
+  json: option(z.boolean().default(false), { help: 'print the run summary as JSON on stdout' }),
+};
+
+/** `--workers`: every stage with a pool or with several videos in flight. */
+export const workersOption = {
+  workers: option(wholeNumber(1).optional(), {
+    help: 'worker threads (one TF.js backend each for MTCNN), and videos in flight for crops',
+    value: 'n',
+    defaultText: 'the number of cores',
+  }),
+};
+
+/** `--backend`: stages that run MTCNN. */
+export const backendOption = {
+  backend: option(z.enum(backendNames).default('wasm'), {
+    help: 'TF.js backend: wasm (installs from npm), cpu (pure JS, slow), tensorflow (needs @tensorflow/tfjs-node or -node-gpu installed by you)',
+    value: 'name',
+    choices: backendNames,
+  }),
+};
+
+const runOptionsSchema = z.object({ ...runOptions, ...workersOption, ...backendOption });
+export type RunOptions = z.infer<typeof runOptionsSchema>;

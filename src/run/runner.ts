@@ -1,0 +1,308 @@
+import { dirname, isAbsolute, relative } from 'node:path';
+import { loadDataset } from '../dataset/dataset.js';
+import type { DatasetDirs } from '../dataset/dirs.js';
+import { outputPaths } from '../dataset/output-paths.js';
+import { formatProblem } from '../dataset/problems.js';
+import { selectVideos } from '../dataset/selection.js';
+import { TaskPool } from '../workers/pool.js';
+import { removePath, removeTemporariesOf, TemporaryIndex } from '../util/atomic-write.js';
+import { forEachConcurrent } from '../util/concurrency.js';
+import { DfdcError, FatalError, UnitError, errnoCode, machineFailure, messageOf, writeFailure } from '../util/errors.js';
+import { ExitCode, type ExitCodeValue } from '../util/exit-codes.js';
+import { packageVersion } from '../util/package-root.js';
+import { StageCompletion, settingsHash } from './completion.js';
+import type { RunOptions } from './options.js';
+import { Progress } from './progress.js';
+import { claimProvenance } from './provenance.js';
+import { RunReport, StageRecorder } from './report.js';
+import { resolveShard } from './shard.js';
+import type { Input, Output, RunContext, SettingsSchema, StageRun, Unit, UnitStage } from './stage.js';
+import { openStateFolder } from './state-folder.js';
+import { defaultWorkerCount } from './workers.js';
+
+/**
+ * The one runner of dfdc: it drives any list of stages (src/stages/) over one data set, the same
+ * way for each: the data set read once (its problems printed once), the selection, the progress
+ * display, completion (src/run/completion.ts), provenance, the run report, Ctrl-C and SIGTERM, one
+ * worker pool shared by every stage, and the exit code. docs/completion.md describes the model.
+ */
+export interface RunRequest {
+  readonly dirs: DatasetDirs;
+  readonly options: Partial<RunOptions>;
+  readonly stages: readonly StageRun[];
+}
+
+/** Checks of completion in flight at once (a stat or a listing each: this hides a network file system's latency). */
+const CHECK_CONCURRENCY = 64;
+
+export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
+  const { dirs, options } = request;
+  const shard = resolveShard(options, process.env);
+  const paths = outputPaths(dirs);
+  const unitStages = request.stages.some(({ stage }) => stage.kind === 'units');
+  // A run of units keeps state and a report in the output folder; folds alone writes only its CSV.
+  if (unitStages) await openStateFolder(paths);
+  const dataset = await loadDataset(dirs);
+  const selection = selectVideos(dataset, {
+    ...(options.parts ? { parts: options.parts } : {}),
+    ...(options.limit !== undefined ? { limit: options.limit } : {}),
+    ...(shard ? { shard } : {}),
+  });
+  const progress = new Progress({ quiet: options.quiet ?? false });
+  const report = new RunReport(packageVersion, shard);
+  for (const problem of dataset.problems) progress.message(formatProblem(problem), 'error');
+  report.setDataset(
+    dataset.problems.map((problem) => ({ subject: problem.file, reason: problem.message })),
+    dataset.missingVideos.map((video) => `${video.part.name}/${video.name}`),
+  );
+  const missing = new Set(dataset.missingVideos);
+  const missingSelected = unitStages ? selection.videos.filter((video) => missing.has(video)) : [];
+  if (missingSelected.length > 0) {
+    const first = missingSelected[0]!;
+    progress.message(
+      `${missingSelected.length} video(s) listed in metadata are not on disk (first: ${first.part.name}/${first.name}); stages that decode them report each`,
+      'warning',
+    );
+  }
+
+  const interrupt = new AbortController();
+  let interrupts = 0;
+  const onSignal = (): void => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(ExitCode.Interrupted);
+    progress.message('interrupted: finishing the units in progress (Ctrl-C again to stop at once; nothing half-written is kept)', 'warning');
+    interrupt.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const workers = options.workers ?? defaultWorkerCount();
+  const backend = options.backend ?? 'wasm';
+  let pool: TaskPool | undefined;
+  const context: RunContext = {
+    dirs,
+    paths,
+    dataset,
+    selection,
+    signal: interrupt.signal,
+    workers,
+    backend,
+    pool: () => (pool ??= new TaskPool(backend, workers)),
+    message: (line, kind) => progress.message(line, kind),
+    report: report.file,
+  };
+
+  try {
+    for (const { stage, settings } of request.stages) {
+      if (interrupt.signal.aborted) break;
+      if (stage.kind === 'whole') {
+        if (shard) progress.message(`${stage.name}: not done by a shard; after every shard has finished, run \`dfdc ${stage.name}\` over the whole root (see README, Clusters)`);
+        else progress.message(await stage.run(settings, context));
+        continue;
+      }
+      await runUnitStage(stage, settings, context, { force: options.force ?? false, progress, report });
+    }
+  } catch (error) {
+    const fatal = asFatal(error, dirs);
+    progress.finish();
+    if (unitStages) {
+      report.file.stopped = fatal.message;
+      await report.write(paths.outputDir).catch(() => undefined);
+    }
+    throw fatal;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await pool?.close();
+  }
+
+  if (unitStages) {
+    const path = await report.write(paths.outputDir);
+    if (options.json) process.stdout.write(`${JSON.stringify({ ...report.file, report: path }, null, 2)}\n`);
+    else if (!options.quiet) progress.message(`report: ${path}`);
+  } else if (options.json) {
+    process.stdout.write(`${JSON.stringify(report.file, null, 2)}\n`);
+  }
+  if (interrupt.signal.aborted) return ExitCode.Interrupted;
+  return report.unfinishedCount > 0 ? ExitCode.SomeFailed : ExitCode.Ok;
+}
+
+/** An error that stops the run, as the one FatalError (or UsageError) the user sees. */
+function asFatal(error: unknown, dirs: DatasetDirs): DfdcError {
+  if (error instanceof DfdcError) return error;
+  const fatal = machineFailure(error, dirs.outputDir) ?? outputFailure(error, dirs);
+  if (fatal) return fatal;
+  return new FatalError(`unexpected error: ${messageOf(error)} (this is a bug; rerun with DFDC_DEBUG=1 and report the trace)`, { cause: error });
+}
+
+/** A permission error on a path inside the output folder: the output is not writable, the run stops. */
+function outputFailure(error: unknown, dirs: DatasetDirs): FatalError | undefined {
+  const code = errnoCode(error);
+  const path = (error as NodeJS.ErrnoException).path;
+  if ((code !== 'EACCES' && code !== 'EPERM') || path === undefined) return undefined;
+  const inside = [dirs.outputDir, dirs.cropsDir].some((dir) => {
+    const rel = relative(dir, path);
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  });
+  if (!inside) return undefined;
+  const fatal = writeFailure(error, path);
+  return fatal instanceof FatalError ? fatal : undefined;
+}
+
+interface StageServices {
+  readonly force: boolean;
+  readonly progress: Progress;
+  readonly report: RunReport;
+}
+
+/** A unit to do, with what it reads and writes. */
+interface Todo<U extends Unit> {
+  readonly unit: U;
+  readonly reads: Input[];
+  readonly writes: Output[];
+}
+
+async function runUnitStage<U extends Unit>(
+  stage: UnitStage<SettingsSchema, U, unknown>,
+  settings: Record<string, unknown>,
+  run: RunContext,
+  services: StageServices,
+): Promise<void> {
+  const { progress, report, force } = services;
+  const started = Date.now();
+  const recorder = new StageRecorder(stage.name, progress);
+  report.addStage(recorder);
+
+  const prepared = stage.prepare ? await stage.prepare(settings as never, run) : { shared: undefined };
+  await claimProvenance(
+    run.paths.stateDir,
+    run.paths.outputDir,
+    stage.name,
+    settings,
+    { version: packageVersion, ...(stage.pool === 'mtcnn' ? { backend: run.backend } : {}), ...(prepared.madeWith ?? {}) },
+    force,
+  );
+  const completion = new StageCompletion(run.paths.stateDir, stage.name, settingsHash(settings), run.dirs);
+
+  // Which units are complete, which can be done, which wait for an earlier stage.
+  const units = stage.units(run);
+  const todo: Todo<U>[] = [];
+  const waitingOn = new Map<string, { stage: string; role: string; count: number }>();
+  const states = new Array<Todo<U> | undefined>(units.length);
+  await forEachConcurrent(
+    units,
+    CHECK_CONCURRENCY,
+    async (unit, index) => {
+      const reads = stage.reads(unit, run);
+      const writes = stage.writes(unit, run);
+      const state = await completion.check(unit.id, reads, writes, force);
+      if (state.state === 'complete') recorder.skipped();
+      else if (state.state === 'ready') states[index] = { unit, reads, writes };
+      else {
+        const key = `${state.on.stage}\0${state.on.role}`;
+        const entry = waitingOn.get(key) ?? { ...state.on, count: 0 };
+        entry.count += 1;
+        waitingOn.set(key, entry);
+        recorder.waiting(unit.subject, `waits for its ${state.on.role} from dfdc ${state.on.stage}`);
+      }
+    },
+    () => run.signal.aborted,
+  );
+  for (const item of states) if (item) todo.push(item);
+
+  const noun = (count: number) => `${count} ${stage.unitNoun}${count === 1 ? '' : 's'}`;
+  if (todo.length === 0 && recorder.report.skipped === 0 && waitingOn.size > 0) {
+    // Run before the stage that makes its inputs: say which one, and mark nothing.
+    const [first] = [...waitingOn.values()];
+    progress.message(`${stage.name}: nothing to do yet: none of the ${noun(units.length)} has its ${first!.role}: run dfdc ${first!.stage} first`, 'error');
+    recorder.report.seconds += (Date.now() - started) / 1000;
+    return;
+  }
+
+  // Temporaries that killed writers left beside the files about to be redone: one listing per folder.
+  const temporaryIndexes = new Map<string, Promise<TemporaryIndex>>();
+  const temporariesIn = (dir: string) => {
+    let index = temporaryIndexes.get(dir);
+    if (!index) temporaryIndexes.set(dir, (index = TemporaryIndex.of(dir)));
+    return index;
+  };
+
+  const stop = new AbortController();
+  const signal = AbortSignal.any([run.signal, stop.signal]);
+  let fatal: DfdcError | undefined;
+  const note = [`${recorder.report.skipped} already complete`, ...(recorder.report.waiting > 0 ? [`${recorder.report.waiting} waiting`] : [])].join(', ');
+  progress.start(stage.name, todo.length, note);
+  const unitRun: RunContext = { ...run, signal };
+
+  /** Removes what a unit wrote, after a failure or an interruption: nothing half-done is kept. */
+  const discard = async (writes: readonly Output[]) => {
+    for (const output of writes) await removePath(output.path).catch(() => undefined);
+  };
+
+  await forEachConcurrent(
+    todo,
+    stage.concurrency(run),
+    async ({ unit, reads, writes }) => {
+      let streamed = 0;
+      try {
+        await completion.forget(unit.id, await temporariesIn(completion.recordsDir));
+        for (const output of writes) {
+          await removePath(output.path);
+          if (output.kind === 'file') await removeTemporariesOf(output.path, await temporariesIn(dirname(output.path)));
+        }
+        const inputs = await completion.inputIdentities(reads);
+        const outcome = await stage.work(unit, {
+          settings: settings as never,
+          run: unitRun,
+          shared: prepared.shared,
+          addFrames: (frames) => {
+            streamed += frames;
+            progress.addFrames(frames);
+          },
+        });
+        if (signal.aborted) {
+          await discard(writes);
+          return;
+        }
+        await completion.markComplete(unit.id, inputs, writes, outcome);
+        if (outcome.warning) recorder.warning(unit.subject, outcome.warning);
+        recorder.done(outcome.frames ?? 0);
+        progress.advance(1, Math.max(0, (outcome.frames ?? 0) - streamed));
+      } catch (error) {
+        await discard(writes);
+        if (signal.aborted && !fatal) return;
+        const stopping = error instanceof FatalError || error instanceof DfdcError && !(error instanceof UnitError) ? error : (machineFailure(error, run.paths.outputDir) ?? outputFailure(error, run.dirs));
+        if (stopping) {
+          if (!fatal) {
+            fatal = stopping;
+            stop.abort(stopping);
+          }
+          return;
+        }
+        if (fatal) return;
+        recorder.failed(unit.subject, reasonOf(error, unit));
+        progress.advance(1, 0);
+      }
+    },
+    () => signal.aborted,
+  );
+  recorder.report.seconds += (Date.now() - started) / 1000;
+  progress.finish();
+  if (fatal) throw fatal;
+  progress.message(recorder.summary());
+  for (const { stage: upstream, role, count } of waitingOn.values()) {
+    progress.message(`${stage.name}: ${noun(count)} wait for their ${role} from dfdc ${upstream} (it has not run on them, or failed on them): run dfdc ${upstream}, then this stage again`, 'warning');
+  }
+}
+
+/**
+ * The message of a unit's failure. A message that starts with the unit's own video path drops it
+ * (the subject names the video); any other file it names (a crop, a boxes file) stays.
+ */
+export function reasonOf(error: unknown, unit?: { subject: string }): string {
+  const message = messageOf(error);
+  const file = error instanceof UnitError ? error.file : undefined;
+  if (unit && file === undefined) return message.replace(/^\/[^:]*: /, '');
+  if (unit && file !== undefined && file.endsWith(unit.subject)) return message.replace(`${file}: `, '');
+  return message;
+}

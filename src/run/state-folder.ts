@@ -1,0 +1,58 @@
+import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LEGACY_STATE_FOLDER_NAME, type OutputPaths } from '../dataset/output-paths.js';
+import { makeFolder, removePath, writeFileAtomic } from '../util/atomic-write.js';
+
+/**
+ * The output folder's state folder, made ready once per run: created and proven writable (so a
+ * read-only or not-permitted output folder stops the run once, before any work), and moved from
+ * the names of dfdc 0.1, whose `.dfdc/` and `dfdc-report*.json` at the top of the output folder
+ * broke the reference's generate_folds.py when the output folder is DATA_ROOT (it takes every
+ * top-level name containing "dfdc" for a part folder). The old unit markers moved along are
+ * counted only once their outputs are verified (src/run/completion.ts).
+ */
+export async function openStateFolder(paths: OutputPaths): Promise<void> {
+  await makeFolder(paths.stateDir);
+  const probe = join(paths.stateDir, `write-check.${process.pid}`);
+  await writeFileAtomic(probe, '');
+  await rm(probe, { force: true });
+  await moveLegacyState(paths);
+}
+
+async function isFolder(path: string): Promise<boolean> {
+  return stat(path).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
+}
+
+async function moveLegacyState(paths: OutputPaths): Promise<void> {
+  const legacy = join(paths.outputDir, LEGACY_STATE_FOLDER_NAME);
+  if (await isFolder(legacy)) {
+    // The new folder exists already (made just above): move the old contents into it, entry by entry.
+    await moveInto(legacy, paths.stateDir);
+    await removePath(legacy);
+  }
+  for (const name of await readdir(paths.outputDir)) {
+    const match = /^dfdc-report(\.shard-\d+-of-\d+)?\.json$/.exec(name);
+    if (!match) continue;
+    const target = join(paths.outputDir, `run-report${match[1] ?? ''}.json`);
+    if (await stat(target).then(() => true, () => false)) await removePath(join(paths.outputDir, name));
+    else await rename(join(paths.outputDir, name), target);
+  }
+}
+
+/** Moves every entry of `from` into `to`, merging folders; an entry already in `to` wins. */
+async function moveInto(from: string, to: string): Promise<void> {
+  await makeFolder(to);
+  for (const name of await readdir(from)) {
+    const source = join(from, name);
+    const target = join(to, name);
+    if (await isFolder(source)) {
+      if (await isFolder(target)) await moveInto(source, target);
+      else if (!(await stat(target).then(() => true, () => false))) await rename(source, target);
+    } else if (!(await stat(target).then(() => true, () => false))) {
+      await rename(source, target);
+    }
+  }
+}

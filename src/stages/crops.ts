@@ -1,0 +1,138 @@
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+import { readBoxesFile, type FrameBoxes } from '../dataset/boxes-file.js';
+import { originalOf, type Video } from '../dataset/dataset.js';
+import { FRAME_STEP, type OutputPaths } from '../dataset/output-paths.js';
+import { cropRectForBox, extractCrop } from '../image/crop.js';
+import { writeRgbPng } from '../image/png.js';
+import type { UnitOutcome, UnitStage } from '../run/stage.js';
+import { UnitError } from '../util/errors.js';
+import { decodeVideo, decodeWarning } from '../video/decode.js';
+import { describeFfmpeg, locateFfmpeg } from '../video/ffmpeg-binaries.js';
+import { probeVideo } from '../video/probe.js';
+import { videoSubject } from './units.js';
+
+/**
+ * Stage 2, extract-crops (`dfdc crops`): every REAL and FAKE video whose original has a boxes file:
+ * frames i % 10 == 0, each box of the original's boxes cut from the full frame with the reference's
+ * geometry (docs/exactness.md), written as 8-bit RGB PNG `crops/<id>/<frame>_<j>.png`. A FAKE
+ * whose frame size differs from its original's is not cropped: the boxes would cut the wrong place.
+ */
+export const cropsSettings = z.object({});
+
+interface CropsUnit {
+  readonly id: string;
+  readonly subject: string;
+  readonly video: Video;
+}
+
+/** The frame size of each original, probed once per run however many FAKEs it has. */
+type OriginalSizes = Map<string, Promise<{ width: number; height: number } | undefined>>;
+
+export const cropsStage: UnitStage<typeof cropsSettings, CropsUnit, OriginalSizes> = {
+  kind: 'units',
+  name: 'crops',
+  description: "Stage 2 (extract-crops): cut each face box (the original's boxes, for a FAKE) out of every 10th frame of every video, as PNG",
+  settings: cropsSettings,
+  unitNoun: 'video',
+  readsCrops: true,
+  units: (run) => run.selection.videos.map((video) => ({ id: video.id, subject: videoSubject(video), video })),
+  reads: ({ video }, run) => {
+    const original = originalOf(video);
+    return [
+      { role: 'video', kind: 'file', path: video.path },
+      { role: 'boxes', kind: 'file', path: run.paths.boxesFile(original.id), from: { stage: 'detect', unit: original.id } },
+      ...(video.label === 'FAKE' ? [{ role: 'original video', kind: 'file' as const, path: original.path, optional: true }] : []),
+    ];
+  },
+  writes: ({ video }, run) => [{ role: 'crops', kind: 'folder', path: run.paths.cropDir(video.id), legacyCount: 'crops' }],
+  concurrency: (run) => run.workers,
+  prepare: async () => ({ shared: new Map(), madeWith: { ffmpeg: describeFfmpeg(await locateFfmpeg()) } }),
+  work: async ({ video }, { run, shared }) => {
+    if (!existsSync(video.path)) throw new UnitError('file not found (listed in metadata.json)', { file: video.path });
+    const original = originalOf(video);
+    const boxes = await readBoxesFile(run.paths.boxesFile(original.id));
+    const expectedSize = video.label === 'FAKE' ? await originalSize(shared, original) : undefined;
+    return cropVideo({ id: video.id, path: video.path, boxes, paths: run.paths, signal: run.signal, ...(expectedSize ? { expectedSize } : {}) });
+  },
+};
+
+function originalSize(sizes: OriginalSizes, original: Video): Promise<{ width: number; height: number } | undefined> {
+  let size = sizes.get(original.id);
+  if (!size) {
+    size = existsSync(original.path) ? probeVideo(original.path).then((p) => ({ width: p.width, height: p.height }), () => undefined) : Promise.resolve(undefined);
+    sizes.set(original.id, size);
+  }
+  return size;
+}
+
+export interface CropVideoInput {
+  id: string;
+  path: string;
+  boxes: FrameBoxes;
+  /** Frame size of the video the boxes were detected on: a FAKE of another size is not cropped. */
+  expectedSize?: { width: number; height: number };
+  paths: OutputPaths;
+  signal?: AbortSignal;
+}
+
+/** PNG encodes in flight per video: sharp runs them on libuv threads while decoding goes on. */
+const MAX_PENDING_WRITES = 16;
+
+/**
+ * Stage 2 for one video: decode every FRAME_STEP-th frame, and for each frame whose boxes (its
+ * original's, for a FAKE) list faces, cut each box's crop and write it. Boxes outside the frame
+ * are skipped and counted.
+ */
+export async function cropVideo(input: CropVideoInput): Promise<UnitOutcome> {
+  const video = await decodeVideo(input.path, { every: FRAME_STEP, ...(input.signal ? { signal: input.signal } : {}) });
+  const { width, height } = video;
+  const expected = input.expectedSize;
+  if (expected && (expected.width !== width || expected.height !== height)) {
+    throw new UnitError(
+      `frame size ${width}x${height} differs from its original's ${expected.width}x${expected.height}: the original's boxes would cut the wrong place, so it is not cropped`,
+      { file: input.path },
+    );
+  }
+  const pending = new Set<Promise<void>>();
+  let written = 0;
+  let outside = 0;
+  let frames = 0;
+  let failure: unknown;
+  for await (const frame of video.frames) {
+    frames += 1;
+    const boxes = input.boxes.get(frame.index);
+    if (!boxes) continue;
+    for (let j = 0; j < boxes.length; j += 1) {
+      const geometry = cropRectForBox(boxes[j]!, width, height);
+      if ('skip' in geometry) {
+        outside += 1;
+        continue;
+      }
+      const write = writeRgbPng(input.paths.cropFile(input.id, frame.index, j), extractCrop(frame.image, geometry.rect)).then(
+        () => {
+          written += 1;
+        },
+        (error: unknown) => {
+          failure ??= error;
+        },
+      );
+      pending.add(write);
+      void write.finally(() => pending.delete(write));
+      if (pending.size >= MAX_PENDING_WRITES) await Promise.race(pending);
+    }
+    if (failure) break;
+  }
+  await Promise.all(pending);
+  if (failure) throw failure;
+  const summary = video.summary();
+  const warnings: string[] = [];
+  const decoding = decodeWarning(summary, 'the crops of the frames decoded are kept').warning;
+  if (decoding) warnings.push(decoding);
+  if (outside > 0) warnings.push(`${outside} box(es) outside the frame skipped`);
+  return {
+    frames,
+    details: { crops: written, skippedBoxes: outside, width, height },
+    ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),
+  };
+}

@@ -1,0 +1,101 @@
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import type { Dataset } from '../dataset/dataset.js';
+import { listCropFolders } from '../dataset/crop-files.js';
+import { assignFolds, buildFolds, foldsCsv } from '../dataset/folds.js';
+import type { OutputPaths } from '../dataset/output-paths.js';
+import type { WholeStage } from '../run/stage.js';
+import { removeTemporariesOf, writeFileAtomic } from '../util/atomic-write.js';
+import { FatalError, UsageError, messageOf } from '../util/errors.js';
+import { integer, option } from '../util/options.js';
+
+/**
+ * Stage 5, generate-folds (`dfdc folds`): folds.csv (video,file,label,original,frame,fold) from the
+ * metadata and the crops that exist, folds by part number, a leak between folds refused, rows
+ * shuffled with a seeded generator so that the same seed gives the same file byte for byte. It
+ * needs every crop, so it is always redone, and a shard never runs it.
+ */
+export const foldsSettings = z
+  .object({
+    out: option(z.string().min(1, 'must not be empty').optional(), {
+      help: 'the CSV to write, relative to the current directory',
+      value: 'file',
+      defaultText: 'folds.csv in the output dir',
+    }),
+    nSplits: option(integer(1).default(16), { help: 'number of folds', value: 'n' }),
+    parts: option(integer(1).default(50), {
+      help: 'number of parts P of the full data set; part numbers must be 0..P-1',
+      value: 'n',
+      runFlag: '--total-parts',
+    }),
+    seed: option(integer().default(777), { help: 'seed of the row shuffle (same seed, same file)', value: 'n' }),
+  })
+  .superRefine((settings, context) => {
+    // Only once both are valid numbers: a bad --parts has its own message.
+    if (settings.parts >= 1 && settings.nSplits >= 1 && settings.nSplits > settings.parts) {
+      context.addIssue({ code: 'custom', path: ['nSplits'], message: `must be at most the number of parts (${settings.nSplits} > ${settings.parts})` });
+    }
+  });
+
+export type FoldsSettings = z.output<typeof foldsSettings>;
+
+export const foldsStage: WholeStage<typeof foldsSettings> = {
+  kind: 'whole',
+  name: 'folds',
+  description: 'Stage 5 (generate-folds): write folds.csv (video,file,label,original,frame,fold) from metadata.json and the existing crops',
+  settings: foldsSettings,
+  readsCrops: true,
+  run: async (settings, run) => {
+    const outFile = resolveFoldsOut(settings.out ?? join(run.paths.outputDir, 'folds.csv'));
+    const { summary, ...written } = await writeFolds(run.dataset, run.paths, outFile, settings);
+    run.report.folds = written;
+    return summary;
+  },
+};
+
+/** `--out` resolved against the current directory; a folder is a usage error. */
+export function resolveFoldsOut(out: string): string {
+  const outFile = resolve(out);
+  if (existsSync(outFile) && statSync(outFile).isDirectory()) throw new UsageError(`--out ${out} is a folder: give a file name such as folds.csv`);
+  return outFile;
+}
+
+export interface FoldsWritten {
+  file: string;
+  rows: number;
+  videos: number;
+  folds: number[];
+  /** One line for the user. */
+  summary: string;
+}
+
+/**
+ * Stage 5 over a whole data set: folds by part, the leak check, the seeded shuffle, the CSV
+ * written atomically. Returns what it wrote and a one-line summary.
+ */
+export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: string, settings: FoldsSettings): Promise<FoldsWritten> {
+  const foldOf = assignFolds(dataset, { nSplits: settings.nSplits, partCount: settings.parts });
+  const listed = await listCropFolders(paths, dataset.pairs.flatMap(({ original, fakes }) => [original.id, ...fakes.map((fake) => fake.id)]));
+  const { rows, videoCount, foldsUsed } = buildFolds(dataset.pairs, (id) => listed.get(id)!, foldOf, settings.seed);
+  try {
+    await removeTemporariesOf(outFile);
+    await writeFileAtomic(outFile, foldsCsv(rows));
+  } catch (error) {
+    if (error instanceof FatalError) throw error;
+    throw new FatalError(`cannot write --out ${outFile}: ${messageOf(error)}`, { cause: error });
+  }
+  const why =
+    rows.length > 0
+      ? ''
+      : dataset.pairs.length === 0
+        ? ' (no FAKE with a REAL original in the metadata)'
+        : ` (no grid crops found under ${paths.cropsDir}: run dfdc crops first, or check --crops-dir)`;
+  return {
+    file: outFile,
+    rows: rows.length,
+    videos: videoCount,
+    folds: foldsUsed,
+    summary: `folds: wrote ${rows.length} rows for ${videoCount} videos in ${foldsUsed.length} of ${settings.nSplits} folds (${foldsUsed.join(', ') || 'none'}) to ${outFile}${why}`,
+  };
+}

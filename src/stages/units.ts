@@ -1,0 +1,24 @@
+import type { Video } from '../dataset/dataset.js';
+import { UnitError } from '../util/errors.js';
+
+/**
+ * What the stages share about their units: how a video is named in messages, and the advice that
+ * goes with a crop file that cannot be read.
+ */
+
+/** A video as messages name it: its path in DATA_ROOT, `dfdc_train_part_0/abc.mp4`. */
+export function videoSubject(video: Video): string {
+  return `${video.part.name}/${video.name}`;
+}
+
+/**
+ * A crop that cannot be read (truncated, not a PNG: left by another tool or a crash of an older
+ * version) fails its unit with the crop named and the fix: without the file, `dfdc crops` finds the
+ * video's crops incomplete and cuts them again.
+ */
+export function withCropAdvice(error: unknown, cropsDir: string): unknown {
+  if (error instanceof UnitError && error.file !== undefined && error.file.startsWith(cropsDir)) {
+    return new UnitError(`${error.message}: delete it and rerun dfdc crops, which cuts that video's crops again`, { file: error.file, cause: error });
+  }
+  return error;
+}

@@ -1,0 +1,31 @@
+import { workerData } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs-core';
+import { landmarksOfCrops } from '../landmarks/crop-landmarks.js';
+import { createMtcnnDetector, type MtcnnDetector } from '../mtcnn/detector.js';
+import { diffCropPairs } from '../ssim/diff-files.js';
+import { serveTasks } from './protocol.js';
+import type { ResultOf, TaskKind, WorkerSettings, WorkerTask } from './tasks.js';
+
+/**
+ * The worker thread behind every CPU-heavy stage: it runs one task at a time for the pool in
+ * src/workers/pool.ts. WebAssembly threads do not start in Node, so this is how a run uses every
+ * core: one TF.js backend per worker. MTCNN (stages 1 and 3) is created on the first task that
+ * needs it, so a diffs-only run never starts TF.js.
+ */
+const settings = workerData as WorkerSettings;
+let detector: MtcnnDetector | undefined;
+const mtcnn = (): MtcnnDetector => (detector ??= createMtcnnDetector({ backend: settings.backend }));
+
+serveTasks<WorkerTask, ResultOf<TaskKind>>(async (message) => {
+  switch (message.kind) {
+    case 'faces': {
+      const faces = await mtcnn().detectFaces(message.task.frames, message.task.options);
+      const { numTensors, numBytes } = tf.memory();
+      return { result: { faces, memory: { numTensors, numBytes } } };
+    }
+    case 'landmarks':
+      return { result: await landmarksOfCrops(mtcnn(), message.task) };
+    case 'diffs':
+      return { result: await diffCropPairs(message.task) };
+  }
+});
