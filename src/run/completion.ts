@@ -235,14 +235,17 @@ export class StageCompletion {
 
   /**
    * A unit marked done by dfdc 0.1 (`done/<stage>/<unit>.json`, which recorded counts but no
-   * identities) counts only once its outputs are found as it left them: each output file present
-   * and not empty, each output folder holding the number of files its marker counted. It is then
+   * identities) counts only once its outputs are found as it left them (each output file present
+   * and not empty, each output folder holding the number of files its marker counted) and nothing
+   * it read has changed since the marker was written (no input modified after it). It is then
    * recorded anew with the identities of today's files.
    */
   private async adoptLegacy(unit: string, reads: readonly Input[], writes: readonly Output[]): Promise<boolean> {
     const marker = join(this.legacyDir, `${unit}.json`);
     let details: Record<string, unknown>;
+    let markedAt: number;
     try {
+      markedAt = (await stat(marker)).mtimeMs;
       details = JSON.parse(await readFile(marker, 'utf8')) as Record<string, unknown>;
     } catch {
       return false;
@@ -257,9 +260,11 @@ export class StageCompletion {
         if (typeof expected !== 'number' || expected !== found) return false;
       }
     }
+    const inputs = await this.inputIdentities(reads);
+    if (inputs.some(({ id }) => id !== null && id.mtime !== undefined && id.mtime > markedAt)) return false;
     const status = details.status === 'warning' ? 'warning' : 'ok';
     const warning = typeof details.warning === 'string' ? details.warning : undefined;
-    await this.markComplete(unit, await this.inputIdentities(reads), writes, { ...(warning ? { warning } : {}), details: { ...details, status, adoptedFrom: 'dfdc 0.1' } });
+    await this.markComplete(unit, inputs, writes, { ...(warning ? { warning } : {}), details: { ...details, status, adoptedFrom: 'dfdc 0.1' } });
     await rm(marker, { force: true });
     return true;
   }

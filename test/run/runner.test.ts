@@ -1,1 +1,161 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import type { DatasetDirs } from '../../src/dataset/dirs.js';
+import { runStages } from '../../src/run/runner.js';
+import type { ReportFile } from '../../src/run/report.js';
+import type { UnitStage } from '../../src/run/stage.js';
+import { writeFileAtomic } from '../../src/util/atomic-write.js';
+import { FatalError, UnitError } from '../../src/util/errors.js';
+import { option } from '../../src/util/options.js';
+import { scratchDir } from '../helpers/cli.js';
 
+/**
+ * The one runner, driving small stages defined here over a data set of four REAL videos (a, b, c,
+ * d): failures stay with their unit, a fatal error stops the stage once, a unit whose input an
+ * earlier stage has not made waits, a stage run before its upstream marks nothing, and settings
+ * that changed stop the run unless --force.
+ */
+
+function dataRoot(name: string): DatasetDirs {
+  const base = scratchDir(`runner-${name}`);
+  const part = join(base, 'root', 'dfdc_train_part_0');
+  mkdirSync(part, { recursive: true });
+  const records = Object.fromEntries(['a', 'b', 'c', 'd'].map((id) => [`${id}.mp4`, { label: 'REAL' }]));
+  writeFileSync(join(part, 'metadata.json'), JSON.stringify(records));
+  for (const id of ['a', 'b', 'c', 'd']) writeFileSync(join(part, `${id}.mp4`), `video ${id}`);
+  return { rootDir: join(base, 'root'), outputDir: join(base, 'out'), cropsDir: join(base, 'out', 'crops') };
+}
+
+const settings = z.object({ suffix: option(z.string().default('1'), { help: 'what to write' }) });
+
+interface Behaviour {
+  fail?: (id: string) => Error | undefined;
+  worked?: string[];
+}
+
+/** `first`: writes first/<id>.txt from the video. */
+function firstStage(behaviour: Behaviour = {}): UnitStage<typeof settings, { id: string; subject: string; path: string }, undefined> {
+  return {
+    kind: 'units',
+    name: 'first',
+    description: 'test stage',
+    settings,
+    unitNoun: 'video',
+    readsCrops: false,
+    units: (run) => run.selection.reals.map((video) => ({ id: video.id, subject: `part/${video.name}`, path: video.path })),
+    reads: (unit) => [{ role: 'video', kind: 'file', path: unit.path }],
+    writes: (unit, run) => [{ role: 'text', kind: 'file', path: join(run.paths.outputDir, 'first', `${unit.id}.txt`) }],
+    concurrency: () => 1,
+    work: async (unit, job) => {
+      behaviour.worked?.push(unit.id);
+      const error = behaviour.fail?.(unit.id);
+      if (error) throw error;
+      await writeFileAtomic(join(job.run.paths.outputDir, 'first', `${unit.id}.txt`), `${readFileSync(unit.path, 'utf8')} ${job.settings.suffix}`);
+      return { frames: 1 };
+    },
+  };
+}
+
+/** `second`: reads first/<id>.txt (made by `first`), writes second/<id>/out.txt. */
+function secondStage(worked: string[] = []): UnitStage<typeof settings, { id: string; subject: string }, undefined> {
+  return {
+    kind: 'units',
+    name: 'second',
+    description: 'test stage',
+    settings,
+    unitNoun: 'video',
+    readsCrops: false,
+    units: (run) => run.selection.reals.map((video) => ({ id: video.id, subject: `part/${video.name}` })),
+    reads: (unit, run) => [{ role: 'text', kind: 'file', path: join(run.paths.outputDir, 'first', `${unit.id}.txt`), from: { stage: 'first', unit: unit.id } }],
+    writes: (unit, run) => [{ role: 'copy', kind: 'folder', path: join(run.paths.outputDir, 'second', unit.id) }],
+    concurrency: () => 2,
+    work: async (unit, job) => {
+      worked.push(unit.id);
+      const text = readFileSync(join(job.run.paths.outputDir, 'first', `${unit.id}.txt`), 'utf8');
+      await writeFileAtomic(join(job.run.paths.outputDir, 'second', unit.id, 'out.txt'), text);
+      return {};
+    },
+  };
+}
+
+const quiet = { quiet: true };
+const report = (dirs: DatasetDirs) => JSON.parse(readFileSync(join(dirs.outputDir, 'run-report.json'), 'utf8')) as ReportFile;
+
+test('a unit that fails is reported with its reason and leaves nothing; the others are done; a rerun retries only it', async () => {
+  const dirs = dataRoot('failure');
+  const worked: string[] = [];
+  const failing = firstStage({ worked, fail: (id) => (id === 'b' ? new UnitError('/x/root/part/b.mp4: not a video', { file: '/x/root/part/b.mp4' }) : undefined) });
+  assert.equal(await runStages({ dirs, options: quiet, stages: [{ stage: failing, settings: { suffix: '1' } }] }), 1);
+  assert.deepEqual(worked, ['a', 'b', 'c', 'd']);
+  assert.deepEqual(readdirSync(join(dirs.outputDir, 'first')).sort(), ['a.txt', 'c.txt', 'd.txt']);
+  assert.deepEqual(report(dirs).stages.first?.failures, [{ subject: 'part/b.mp4', reason: 'not a video' }]);
+  const again: string[] = [];
+  assert.equal(await runStages({ dirs, options: quiet, stages: [{ stage: firstStage({ worked: again }), settings: { suffix: '1' } }] }), 0);
+  assert.deepEqual(again, ['b']);
+  assert.equal(report(dirs).stages.first?.skipped, 3);
+});
+
+test('a fatal error stops the stage at once: one error, no unit reported failed, the report says why', async () => {
+  for (const error of [
+    new FatalError('no space left to write in /out/first (ENOSPC): free some space'),
+    Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }),
+    Object.assign(new Error('EROFS: read-only file system, open'), { code: 'EROFS' }),
+  ]) {
+    const dirs = dataRoot('fatal');
+    const worked: string[] = [];
+    await assert.rejects(
+      runStages({ dirs, options: quiet, stages: [{ stage: firstStage({ worked, fail: () => error }), settings: { suffix: '1' } }] }),
+      (thrown: unknown) => thrown instanceof FatalError && /ENOSPC|EROFS/.test(thrown.message),
+    );
+    assert.deepEqual(worked, ['a'], `${error.message}: more than one unit ran`);
+    const written = report(dirs);
+    assert.equal(written.stages.first?.failed, 0);
+    assert.match(written.stopped ?? '', /ENOSPC|EROFS/);
+  }
+});
+
+test('a stage run before the one that makes its inputs says which to run first, marks nothing and exits 1', async () => {
+  const dirs = dataRoot('order');
+  const worked: string[] = [];
+  assert.equal(await runStages({ dirs, options: quiet, stages: [{ stage: secondStage(worked), settings: { suffix: '1' } }] }), 1);
+  assert.deepEqual(worked, []);
+  assert.equal(existsSync(join(dirs.outputDir, '.run-state', 'units', 'second')), false, 'nothing marked');
+  assert.equal(report(dirs).stages.second?.waiting, 4);
+  assert.equal(await runStages({ dirs, options: quiet, stages: [{ stage: firstStage(), settings: { suffix: '1' } }, { stage: secondStage(worked), settings: { suffix: '1' } }] }), 0);
+  assert.deepEqual(worked.sort(), ['a', 'b', 'c', 'd']);
+});
+
+test("units whose upstream failed wait, and are done once it succeeds; redone upstream units redo theirs", async () => {
+  const dirs = dataRoot('upstream');
+  const worked: string[] = [];
+  const failB = firstStage({ fail: (id) => (id === 'b' ? new UnitError('broken') : undefined) });
+  assert.equal(await runStages({ dirs, options: quiet, stages: [{ stage: failB, settings: { suffix: '1' } }, { stage: secondStage(worked), settings: { suffix: '1' } }] }), 1);
+  assert.deepEqual(worked.sort(), ['a', 'c', 'd']);
+  assert.equal(report(dirs).stages.second?.waiting, 1);
+  // b's video is fixed: first redoes b, second follows.
+  worked.length = 0;
+  assert.equal(await runStages({ dirs, options: quiet, stages: [{ stage: firstStage(), settings: { suffix: '1' } }, { stage: secondStage(worked), settings: { suffix: '1' } }] }), 0);
+  assert.deepEqual(worked, ['b']);
+  // c's video is downloaded again: first and second redo c, and only c.
+  writeFileSync(join(dirs.rootDir, 'dfdc_train_part_0', 'c.mp4'), 'video c, downloaded again');
+  worked.length = 0;
+  assert.equal(await runStages({ dirs, options: quiet, stages: [{ stage: firstStage(), settings: { suffix: '1' } }, { stage: secondStage(worked), settings: { suffix: '1' } }] }), 0);
+  assert.deepEqual(worked, ['c']);
+  assert.equal(readFileSync(join(dirs.outputDir, 'second', 'c', 'out.txt'), 'utf8'), 'video c, downloaded again 1');
+});
+
+test('other settings stop the run unless --force, which redoes every unit with them', async () => {
+  const dirs = dataRoot('settings');
+  assert.equal(await runStages({ dirs, options: quiet, stages: [{ stage: firstStage(), settings: { suffix: '1' } }] }), 0);
+  await assert.rejects(
+    runStages({ dirs, options: quiet, stages: [{ stage: firstStage(), settings: { suffix: '2' } }] }),
+    (error: unknown) => error instanceof FatalError && /made with other settings \(suffix: "1" -> "2"\).*--force/.test(error.message),
+  );
+  const worked: string[] = [];
+  assert.equal(await runStages({ dirs, options: { ...quiet, force: true }, stages: [{ stage: firstStage({ worked }), settings: { suffix: '2' } }] }), 0);
+  assert.deepEqual(worked, ['a', 'b', 'c', 'd']);
+  assert.equal(readFileSync(join(dirs.outputDir, 'first', 'a.txt'), 'utf8'), 'video a 2');
+});

@@ -1,0 +1,78 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  STALE_TEMPORARY_MS,
+  TemporaryIndex,
+  removeStaleTemporaries,
+  removeTemporariesOf,
+  temporaryPathFor,
+  writeAtomicWith,
+  writeFileAtomic,
+} from '../../src/util/atomic-write.js';
+import { FatalError } from '../../src/util/errors.js';
+import { scratchDir } from '../helpers/cli.js';
+
+/** The atomic writer: whole or absent, never half; temporaries named, found and cleared. */
+
+test('a file is written whole through a hidden temporary, and replaced whole', async () => {
+  const dir = join(scratchDir('atomic'), 'a', 'b');
+  const path = join(dir, 'x.json');
+  await writeFileAtomic(path, 'first');
+  await writeFileAtomic(path, 'second, longer');
+  assert.equal(readFileSync(path, 'utf8'), 'second, longer');
+  assert.deepEqual(readdirSync(dir), ['x.json'], 'no temporary left');
+});
+
+test('a writer that fails leaves neither the file nor a temporary', async () => {
+  const dir = scratchDir('atomic-fail');
+  const path = join(dir, 'x.png');
+  await assert.rejects(
+    writeAtomicWith(path, async (temporary) => {
+      writeFileSync(temporary, 'half');
+      throw new Error('encoder crashed');
+    }),
+    /encoder crashed/,
+  );
+  assert.deepEqual(readdirSync(dir), []);
+});
+
+test('a folder that cannot be made is a FatalError naming where (a file in the way)', async () => {
+  const dir = scratchDir('atomic-blocked');
+  writeFileSync(join(dir, 'file'), 'x');
+  await assert.rejects(writeFileAtomic(join(dir, 'file', 'sub', 'x.json'), 'x'), (error: unknown) => error instanceof FatalError && /file or folder is in the way/.test(error.message));
+});
+
+test('temporary names stay within the file-name limit and are hidden', () => {
+  const long = join('/out', `${'é'.repeat(120)}.json`);
+  const name = basename(temporaryPathFor(long));
+  assert.ok(name.startsWith('.') && name.endsWith('.tmp'));
+  assert.ok(Buffer.byteLength(name) <= 160, `${Buffer.byteLength(name)} bytes`);
+  assert.ok(!name.includes('\uFFFD'), 'no broken character where the name was cut');
+});
+
+test("one listing finds the temporaries of each file; only a file's own are removed", async () => {
+  const dir = scratchDir('atomic-index');
+  for (const name of ['.a.json.11.1.tmp', '.a.json.12.7.tmp', '.b.json.11.2.tmp', 'a.json', '.hidden']) writeFileSync(join(dir, name), '');
+  const index = await TemporaryIndex.of(dir);
+  assert.deepEqual(index.of(join(dir, 'a.json')).map((p) => basename(p)).sort(), ['.a.json.11.1.tmp', '.a.json.12.7.tmp']);
+  assert.deepEqual(index.of(join(dir, 'c.json')), []);
+  await removeTemporariesOf(join(dir, 'a.json'), index);
+  assert.deepEqual(readdirSync(dir).sort(), ['.b.json.11.2.tmp', '.hidden', 'a.json']);
+  assert.deepEqual((await TemporaryIndex.of(join(dir, 'absent'))).of(join(dir, 'absent', 'x')), []);
+});
+
+test('a shared file sheds only old temporaries: a young one may be another process writing', async () => {
+  const dir = scratchDir('atomic-stale');
+  mkdirSync(dir, { recursive: true });
+  const old = join(dir, '.p.json.5.1.tmp');
+  const young = join(dir, '.p.json.6.1.tmp');
+  writeFileSync(old, '');
+  writeFileSync(young, '');
+  const past = new Date(Date.now() - STALE_TEMPORARY_MS - 60_000);
+  utimesSync(old, past, past);
+  await removeStaleTemporaries(join(dir, 'p.json'));
+  assert.equal(existsSync(old), false);
+  assert.equal(existsSync(young), true);
+});
