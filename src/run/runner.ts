@@ -70,7 +70,7 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   const onSignal = (): void => {
     interrupts += 1;
     if (interrupts > 1) process.exit(ExitCode.Interrupted);
-    progress.message('interrupted: finishing the units in progress (Ctrl-C again to stop at once; nothing half-written is kept)', 'warning');
+    progress.message('interrupted: stopping the units in progress, whose partial outputs are removed (Ctrl-C again to stop at once; nothing half-written is kept either way)', 'warning');
     interrupt.abort(new Error('interrupted'));
   };
   process.on('SIGINT', onSignal);
