@@ -1,4 +1,4 @@
-import type { RgbImage } from './rgb-image.js';
+import type { Rect, RgbImage } from './rgb-image.js';
 
 /**
  * Stage 2's crop geometry, as the reference computes it on the full-size frame from a half-size
@@ -6,15 +6,8 @@ import type { RgbImage } from './rgb-image.js';
  * (docs/exactness.md §4).
  */
 
-/** Columns x .. x+width-1 and rows y .. y+height-1 of the full frame (never empty, always inside). */
-export interface CropRect {
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
-}
-
-export type CropGeometry = { readonly rect: CropRect } | { readonly skip: 'box outside the frame' | 'empty crop' };
+/** Where a box's crop lies in the full frame (never empty, always inside), or why there is none. */
+export type CropGeometry = { readonly rect: Rect } | { readonly skip: 'box outside the frame' | 'empty crop' };
 
 /**
  * The part of a Python slice `[start:end]` over `length` items that NumPy returns, for the
@@ -53,7 +46,7 @@ export function cropRectForBox(box: readonly number[], frameWidth: number, frame
 }
 
 /** Copies `rect` (which must lie inside `image`) out of an RGB frame, one row at a time. */
-export function extractCrop(image: RgbImage, rect: CropRect): RgbImage {
+export function extractCrop(image: RgbImage, rect: Rect): RgbImage {
   const { x, y, width, height } = rect;
   if (x < 0 || y < 0 || width <= 0 || height <= 0 || x + width > image.width || y + height > image.height) {
     throw new RangeError(`crop ${width}x${height}+${x}+${y} does not fit a ${image.width}x${image.height} frame`);

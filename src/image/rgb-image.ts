@@ -9,6 +9,14 @@ export interface RgbImage {
   readonly data: Uint8Array;
 }
 
+/** Columns x .. x+width-1 and rows y .. y+height-1 of an image: a crop, a pooling region. */
+export interface Rect {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
 export interface GrayImage {
   readonly width: number;
   readonly height: number;

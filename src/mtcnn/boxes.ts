@@ -6,6 +6,7 @@
  *
  * A candidate set is kept as parallel typed arrays (`Candidates`), `boxes` holding x1,y1,x2,y2 rows.
  */
+import type { Rect } from '../image/rgb-image.js';
 
 const f = Math.fround;
 
@@ -17,10 +18,6 @@ export interface Candidates {
   readonly reg: Float32Array;
   /** Which image of the batch each candidate belongs to. */
   readonly image: Int32Array;
-}
-
-export function emptyCandidates(): Candidates {
-  return { boxes: new Float32Array(0), scores: new Float32Array(0), reg: new Float32Array(0), image: new Int32Array(0) };
 }
 
 /** The candidates at `indices`, in that order. */
@@ -203,7 +200,7 @@ export function pad(boxes: Float32Array, width: number, height: number): PaddedB
 }
 
 /** The crop the reference cuts for a padded box, `img[y-1:ey, x-1:ex]`, or null when it is empty. */
-export function cropRegion(box: PaddedBox): { x: number; y: number; width: number; height: number } | null {
+export function cropRegion(box: PaddedBox): Rect | null {
   if (box.ey <= box.y - 1 || box.ex <= box.x - 1) return null;
   return { x: box.x - 1, y: box.y - 1, width: box.ex - box.x + 1, height: box.ey - box.y + 1 };
 }

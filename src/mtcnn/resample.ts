@@ -1,4 +1,4 @@
-import type { RgbImage } from '../image/rgb-image.js';
+import type { Rect, RgbImage } from '../image/rgb-image.js';
 
 /**
  * `interpolate(mode="area")` as facenet-pytorch uses it (docs/mtcnn.md §4): adaptive average pooling of an
@@ -18,14 +18,6 @@ const f = Math.fround;
 
 /** Largest integer below which float32 sums of integers are exact. */
 const exactFloat32Integer = 16777216;
-
-export interface Region {
-  /** Left column, top row, size: a rectangle inside the image. */
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
-}
 
 export interface AreaWindows {
   readonly start: Int32Array;
@@ -109,7 +101,7 @@ export interface ResampleOptions {
  */
 export function resampleArea(
   image: RgbImage,
-  region: Region,
+  region: Rect,
   outWidth: number,
   outHeight: number,
   out: Float32Array,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { RgbImage } from '../../src/image/rgb-image.js';
-import { areaWindows, integralImage, normalizePixel, resampleArea, type Region } from '../../src/mtcnn/resample.js';
+import type { Rect, RgbImage } from '../../src/image/rgb-image.js';
+import { areaWindows, integralImage, normalizePixel, resampleArea } from '../../src/mtcnn/resample.js';
 
 const f = Math.fround;
 
@@ -17,7 +17,7 @@ function randomImage(width: number, height: number, seed: number): RgbImage {
 }
 
 /** The reference written out naively: float32 sum, rows outer, columns inner, then / kh / kw. */
-function naiveArea(image: RgbImage, region: Region, outWidth: number, outHeight: number): Float32Array {
+function naiveArea(image: RgbImage, region: Rect, outWidth: number, outHeight: number): Float32Array {
   const out = new Float32Array(outWidth * outHeight * 3);
   for (let i = 0; i < outHeight; i++) {
     const y0 = Math.floor((i * region.height) / outHeight);
@@ -53,7 +53,7 @@ test('resampleArea equals the naive float32 reference, with and without the summ
   const integral64 = integralImage(image, new Float64Array(integral.length));
   assert.ok(integral64 instanceof Float64Array);
   assert.deepEqual(Array.from(integral64), Array.from(integral));
-  const cases: [Region, number, number][] = [
+  const cases: [Rect, number, number][] = [
     [{ x: 0, y: 0, width: 97, height: 61 }, 58, 37], // a pyramid level (0.6)
     [{ x: 0, y: 0, width: 97, height: 61 }, 11, 7],
     [{ x: 5, y: 3, width: 40, height: 41 }, 24, 24], // an R-Net crop, non-square stretched
