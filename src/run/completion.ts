@@ -62,6 +62,15 @@ function namesHash(names: readonly string[]): string {
   return createHash('sha1').update(names.join('\n')).digest('hex').slice(0, 16);
 }
 
+/**
+ * Modification times are compared to the millisecond: file systems keep nanoseconds, but copies
+ * made by Node's fs.cp and many other tools keep milliseconds, and such a copy of an output folder
+ * must not look changed.
+ */
+function wholeMilliseconds(mtimeMs: number): number {
+  return Math.floor(mtimeMs);
+}
+
 function isAbsent(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ENOTDIR';
@@ -71,7 +80,7 @@ function isAbsent(error: unknown): boolean {
 export async function fileIdentity(path: string): Promise<Identity> {
   try {
     const info = await stat(path);
-    return { size: info.size, mtime: info.mtimeMs };
+    return { size: info.size, mtime: wholeMilliseconds(info.mtimeMs) };
   } catch (error) {
     if (isAbsent(error)) return null;
     throw error;
@@ -83,7 +92,7 @@ export async function folderIdentity(path: string, withTime: boolean): Promise<I
   try {
     const [names, info] = await Promise.all([readdir(path), withTime ? stat(path) : undefined]);
     const files = visible(names);
-    return { files: files.length, names: namesHash(files), ...(info ? { mtime: info.mtimeMs } : {}) };
+    return { files: files.length, names: namesHash(files), ...(info ? { mtime: wholeMilliseconds(info.mtimeMs) } : {}) };
   } catch (error) {
     if (isAbsent(error)) return null;
     throw error;

@@ -22,12 +22,31 @@ export function temporaryPathFor(path: string): string {
 }
 
 
-/** Creates `dir` and its parents; a failure of the machine is a FatalError naming it. */
+/**
+ * Creates `dir` and its parents; a failure of the machine is a FatalError naming it.
+ *
+ * Node's recursive mkdir reports ENOENT for a folder it may not create on a read-only file system
+ * (nodejs/node#47098), which would make a read-only output look like one unit's missing file. On
+ * ENOENT, the first missing folder is made alone, which gives the true code (or succeeds, and the
+ * rest is made again).
+ */
 export async function makeFolder(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
+    return;
   } catch (error) {
-    throw writeFailure(error, dir);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw writeFailure(error, dir);
+  }
+  let missing = dir;
+  while (dirname(missing) !== missing && !(await stat(dirname(missing)).then(() => true, () => false))) missing = dirname(missing);
+  try {
+    await mkdir(missing);
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw writeFailure(error, dir);
+    await mkdir(dir, { recursive: true }).catch((again: unknown) => {
+      throw writeFailure(again, dir);
+    });
   }
 }
 

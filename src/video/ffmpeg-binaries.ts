@@ -88,8 +88,14 @@ async function find(name: 'ffmpeg' | 'ffprobe', envName: string, npmPath: () => 
   if (shipped !== undefined) {
     try {
       return { path: shipped, source: 'npm', versionText: await versionText(shipped) };
-    } catch {
-      // Reported below with the fix.
+    } catch (error) {
+      // The npm package's postinstall makes its binary executable by its owner only: a dfdc
+      // installed by root and run by another user finds the file but may not run it.
+      if ((error as NodeJS.ErrnoException).code === 'EACCES') {
+        throw new FatalError(
+          `${name} from the npm package is at ${shipped} but this user may not run it: run \`chmod a+x ${shipped}\` as its owner, or install ffmpeg (e.g. \`apt-get install ffmpeg\`), or set ${envName}`,
+        );
+      }
     }
   }
   throw new FatalError(`${name} not found: ${fixMessage}`);
