@@ -3,7 +3,8 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { comparePartNames, findParts, partNumberOf } from '../../src/dataset/parts.js';
-import { inTemporaryDir, writeParts } from './data-root.js';
+import { scratchDir } from '../helpers/cli.js';
+import { writeDataRoot } from '../helpers/data-root.js';
 
 test('part numbers: the integer after the last _ of a dfdc* folder', () => {
   assert.equal(partNumberOf('dfdc_train_part_12'), 12);
@@ -30,43 +31,30 @@ test('part names sort with numbers by value', () => {
 });
 
 test('findParts: sub-folders with a metadata.json, never output or hidden folders', async () => {
-  await inTemporaryDir(async (root) => {
-    const metadata = { 'a.mp4': { label: 'REAL' } };
-    await writeParts(root, {
-      dfdc_train_part_10: { metadata },
-      dfdc_train_part_2: { metadata },
-      train_sample_videos: { metadata },
-      crops: { metadata },
-      boxes: { metadata },
-      landmarks: { metadata },
-      diffs: { metadata },
-      '.run-state': { metadata },
-      '.dfdc': { metadata },
-      '.hidden': { metadata },
-      'my-crops': { metadata },
-    });
-    await mkdir(join(root, 'no_metadata_part'));
-    await writeFile(join(root, 'metadata.json'), '{}');
-    await writeFile(join(root, 'stray_file'), '');
-    await writeParts(join(root, 'elsewhere'), { target_part: { metadata } });
-    await symlink(join(root, 'elsewhere', 'target_part'), join(root, 'dfdc_train_part_5'));
+  const root = scratchDir('parts');
+  const folders = ['dfdc_train_part_10', 'dfdc_train_part_2', 'train_sample_videos', 'crops', 'boxes', 'landmarks', 'diffs', '.run-state', '.dfdc', '.hidden', 'my-crops'];
+  await writeDataRoot(root, folders.map((part) => ({ part, name: 'a.mp4', record: { label: 'REAL' } })));
+  await mkdir(join(root, 'no_metadata_part'));
+  await writeFile(join(root, 'metadata.json'), '{}');
+  await writeFile(join(root, 'stray_file'), '');
+  await writeDataRoot(join(root, 'elsewhere'), [{ part: 'target_part', name: 'a.mp4', record: { label: 'REAL' } }]);
+  await symlink(join(root, 'elsewhere', 'target_part'), join(root, 'dfdc_train_part_5'));
 
-    const parts = await findParts(root, [join(root, 'my-crops')]);
-    assert.deepEqual(
-      parts.map((part) => [part.name, part.number]),
-      [
-        ['dfdc_train_part_2', 2],
-        ['dfdc_train_part_5', 5],
-        ['dfdc_train_part_10', 10],
-        ['train_sample_videos', null],
-      ],
-    );
-    assert.deepEqual(parts[0], {
-      name: 'dfdc_train_part_2',
-      number: 2,
-      dir: join(root, 'dfdc_train_part_2'),
-      metadataPath: join(root, 'dfdc_train_part_2', 'metadata.json'),
-      metadataFile: 'dfdc_train_part_2/metadata.json',
-    });
+  const parts = await findParts(root, [join(root, 'my-crops')]);
+  assert.deepEqual(
+    parts.map((part) => [part.name, part.number]),
+    [
+      ['dfdc_train_part_2', 2],
+      ['dfdc_train_part_5', 5],
+      ['dfdc_train_part_10', 10],
+      ['train_sample_videos', null],
+    ],
+  );
+  assert.deepEqual(parts[0], {
+    name: 'dfdc_train_part_2',
+    number: 2,
+    dir: join(root, 'dfdc_train_part_2'),
+    metadataPath: join(root, 'dfdc_train_part_2', 'metadata.json'),
+    metadataFile: 'dfdc_train_part_2/metadata.json',
   });
 });

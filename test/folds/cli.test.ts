@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { copyParityMetadata, inTemporaryDir, runDfdc, writeParts } from '../dataset/data-root.js';
+import { runCli, scratchDir } from '../helpers/cli.js';
+import { copyParityMetadata, writeDataRoot } from '../helpers/data-root.js';
 import { parityDir, sharedTest } from '../helpers/shared.js';
 
 /**
@@ -13,172 +14,171 @@ import { parityDir, sharedTest } from '../helpers/shared.js';
 
 const sortedLines = (csv: string) => csv.trimEnd().split('\n').slice(1).sort();
 
-async function makeCrops(cropsDir: string, crops: Readonly<Record<string, readonly string[]>>): Promise<void> {
+function makeCrops(cropsDir: string, crops: Readonly<Record<string, readonly string[]>>): void {
   for (const [id, files] of Object.entries(crops)) {
-    await mkdir(join(cropsDir, id), { recursive: true });
-    for (const file of files) await writeFile(join(cropsDir, id, file), '');
+    mkdirSync(join(cropsDir, id), { recursive: true });
+    for (const file of files) writeFileSync(join(cropsDir, id, file), '');
   }
 }
 
 for (const name of ['dataset_a', 'dataset_b']) {
   const expected = join(parityDir, name, 'expected');
   sharedTest(`CLI: dfdc folds reproduces ${name}'s folds.csv as a row set`, expected, async () => {
-    await inTemporaryDir(async (dir) => {
-      const root = join(dir, 'root');
-      await copyParityMetadata(join(parityDir, name, 'input'), root);
-      const result = await runDfdc(['folds', '--root-dir', root, '--out', 'folds.csv', '--crops-dir', join(expected, 'crops')], dir);
-      assert.equal(result.code, 0, result.stderr);
-      const ours = await readFile(join(dir, 'folds.csv'), 'utf8');
-      const theirs = await readFile(join(expected, 'folds.csv'), 'utf8');
-      assert.equal(ours.split('\n')[0], 'video,file,label,original,frame,fold');
-      assert.deepEqual(sortedLines(ours), sortedLines(theirs));
-      assert.match(result.lines.at(-1)!, new RegExp(`^folds: wrote ${sortedLines(theirs).length} rows for \\d+ videos in \\d+ of 16 folds \\(.+\\) to ${join(dir, 'folds.csv')}$`));
-      assert.equal(result.lines.length, 1, 'folds needs no video file: the missing ones are not mentioned');
-      assert.deepEqual(await readdir(dir), ['folds.csv', 'root'], 'no temporary file left behind');
-    });
+    const dir = scratchDir('folds-cli');
+    const root = join(dir, 'root');
+    await copyParityMetadata(join(parityDir, name, 'input'), root);
+    const result = runCli(['folds', '--root-dir', root, '--out', 'folds.csv', '--crops-dir', join(expected, 'crops')], { cwd: dir });
+    assert.equal(result.status, 0, result.stderr);
+    const ours = readFileSync(join(dir, 'folds.csv'), 'utf8');
+    const theirs = readFileSync(join(expected, 'folds.csv'), 'utf8');
+    assert.equal(ours.split('\n')[0], 'video,file,label,original,frame,fold');
+    assert.deepEqual(sortedLines(ours), sortedLines(theirs));
+    assert.match(result.lines.at(-1)!, new RegExp(`^folds: wrote ${sortedLines(theirs).length} rows for \\d+ videos in \\d+ of 16 folds \\(.+\\) to ${join(dir, 'folds.csv')}$`));
+    assert.equal(result.lines.length, 1, 'folds needs no video file: the missing ones are not mentioned');
+    assert.deepEqual(readdirSync(dir), ['folds.csv', 'root'], 'no temporary file left behind');
   });
 }
 
 sharedTest('CLI: the same seed gives the same bytes, another seed another order of the same rows', join(parityDir, 'dataset_b'), async () => {
-  await inTemporaryDir(async (dir) => {
-    await copyParityMetadata(join(parityDir, 'dataset_b', 'input'), join(dir, 'root'));
-    const crops = join(parityDir, 'dataset_b', 'expected', 'crops');
-    const run = async (out: string, ...seed: string[]) => {
-      const result = await runDfdc(['folds', '--root-dir', 'root', '--out', out, '--crops-dir', crops, ...seed], dir);
-      assert.equal(result.code, 0, result.stderr);
-      return readFile(join(dir, out), 'utf8');
-    };
-    const first = await run('a.csv');
-    const again = await run('sub/b.csv', '--seed', '777');
-    const other = await run('c.csv', '--seed', '778');
-    assert.equal(again, first, 'default seed 777, twice: byte for byte');
-    assert.notEqual(other, first);
-    assert.deepEqual(sortedLines(other), sortedLines(first));
-  });
+  const dir = scratchDir('folds-cli');
+  await copyParityMetadata(join(parityDir, 'dataset_b', 'input'), join(dir, 'root'));
+  const crops = join(parityDir, 'dataset_b', 'expected', 'crops');
+  const run = (out: string, ...seed: string[]) => {
+    const result = runCli(['folds', '--root-dir', 'root', '--out', out, '--crops-dir', crops, ...seed], { cwd: dir });
+    assert.equal(result.status, 0, result.stderr);
+    return readFileSync(join(dir, out), 'utf8');
+  };
+  const first = run('a.csv');
+  const again = run('sub/b.csv', '--seed', '777');
+  const other = run('c.csv', '--seed', '778');
+  assert.equal(again, first, 'default seed 777, twice: byte for byte');
+  assert.notEqual(other, first);
+  assert.deepEqual(sortedLines(other), sortedLines(first));
 });
 
 test('CLI: malformed metadata is reported one line each, the rest is processed, exit 1', async () => {
-  await inTemporaryDir(async (root) => {
-    await writeParts(root, {
-      dfdc_train_part_0: {
-        metadata: `{\n  "r.mp4": { "label": "REAL", "split": "train", "extra": {"x": 1} },\n  "f.mp4": { "label": "FAKE", "original": "r.mp4" }\n}\n`,
-        files: ['r.mp4', 'f.mp4'],
+  const root = scratchDir('folds-cli');
+  await writeDataRoot(
+    root,
+    [
+      { part: 0, name: 'r.mp4', record: null, source: 'empty' },
+      { part: 0, name: 'f.mp4', record: null, source: 'empty' },
+      { part: 3, name: 'abc.mp4', record: { label: 'real' } },
+      { part: 3, name: 'nofake.mp4', record: { label: 'FAKE' } },
+      { part: 3, name: 'orphan.mp4', record: { label: 'FAKE', original: 'ghost.mp4' } },
+      { part: 3, name: '../x.mp4', record: { label: 'REAL' } },
+      { part: 3, name: '/abs/y.mp4', record: { label: 'REAL' } },
+      { part: 3, name: 'esc.mp4', record: { label: 'FAKE', original: '../r.mp4' } },
+      { part: 3, name: 'notvideo.txt', record: { label: 'REAL' } },
+    ],
+    {
+      rawMetadata: {
+        dfdc_train_part_0: `{\n  "r.mp4": { "label": "REAL", "split": "train", "extra": {"x": 1} },\n  "f.mp4": { "label": "FAKE", "original": "r.mp4" }\n}\n`,
+        dfdc_train_part_1: '{"a.mp4": {"label": "REAL"',
+        dfdc_train_part_2: '[{"a.mp4": {"label": "REAL"}}]',
       },
-      dfdc_train_part_1: { metadata: '{"a.mp4": {"label": "REAL"' },
-      dfdc_train_part_2: { metadata: '[{"a.mp4": {"label": "REAL"}}]' },
-      dfdc_train_part_3: {
-        metadata: {
-          'abc.mp4': { label: 'real' },
-          'nofake.mp4': { label: 'FAKE' },
-          'orphan.mp4': { label: 'FAKE', original: 'ghost.mp4' },
-          '../x.mp4': { label: 'REAL' },
-          '/abs/y.mp4': { label: 'REAL' },
-          'esc.mp4': { label: 'FAKE', original: '../r.mp4' },
-          'notvideo.txt': { label: 'REAL' },
-        },
-      },
-    });
-    await makeCrops(join(root, 'crops'), { r: ['0_0.png', '10_1.png', '20_2.png'], f: ['0_0.png'], abc: ['0_0.png'] });
-    const result = await runDfdc(['folds', '--root-dir', '.', '--out', 'folds.csv'], root);
-    assert.equal(result.code, 1, result.stderr);
-    const plain = 'must be a plain file name in the part folder (no path separators, not absolute, not . or ..)';
-    assert.match(result.lines[0]!, /^dfdc_train_part_1\/metadata\.json: not valid JSON \(.+\); part skipped$/);
-    assert.deepEqual(result.lines.slice(1), [
-      'dfdc_train_part_2/metadata.json: not a JSON object mapping video file names to records but an array; part skipped',
-      'dfdc_train_part_3/metadata.json: "abc.mp4".label must be REAL or FAKE (got "real")',
-      'dfdc_train_part_3/metadata.json: "nofake.mp4".original is missing: a FAKE must name its REAL original, e.g. "xyz.mp4"',
-      `dfdc_train_part_3/metadata.json: "../x.mp4" ${plain}`,
-      `dfdc_train_part_3/metadata.json: "/abs/y.mp4" ${plain}`,
-      `dfdc_train_part_3/metadata.json: "esc.mp4".original "../r.mp4" ${plain}`,
-      'dfdc_train_part_3/metadata.json: "notvideo.txt" must end in .mp4 (a video id is its file name without .mp4)',
-      'dfdc_train_part_3/metadata.json: "orphan.mp4".original "ghost.mp4" is not in any metadata.json; fake skipped',
-      `folds: wrote 3 rows for 2 videos in 1 of 16 folds (0) to ${join(root, 'folds.csv')}`,
-    ]);
-    assert.deepEqual(sortedLines(await readFile(join(root, 'folds.csv'), 'utf8')), ['f,0_0.png,1,r,0,0', 'r,0_0.png,0,r,0,0', 'r,10_1.png,0,r,10,0']);
-  });
+    },
+  );
+  makeCrops(join(root, 'crops'), { r: ['0_0.png', '10_1.png', '20_2.png'], f: ['0_0.png'], abc: ['0_0.png'] });
+  const result = runCli(['folds', '--root-dir', '.', '--out', 'folds.csv'], { cwd: root });
+  assert.equal(result.status, 1, result.stderr);
+  const plain = 'must be a plain file name in the part folder (no path separators, not absolute, not . or ..)';
+  assert.match(result.lines[0]!, /^dfdc_train_part_1\/metadata\.json: not valid JSON \(.+\); part skipped$/);
+  assert.deepEqual(result.lines.slice(1), [
+    'dfdc_train_part_2/metadata.json: not a JSON object mapping video file names to records but an array; part skipped',
+    'dfdc_train_part_3/metadata.json: "abc.mp4".label must be REAL or FAKE (got "real")',
+    'dfdc_train_part_3/metadata.json: "nofake.mp4".original is missing: a FAKE must name its REAL original, e.g. "xyz.mp4"',
+    `dfdc_train_part_3/metadata.json: "../x.mp4" ${plain}`,
+    `dfdc_train_part_3/metadata.json: "/abs/y.mp4" ${plain}`,
+    `dfdc_train_part_3/metadata.json: "esc.mp4".original "../r.mp4" ${plain}`,
+    'dfdc_train_part_3/metadata.json: "notvideo.txt" must end in .mp4 (a video id is its file name without .mp4)',
+    'dfdc_train_part_3/metadata.json: "orphan.mp4".original "ghost.mp4" is not in any metadata.json; fake skipped',
+    `folds: wrote 3 rows for 2 videos in 1 of 16 folds (0) to ${join(root, 'folds.csv')}`,
+  ]);
+  assert.deepEqual(sortedLines(readFileSync(join(root, 'folds.csv'), 'utf8')), ['f,0_0.png,1,r,0,0', 'r,0_0.png,0,r,0,0', 'r,10_1.png,0,r,10,0']);
 });
 
 test('CLI: missing video files do not fail folds, which needs only metadata and crops', async () => {
-  await inTemporaryDir(async (root) => {
-    await writeParts(root, {
-      dfdc_train_part_7: { metadata: { 'r.mp4': { label: 'REAL' }, 'f.mp4': { label: 'FAKE', original: 'r.mp4' } }, files: ['r.mp4'] },
-    });
-    await makeCrops(join(root, 'out', 'crops'), { r: ['0_0.png'], f: ['0_0.png'] });
-    const result = await runDfdc(['folds', '--root-dir', '.', '--output-dir', 'out', '--out', 'folds.csv'], root);
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(result.lines, [`folds: wrote 2 rows for 2 videos in 1 of 16 folds (2) to ${join(root, 'folds.csv')}`]);
-  });
+  const root = scratchDir('folds-cli');
+  await writeDataRoot(root, [
+    { part: 7, name: 'r.mp4', record: { label: 'REAL' }, source: 'empty' },
+    { part: 7, name: 'f.mp4', record: { label: 'FAKE', original: 'r.mp4' } },
+  ]);
+  makeCrops(join(root, 'out', 'crops'), { r: ['0_0.png'], f: ['0_0.png'] });
+  const result = runCli(['folds', '--root-dir', '.', '--output-dir', 'out', '--out', 'folds.csv'], { cwd: root });
+  assert.equal(result.status, 0, result.stderr);
+  assert.deepEqual(result.lines, [`folds: wrote 2 rows for 2 videos in 1 of 16 folds (2) to ${join(root, 'folds.csv')}`]);
 });
 
 test('CLI: a part folder without a number (Kaggle sample) or beyond --parts is a clear error, exit 3', async () => {
-  await inTemporaryDir(async (root) => {
-    await writeParts(root, {
-      train_sample_videos: { metadata: { 'r.mp4': { label: 'REAL' }, 'f.mp4': { label: 'FAKE', original: 'r.mp4' } }, files: ['r.mp4', 'f.mp4'] },
-    });
-    const kaggle = await runDfdc(['folds', '--root-dir', root, '--out', 'folds.csv'], root);
-    assert.equal(kaggle.code, 3);
-    assert.deepEqual(kaggle.lines, [
-      'dfdc: part folder train_sample_videos has no part number (folds come from the number after the last "_" of a dfdc* folder): rename it to dfdc_train_part_<N> with N in 0..49, or move it out of DATA_ROOT',
-    ]);
-    assert.deepEqual(await readdir(root), ['train_sample_videos'], 'nothing written');
-  });
-  await inTemporaryDir(async (root) => {
-    await writeParts(root, { dfdc_train_part_12: { metadata: { 'r.mp4': { label: 'REAL' } }, files: ['r.mp4'] } });
-    const beyond = await runDfdc(['folds', '--root-dir', root, '--out', 'folds.csv', '--parts', '10', '--n-splits', '5'], root);
-    assert.equal(beyond.code, 3);
-    assert.deepEqual(beyond.lines, [
-      'dfdc: part folder dfdc_train_part_12 has number 12, outside 0..9 (--parts 10): pass --parts 13 or more, or rename the folder',
-    ]);
-  });
+  const kaggleRoot = scratchDir('folds-cli');
+  await writeDataRoot(kaggleRoot, [
+    { part: 'train_sample_videos', name: 'r.mp4', record: { label: 'REAL' }, source: 'empty' },
+    { part: 'train_sample_videos', name: 'f.mp4', record: { label: 'FAKE', original: 'r.mp4' }, source: 'empty' },
+  ]);
+  const kaggle = runCli(['folds', '--root-dir', kaggleRoot, '--out', 'folds.csv'], { cwd: kaggleRoot });
+  assert.equal(kaggle.status, 3);
+  assert.deepEqual(kaggle.lines, [
+    'dfdc: part folder train_sample_videos has no part number (folds come from the number after the last "_" of a dfdc* folder): rename it to dfdc_train_part_<N> with N in 0..49, or move it out of DATA_ROOT',
+  ]);
+  assert.deepEqual(readdirSync(kaggleRoot), ['train_sample_videos'], 'nothing written');
+
+  const beyondRoot = scratchDir('folds-cli');
+  await writeDataRoot(beyondRoot, [{ part: 12, name: 'r.mp4', record: { label: 'REAL' }, source: 'empty' }]);
+  const beyond = runCli(['folds', '--root-dir', beyondRoot, '--out', 'folds.csv', '--parts', '10', '--n-splits', '5'], { cwd: beyondRoot });
+  assert.equal(beyond.status, 3);
+  assert.deepEqual(beyond.lines, [
+    'dfdc: part folder dfdc_train_part_12 has number 12, outside 0..9 (--parts 10): pass --parts 13 or more, or rename the folder',
+  ]);
 });
 
 test('CLI: a fake and its original in different folds stop folds with the pair named, exit 3', async () => {
-  await inTemporaryDir(async (root) => {
-    await writeParts(root, {
-      dfdc_train_part_2: { metadata: { 'r.mp4': { label: 'REAL' } } },
-      dfdc_train_part_3: { metadata: { 'f.mp4': { label: 'FAKE', original: 'r.mp4' } } },
-    });
-    const leak = await runDfdc(['folds', '--root-dir', root, '--out', 'folds.csv'], root);
-    assert.equal(leak.code, 3);
-    assert.deepEqual(leak.lines, [
-      "dfdc: leak between folds: fake f (dfdc_train_part_3, fold 1) and its original r (dfdc_train_part_2, fold 0) are in different folds; keep each fake in its original's part, or choose --n-splits/--parts so both parts share a fold",
-    ]);
-    const fine = await runDfdc(['folds', '--root-dir', root, '--out', 'folds.csv', '--n-splits', '25'], root);
-    assert.equal(fine.code, 0, fine.stderr);
-  });
+  const root = scratchDir('folds-cli');
+  await writeDataRoot(root, [
+    { part: 2, name: 'r.mp4', record: { label: 'REAL' } },
+    { part: 3, name: 'f.mp4', record: { label: 'FAKE', original: 'r.mp4' } },
+  ]);
+  const leak = runCli(['folds', '--root-dir', root, '--out', 'folds.csv'], { cwd: root });
+  assert.equal(leak.status, 3);
+  assert.deepEqual(leak.lines, [
+    "dfdc: leak between folds: fake f (dfdc_train_part_3, fold 1) and its original r (dfdc_train_part_2, fold 0) are in different folds; keep each fake in its original's part, or choose --n-splits/--parts so both parts share a fold",
+  ]);
+  const fine = runCli(['folds', '--root-dir', root, '--out', 'folds.csv', '--n-splits', '25'], { cwd: root });
+  assert.equal(fine.status, 0, fine.stderr);
 });
 
 test('CLI: bad options are one line and exit 2', async () => {
-  await inTemporaryDir(async (root) => {
-    await writeParts(root, { dfdc_train_part_0: { metadata: {} } });
-    const cases: [string[], string][] = [
-      [['--n-splits', '0'], 'dfdc: --n-splits: must be at least 1'],
-      [['--n-splits', 'abc'], 'dfdc: --n-splits: must be an integer'],
-      [['--n-splits', '2.5'], 'dfdc: --n-splits: must be an integer'],
-      [['--parts', '0'], 'dfdc: --parts: must be at least 1'],
-      [['--parts', '10', '--n-splits', '11'], 'dfdc: --n-splits: must be at most the number of parts (11 > 10)'],
-      [['--seed', 'x'], 'dfdc: --seed: must be an integer'],
-      [['--seed', '1e30'], 'dfdc: --seed: must be an integer'],
-    ];
-    for (const [args, line] of cases) {
-      const result = await runDfdc(['folds', '--root-dir', root, '--out', 'f.csv', ...args], root);
-      assert.equal(result.code, 2, args.join(' '));
-      assert.deepEqual(result.lines, [line], args.join(' '));
-    }
-    const folder = await runDfdc(['folds', '--root-dir', root, '--out', '.'], root);
-    assert.equal(folder.code, 2);
-    assert.deepEqual(folder.lines, ['dfdc: --out . is a folder: give a file name such as folds.csv']);
-    assert.deepEqual(await readdir(root), ['dfdc_train_part_0'], 'nothing written');
-  });
+  const root = scratchDir('folds-cli');
+  await writeDataRoot(root, [], { emptyParts: [0] });
+  const cases: [string[], string][] = [
+    [['--n-splits', '0'], 'dfdc: --n-splits: must be at least 1'],
+    [['--n-splits', 'abc'], 'dfdc: --n-splits: must be an integer'],
+    [['--n-splits', '2.5'], 'dfdc: --n-splits: must be an integer'],
+    [['--parts', '0'], 'dfdc: --parts: must be at least 1'],
+    [['--parts', '10', '--n-splits', '11'], 'dfdc: --n-splits: must be at most the number of parts (11 > 10)'],
+    [['--seed', 'x'], 'dfdc: --seed: must be an integer'],
+    [['--seed', '1e30'], 'dfdc: --seed: must be an integer'],
+  ];
+  for (const [args, line] of cases) {
+    const result = runCli(['folds', '--root-dir', root, '--out', 'f.csv', ...args], { cwd: root });
+    assert.equal(result.status, 2, args.join(' '));
+    assert.deepEqual(result.lines, [line], args.join(' '));
+  }
+  const folder = runCli(['folds', '--root-dir', root, '--out', '.'], { cwd: root });
+  assert.equal(folder.status, 2);
+  assert.deepEqual(folder.lines, ['dfdc: --out . is a folder: give a file name such as folds.csv']);
+  assert.deepEqual(readdirSync(root), ['dfdc_train_part_0'], 'nothing written');
 });
 
 test('CLI: without --out, folds.csv goes into the output folder, as with dfdc run', async () => {
-  await inTemporaryDir(async (root) => {
-    await writeParts(root, { dfdc_train_part_0: { metadata: { 'r.mp4': { label: 'REAL' }, 'f.mp4': { label: 'FAKE', original: 'r.mp4' } } } });
-    await makeCrops(join(root, 'out', 'crops'), { r: ['0_0.png'], f: ['0_0.png'] });
-    const result = await runDfdc(['folds', '--root-dir', '.', '--output-dir', 'out'], root);
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(result.lines, [`folds: wrote 2 rows for 2 videos in 1 of 16 folds (0) to ${join(root, 'out', 'folds.csv')}`]);
-    assert.deepEqual(sortedLines(await readFile(join(root, 'out', 'folds.csv'), 'utf8')), ['f,0_0.png,1,r,0,0', 'r,0_0.png,0,r,0,0']);
-  });
+  const root = scratchDir('folds-cli');
+  await writeDataRoot(root, [
+    { part: 0, name: 'r.mp4', record: { label: 'REAL' } },
+    { part: 0, name: 'f.mp4', record: { label: 'FAKE', original: 'r.mp4' } },
+  ]);
+  makeCrops(join(root, 'out', 'crops'), { r: ['0_0.png'], f: ['0_0.png'] });
+  const result = runCli(['folds', '--root-dir', '.', '--output-dir', 'out'], { cwd: root });
+  assert.equal(result.status, 0, result.stderr);
+  assert.deepEqual(result.lines, [`folds: wrote 2 rows for 2 videos in 1 of 16 folds (0) to ${join(root, 'out', 'folds.csv')}`]);
+  assert.deepEqual(sortedLines(readFileSync(join(root, 'out', 'folds.csv'), 'utf8')), ['f,0_0.png,1,r,0,0', 'r,0_0.png,0,r,0,0']);
 });

@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { listCropFolders } from '../../src/dataset/crop-files.js';
 import { loadDataset, type Dataset } from '../../src/dataset/dataset.js';
-import { FOLDS_CSV_HEADER, assignFolds, buildFolds, foldOfPartNumber, foldRows, foldsCsv, foldsOfParts } from '../../src/dataset/folds.js';
+import { assignFolds, buildFolds, foldOfPartNumber, foldRows, foldsCsv, foldsOfParts } from '../../src/dataset/folds.js';
 import { outputPaths } from '../../src/dataset/output-paths.js';
 import { partAt } from '../../src/dataset/parts.js';
 import { DfdcError } from '../../src/util/errors.js';
 import { ExitCode } from '../../src/util/exit-codes.js';
-import { copyParityMetadata, inTemporaryDir, writeParts } from '../dataset/data-root.js';
+import { scratchDir } from '../helpers/cli.js';
+import { copyParityMetadata, writeDataRoot, type DataRootEntry } from '../helpers/data-root.js';
 import { parityDir, sharedTest } from '../helpers/shared.js';
 
 const reference = { nSplits: 16, partCount: 50 };
@@ -63,20 +64,20 @@ test('a part without a number or outside 0..P-1 is a clear error naming the fold
   );
 });
 
-async function datasetOf(parts: Parameters<typeof writeParts>[1], fn: (dataset: Dataset) => void | Promise<void>): Promise<void> {
-  await inTemporaryDir(async (root) => {
-    await writeParts(root, parts);
-    await fn(await loadDataset({ rootDir: root, outputDir: root, cropsDir: join(root, 'crops') }));
-  });
+async function datasetOf(entries: readonly DataRootEntry[], fn: (dataset: Dataset) => void | Promise<void>): Promise<void> {
+  const root = scratchDir('folds');
+  await writeDataRoot(root, entries);
+  await fn(await loadDataset({ rootDir: root, outputDir: root, cropsDir: join(root, 'crops') }));
 }
 
 test('the leak check names the pair whose fake and original are in different folds', async () => {
   await datasetOf(
-    {
-      dfdc_train_part_0: { metadata: { 'r0.mp4': { label: 'REAL' }, 'f0.mp4': { label: 'FAKE', original: 'r0.mp4' } } },
-      dfdc_train_part_2: { metadata: { 'r2.mp4': { label: 'REAL' } } },
-      dfdc_train_part_3: { metadata: { 'f3.mp4': { label: 'FAKE', original: 'r2.mp4' } } },
-    },
+    [
+      { part: 0, name: 'r0.mp4', record: { label: 'REAL' } },
+      { part: 0, name: 'f0.mp4', record: { label: 'FAKE', original: 'r0.mp4' } },
+      { part: 2, name: 'r2.mp4', record: { label: 'REAL' } },
+      { part: 3, name: 'f3.mp4', record: { label: 'FAKE', original: 'r2.mp4' } },
+    ],
     (dataset) => {
       // 16 folds of 50 parts (size 3): part 2 is in fold 0, part 3 in fold 1.
       expectDfdcError(
@@ -100,16 +101,12 @@ test('the leak check names the pair whose fake and original are in different fol
 
 test('rows: existing grid crops of each original with a fake (label 0) and of each fake (label 1)', async () => {
   await datasetOf(
-    {
-      dfdc_train_part_4: {
-        metadata: {
-          'r.mp4': { label: 'REAL' },
-          'f.mp4': { label: 'FAKE', original: 'r.mp4' },
-          'g.mp4': { label: 'FAKE', original: 'r.mp4' },
-          'alone.mp4': { label: 'REAL' },
-        },
-      },
-    },
+    [
+      { part: 4, name: 'r.mp4', record: { label: 'REAL' } },
+      { part: 4, name: 'f.mp4', record: { label: 'FAKE', original: 'r.mp4' } },
+      { part: 4, name: 'g.mp4', record: { label: 'FAKE', original: 'r.mp4' } },
+      { part: 4, name: 'alone.mp4', record: { label: 'REAL' } },
+    ],
     (dataset) => {
       const crops: Record<string, string[]> = {
         r: ['0_0.png', '0_1.png', '0_2.png', '310_0.png', '320_0.png'],
@@ -117,24 +114,24 @@ test('rows: existing grid crops of each original with a fake (label 0) and of ea
         g: [],
         alone: ['0_0.png'],
       };
-      const rows = foldRows(dataset.pairs, (id) => new Set(crops[id]), () => 7);
-      assert.deepEqual(rows, [
+      const expected = [
         { video: 'r', file: '0_0.png', label: 0, original: 'r', frame: 0, fold: 7 },
         { video: 'r', file: '0_1.png', label: 0, original: 'r', frame: 0, fold: 7 },
         { video: 'r', file: '310_0.png', label: 0, original: 'r', frame: 310, fold: 7 },
         { video: 'f', file: '0_0.png', label: 1, original: 'r', frame: 0, fold: 7 },
         { video: 'f', file: '10_1.png', label: 1, original: 'r', frame: 10, fold: 7 },
-      ]);
+      ];
+      assert.deepEqual(foldRows(dataset.pairs, (id) => new Set(crops[id]), () => 7), expected);
       const result = buildFolds(dataset.pairs, (id) => new Set(crops[id]), () => 7, 777);
       assert.equal(result.videoCount, 2);
       assert.deepEqual(result.foldsUsed, [7]);
-      assert.deepEqual(new Set(result.rows), new Set(rows));
+      assert.deepEqual(new Set(result.rows), new Set(expected));
     },
   );
 });
 
 test('CSV: header, one line per row, \\n line ends, fields quoted only when they must be', () => {
-  assert.equal(foldsCsv([]), `${FOLDS_CSV_HEADER}\n`);
+  assert.equal(foldsCsv([]), 'video,file,label,original,frame,fold\n');
   assert.equal(
     foldsCsv([
       { video: 'abc', file: '0_1.png', label: 1, original: 'xyz', frame: 0, fold: 3 },
@@ -148,20 +145,19 @@ for (const name of ['dataset_a', 'dataset_b']) {
   const input = join(parityDir, name, 'input');
   const expected = join(parityDir, name, 'expected');
   sharedTest(`library: folds of ${name} equal the reference's rows as a set`, expected, async () => {
-    await inTemporaryDir(async (root) => {
-      await copyParityMetadata(input, root);
-      const dirs = { rootDir: root, outputDir: root, cropsDir: join(expected, 'crops') };
-      const dataset = await loadDataset(dirs);
-      assert.deepEqual(dataset.problems, []);
-      const foldOf = assignFolds(dataset, reference);
-      const ids = dataset.pairs.flatMap((pair) => [pair.original.id, ...pair.fakes.map((fake) => fake.id)]);
-      const listed = await listCropFolders(outputPaths(dirs), ids);
-      const { rows } = buildFolds(dataset.pairs, (id) => listed.get(id)!, foldOf, 777);
-      const [header, ...lines] = foldsCsv(rows).trimEnd().split('\n');
-      const [expectedHeader, ...expectedLines] = (await readFile(join(expected, 'folds.csv'), 'utf8')).trimEnd().split('\n');
-      assert.equal(header, expectedHeader);
-      assert.equal(lines.length, expectedLines.length);
-      assert.deepEqual([...lines].sort(), [...expectedLines].sort());
-    });
+    const root = scratchDir('folds');
+    await copyParityMetadata(input, root);
+    const dirs = { rootDir: root, outputDir: root, cropsDir: join(expected, 'crops') };
+    const dataset = await loadDataset(dirs);
+    assert.deepEqual(dataset.problems, []);
+    const foldOf = assignFolds(dataset, reference);
+    const ids = dataset.pairs.flatMap((pair) => [pair.original.id, ...pair.fakes.map((fake) => fake.id)]);
+    const listed = await listCropFolders(outputPaths(dirs), ids);
+    const { rows } = buildFolds(dataset.pairs, (id) => listed.get(id)!, foldOf, 777);
+    const [header, ...lines] = foldsCsv(rows).trimEnd().split('\n');
+    const [expectedHeader, ...expectedLines] = (await readFile(join(expected, 'folds.csv'), 'utf8')).trimEnd().split('\n');
+    assert.equal(header, expectedHeader);
+    assert.equal(lines.length, expectedLines.length);
+    assert.deepEqual([...lines].sort(), [...expectedLines].sort());
   });
 }

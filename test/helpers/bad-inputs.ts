@@ -1,19 +1,22 @@
 /**
  * Small broken or awkward inputs, built in a temporary folder at test time, for the robustness tests
  * of every stage: empty and fake .mp4 files, truncated videos (one that fails to open, one that
- * decodes partway), a 1-frame video, a variable-frame-rate clip, a tiny video, and whole DATA_ROOTs
- * (with raw, possibly malformed, metadata.json text). Sources are the committed fixtures in
- * fixtures/sample, so these need no encoder beyond the ffmpeg found here and nothing from ../shared.
+ * decodes partway), a 1-frame video, a variable-frame-rate clip and a tiny video (test/helpers/data-root.ts
+ * puts them in a DATA_ROOT). Sources are the committed fixtures in fixtures/sample, so these need no
+ * encoder beyond the ffmpeg found here and nothing from ../shared.
  *
  * It also holds the test-side tools shared with scripts/make-fixtures.ts: running ffmpeg/ffprobe
  * (found by src/video/ffmpeg-binaries.ts) and a probe that counts frames by decoding them.
  */
 import { spawn } from 'node:child_process';
-import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { locateFfmpeg } from '../../src/video/ffmpeg-binaries.js';
-import { fixturesDir } from './shared.js';
+import { sampleRoot } from './shared.js';
+
+// Kept importable from here, where they used to live.
+export { copySampleRoot } from './data-root.js';
+export { sampleRoot };
 
 export interface ToolResult {
   code: number | null;
@@ -145,24 +148,8 @@ export async function mp4TopLevelBoxes(path: string): Promise<string[]> {
   return types;
 }
 
-/** The committed sample DATA_ROOT (scripts/make-fixtures.ts builds it; fixtures/sample/README.md lists it). */
-export const sampleRoot = join(fixturesDir, 'sample');
-
 /** A committed fixture video: 640x360, 25 fps, 41 frames, one moving face, moov atom at the end. */
 export const sampleVideo = join(sampleRoot, 'dfdc_train_part_0', 'real_a.mp4');
-
-/** A new empty temporary folder; remove it with `rm(dir, { recursive: true, force: true })`. */
-export function makeTempDir(prefix = 'dfdc-bad-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
-}
-
-/** Copies the committed sample DATA_ROOT's part folders into `dir` (a writable DATA_ROOT) and returns `dir`. */
-export async function copySampleRoot(dir: string): Promise<string> {
-  for (const entry of await readdir(sampleRoot)) {
-    if (entry.startsWith('dfdc_train_part_')) await cp(join(sampleRoot, entry), join(dir, entry), { recursive: true });
-  }
-  return dir;
-}
 
 /** A zero-byte file named `<name>.mp4`. */
 export async function zeroByteMp4(dir: string, name = 'empty'): Promise<string> {
@@ -263,75 +250,4 @@ export async function variableFrameRateMp4(dir: string, source = sampleVideo, na
     ...testEncoderArgs, '-f', 'mp4', path,
   ]);
   return { path, frames: vfrFrameCount };
-}
-
-/** One video of a DATA_ROOT built by writeDataRoot. */
-export interface DataRootEntry {
-  /** A part number (folder `dfdc_train_part_<n>`) or a folder name. */
-  part: number | string;
-  /** File name, with `.mp4`. */
-  name: string;
-  /** 'REAL' or 'FAKE' (anything else is written as given, for malformed-metadata tests). */
-  label: string;
-  /** The REAL original's file name for a FAKE; null or absent for a REAL (written as null). */
-  original?: string | null;
-  /** File copied in as the video; null lists the video in metadata.json without a file (a missing video). */
-  source: string | null;
-}
-
-export interface DataRootOptions {
-  /** Raw metadata.json text per part folder name, written instead of the generated JSON (malformed metadata). */
-  rawMetadata?: Record<string, string>;
-  /** Part folders to create even with no entries (metadata.json `{}` unless rawMetadata gives one). */
-  emptyParts?: (number | string)[];
-  /** Part folders that get no metadata.json at all (their videos are still copied). */
-  withoutMetadata?: (number | string)[];
-}
-
-export interface DataRoot {
-  root: string;
-  /** Part folder paths, by folder name. */
-  parts: Record<string, string>;
-  /** Copied video paths, by `<part folder>/<name>`. */
-  videos: Record<string, string>;
-}
-
-/** `dfdc_train_part_<n>` for a number; a string is taken as the folder name itself. */
-export function partFolder(part: number | string): string {
-  return typeof part === 'number' ? `dfdc_train_part_${part}` : part;
-}
-
-type MetadataRecord = { label: string; split: string; original: string | null };
-
-/**
- * Writes a DATA_ROOT under `root`: one folder per part with a compact DFDC metadata.json
- * (`{"x.mp4":{"label":"REAL","split":"train","original":null},...}`, entries in the order given)
- * and each entry's file copied from its source.
- */
-export async function writeDataRoot(root: string, entries: readonly DataRootEntry[], options: DataRootOptions = {}): Promise<DataRoot> {
-  const metadata = new Map<string, Record<string, MetadataRecord>>();
-  for (const part of options.emptyParts ?? []) metadata.set(partFolder(part), {});
-  for (const folder of Object.keys(options.rawMetadata ?? {})) if (!metadata.has(folder)) metadata.set(folder, {});
-  const result: DataRoot = { root, parts: {}, videos: {} };
-  for (const entry of entries) {
-    const folder = partFolder(entry.part);
-    const records = metadata.get(folder) ?? {};
-    metadata.set(folder, records);
-    records[entry.name] = { label: entry.label, split: 'train', original: entry.original ?? null };
-    if (entry.source !== null) {
-      const path = join(root, folder, entry.name);
-      await mkdir(dirname(path), { recursive: true });
-      await copyFile(entry.source, path);
-      result.videos[`${folder}/${entry.name}`] = path;
-    }
-  }
-  const withoutMetadata = new Set((options.withoutMetadata ?? []).map(partFolder));
-  for (const [folder, records] of metadata) {
-    const dir = join(root, folder);
-    await mkdir(dir, { recursive: true });
-    result.parts[folder] = dir;
-    if (withoutMetadata.has(folder)) continue;
-    await writeFile(join(dir, 'metadata.json'), options.rawMetadata?.[folder] ?? JSON.stringify(records));
-  }
-  return result;
 }

@@ -1,31 +1,78 @@
+/**
+ * The tests' one way to run the CLI and their one temporary-folder helper.
+ */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
 import { packageRoot } from '../../src/util/package-root.js';
 
-/** Runs the built CLI as a user would; returns its exit code and output. */
-export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): { status: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [join(packageRoot, 'dist', 'src', 'cli', 'index.js'), ...args], {
+/** The built CLI (dist/src/cli/index.js); a test that must signal or kill a run spawns it with `cliEnvironment()`. */
+export const cliPath = join(packageRoot, 'dist', 'src', 'cli', 'index.js');
+
+export interface CliOptions {
+  /** Working folder; the package root by default. */
+  cwd?: string;
+  /** Variables set on top of `cliEnvironment()`'s; `undefined` removes one. */
+  env?: NodeJS.ProcessEnv;
+  /** An executable to run instead of `node dist/src/cli/index.js`, e.g. an installed `bin/dfdc`. */
+  executable?: string;
+}
+
+export interface CliResult {
+  /** Exit code; -1 when the process ended on a signal. */
+  status: number;
+  stdout: string;
+  stderr: string;
+  /** stderr split on newlines, without empty lines. */
+  lines: string[];
+}
+
+/**
+ * The environment of a CLI run: this process's, with NO_COLOR=1 and without DFDC_ROOT and
+ * DFDC_DEBUG (which would change what a run reads or prints), then `env` on top (where
+ * `undefined` removes a variable).
+ */
+export function cliEnvironment(env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const merged: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete merged.DFDC_ROOT;
+  delete merged.DFDC_DEBUG;
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) delete merged[name];
+    else merged[name] = value;
+  }
+  return merged;
+}
+
+/** Runs the built CLI as a user would, stdin closed, and waits for it to end. */
+export function runCli(args: readonly string[], options: CliOptions = {}): CliResult {
+  const [program, programArgs] = options.executable === undefined ? [process.execPath, [cliPath, ...args]] : [options.executable, [...args]];
+  const result = spawnSync(program, programArgs, {
     cwd: options.cwd ?? packageRoot,
-    env: { ...process.env, NO_COLOR: '1', ...options.env },
+    env: cliEnvironment(options.env),
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
     maxBuffer: 64 * 1024 * 1024,
   });
-  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+  if (result.error) throw result.error;
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr, lines: result.stderr.split('\n').filter((line) => line !== '') };
 }
 
-/** A temporary folder removed after the test file ends. */
+const scratchDirs: string[] = [];
+let removalRegistered = false;
+
+/**
+ * A new empty temporary folder, removed when the test file's process exits (whether it is made at
+ * the top of the file, in a hook or in a test).
+ */
 export function scratchDir(prefix: string): string {
+  if (!removalRegistered) {
+    removalRegistered = true;
+    process.once('exit', () => {
+      for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+    });
+  }
   const dir = mkdtempSync(join(tmpdir(), `dfdc-${prefix}-`));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  scratchDirs.push(dir);
   return dir;
-}
-
-/** Copies a folder (e.g. a parity input DATA_ROOT) into a scratch folder, since stages write into it. */
-export function copyInto(source: string, destination: string): string {
-  cpSync(source, destination, { recursive: true });
-  return destination;
 }

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 
 /**
- * Compares image folders by decoded pixels (PNG encoders differ in bytes, not in pixels).
+ * The tests' one PNG decoder, and image folders compared by decoded pixels (PNG encoders differ in
+ * bytes, not in pixels).
  */
 export interface DecodedImage {
   width: number;
@@ -12,11 +13,28 @@ export interface DecodedImage {
   data: Buffer;
 }
 
-/** Decodes a PNG with its own channel count (sharp would expand a gray PNG to RGB). */
-export async function decodeImage(path: string): Promise<DecodedImage> {
-  const { channels } = await sharp(path).metadata();
-  const pipeline = channels === 1 ? sharp(path).toColourspace('b-w') : sharp(path);
+export interface DecodeOptions {
+  /** 3-channel RGB whatever the file stores (alpha dropped, gray expanded), as the pipeline reads images. */
+  rgb?: boolean;
+  /** The pixels as stored even when the file embeds an ICC profile (no colour management), as the reference read them. */
+  keepIccProfile?: boolean;
+}
+
+/**
+ * Decodes an 8-bit PNG (or any image sharp reads) to its pixels, interleaved. By default with the
+ * channel count the file stores: a gray PNG stays 1-channel (sharp would expand it to RGB), an RGB
+ * one 3-channel, alpha kept. Throws on a file that is not 8-bit.
+ */
+export async function decodeImage(path: string, options: DecodeOptions = {}): Promise<DecodedImage> {
+  const meta = await sharp(path).metadata();
+  if (meta.depth !== 'uchar') throw new Error(`${path}: expected an 8-bit image but received depth ${meta.depth}`);
+  let pipeline = sharp(path);
+  if (options.keepIccProfile) pipeline = pipeline.keepIccProfile();
+  if (options.rgb) pipeline = pipeline.removeAlpha().toColourspace('srgb');
+  else if (meta.channels === 1 || meta.channels === 2) pipeline = pipeline.toColourspace('b-w'); // gray, with or without alpha
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  const wanted = options.rgb ? 3 : meta.channels;
+  if (info.channels !== wanted) throw new Error(`${path}: decoded with ${info.channels} channels instead of ${wanted}`);
   return { width: info.width, height: info.height, channels: info.channels, data };
 }
 

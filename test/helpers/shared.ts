@@ -12,6 +12,8 @@ export const sharedDir = resolve(process.env.DFDC_SHARED ?? join(packageRoot, '.
 export const parityDir = join(sharedDir, 'parity');
 export const mediaDir = join(sharedDir, 'media');
 export const fixturesDir = join(packageRoot, 'fixtures');
+/** The committed sample DATA_ROOT (scripts/make-fixtures.ts builds it; fixtures/sample/README.md lists it). */
+export const sampleRoot = join(fixturesDir, 'sample');
 
 const inCi = process.env.CI === 'true' || process.env.CI === '1';
 

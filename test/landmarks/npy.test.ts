@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { decodeNpyInt16, encodeNpyInt16 } from '../../src/landmarks/npy.js';
+import { scratchDir } from '../helpers/cli.js';
 import { parityDir, sharedTest } from '../helpers/shared.js';
 
 const LANDMARKS = Int16Array.from([92, 100, 125, 100, 124, 129, 90, 149, 114, 147]);
@@ -68,18 +68,13 @@ for (const dataset of ['dataset_a', 'dataset_b']) {
 const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
 
 test('NumPy reads what we write (optional: needs python3 with numpy)', { skip: hasNumpy ? false : 'python3 with numpy is absent' }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dfdc-npy-'));
-  try {
-    const path = join(dir, 'landmarks.npy');
-    const values = Int16Array.from([-32768, 32767, 0, -1, 1, 300, -300, 12, 7, 5]);
-    writeFileSync(path, encodeNpyInt16(values, [5, 2]));
-    const script = 'import json, sys, numpy as np\na = np.load(sys.argv[1])\nprint(json.dumps([str(a.dtype), list(a.shape), a.tolist(), bool(a.flags.c_contiguous)]))';
-    const [dtype, shape, rows, cContiguous] = JSON.parse(execFileSync('python3', ['-c', script, path], { encoding: 'utf8' })) as [string, number[], number[][], boolean];
-    assert.equal(dtype, 'int16');
-    assert.deepEqual(shape, [5, 2]);
-    assert.deepEqual(rows.flat(), Array.from(values));
-    assert.equal(cContiguous, true);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const path = join(scratchDir('npy'), 'landmarks.npy');
+  const values = Int16Array.from([-32768, 32767, 0, -1, 1, 300, -300, 12, 7, 5]);
+  writeFileSync(path, encodeNpyInt16(values, [5, 2]));
+  const script = 'import json, sys, numpy as np\na = np.load(sys.argv[1])\nprint(json.dumps([str(a.dtype), list(a.shape), a.tolist(), bool(a.flags.c_contiguous)]))';
+  const [dtype, shape, rows, cContiguous] = JSON.parse(execFileSync('python3', ['-c', script, path], { encoding: 'utf8' })) as [string, number[], number[][], boolean];
+  assert.equal(dtype, 'int16');
+  assert.deepEqual(shape, [5, 2]);
+  assert.deepEqual(rows.flat(), Array.from(values));
+  assert.equal(cContiguous, true);
 });

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import sharp from 'sharp';
 import type { RgbImage } from '../../src/image/rgb-image.js';
 import { createMtcnnDetector, type Face } from '../../src/mtcnn/detector.js';
 import type { TraceEvent } from '../../src/mtcnn/trace.js';
 import { TaskPool } from '../../src/workers/pool.js';
+import { decodeImage } from '../helpers/compare-images.js';
 import { fixturesDir } from '../helpers/shared.js';
 
 const options = { thresholds: [0.6, 0.7, 0.7] as [number, number, number], minFaceSize: 20 };
@@ -14,8 +14,8 @@ const detector = createMtcnnDetector({ backend: 'wasm' });
 let astronaut: RgbImage;
 
 before(async () => {
-  const { data, info } = await sharp(join(fixturesDir, 'source', 'astronaut-head.png')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  astronaut = { width: info.width, height: info.height, data: new Uint8Array(data) };
+  const { width, height, data } = await decodeImage(join(fixturesDir, 'source', 'astronaut-head.png'), { rgb: true });
+  astronaut = { width, height, data: new Uint8Array(data) };
   await detector.load();
 });
 after(() => detector.dispose());

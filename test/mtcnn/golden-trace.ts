@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import type { RgbImage } from '../../src/image/rgb-image.js';
+import { decodeImage } from '../helpers/compare-images.js';
 import { parityDir } from '../helpers/shared.js';
 
 /**
@@ -76,8 +76,8 @@ export function goldenCases(): Record<string, GoldenCase> {
 
 /** The case's image as the reference fed it: 8-bit RGB as stored, no colour management, no alpha. */
 export async function goldenImage(c: GoldenCase): Promise<RgbImage> {
-  const { data, info } = await sharp(join(goldenDir, c.image)).keepIccProfile().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  const { width, height, data } = await decodeImage(join(goldenDir, c.image), { rgb: true, keepIccProfile: true });
+  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 
 /** Groups a case's trace by stage (throws if the trace is not in the expected call order). */

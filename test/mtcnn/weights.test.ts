@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { mtcnnWeightFiles, mtcnnWeightsDir } from '../../src/mtcnn/weight-files.js';
 import { denseRowsWhcToHwc, loadMtcnnWeights, swapKernelSpatialAxes, weight } from '../../src/mtcnn/weights.js';
 import { DfdcError } from '../../src/util/errors.js';
+import { scratchDir } from '../helpers/cli.js';
 
 /** The raw file, independently of the loader: name -> { shape, values } in manifest order. */
 function rawTensors(): Map<string, { shape: number[]; values: Float32Array }> {
@@ -119,16 +119,12 @@ test('layout helpers on hand-made arrays', () => {
 });
 
 test('a corrupted weight file is refused with a one-line DfdcError', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dfdc-mtcnn-weights-'));
-  try {
-    cpSync(mtcnnWeightsDir, dir, { recursive: true });
-    const shard = readFileSync(join(dir, mtcnnWeightFiles.shard.name));
-    shard[1000] = shard[1000]! ^ 1;
-    writeFileSync(join(dir, mtcnnWeightFiles.shard.name), shard);
-    assert.throws(() => loadMtcnnWeights(dir), (error: unknown) => error instanceof DfdcError && /corrupt.*sha256/.test(error.message));
-    rmSync(join(dir, mtcnnWeightFiles.manifest.name));
-    assert.throws(() => loadMtcnnWeights(dir), (error: unknown) => error instanceof DfdcError && /cannot read/.test(error.message));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const dir = scratchDir('mtcnn-weights');
+  cpSync(mtcnnWeightsDir, dir, { recursive: true });
+  const shard = readFileSync(join(dir, mtcnnWeightFiles.shard.name));
+  shard[1000] = shard[1000]! ^ 1;
+  writeFileSync(join(dir, mtcnnWeightFiles.shard.name), shard);
+  assert.throws(() => loadMtcnnWeights(dir), (error: unknown) => error instanceof DfdcError && /corrupt.*sha256/.test(error.message));
+  rmSync(join(dir, mtcnnWeightFiles.manifest.name));
+  assert.throws(() => loadMtcnnWeights(dir), (error: unknown) => error instanceof DfdcError && /cannot read/.test(error.message));
 });

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { copyInto, runCli, scratchDir } from '../helpers/cli.js';
+import { runCli, scratchDir } from '../helpers/cli.js';
 import { decodeImage, differingPixels, listFiles } from '../helpers/compare-images.js';
+import { copyInto } from '../helpers/data-root.js';
 import { parityDir, sharedTest } from '../helpers/shared.js';
 
 /**

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { decodeNpyInt16 } from '../../src/landmarks/npy.js';
-import { copyInto, runCli, scratchDir } from '../helpers/cli.js';
+import { runCli, scratchDir } from '../helpers/cli.js';
 import { listFiles } from '../helpers/compare-images.js';
+import { copyInto } from '../helpers/data-root.js';
 import { parityDir, sharedTest } from '../helpers/shared.js';
 
 /**

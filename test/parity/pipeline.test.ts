@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { parseBoxes, type Box } from '../../src/dataset/boxes-file.js';
 import { decodeNpyInt16 } from '../../src/landmarks/npy.js';
-import { copyInto, runCli, scratchDir } from '../helpers/cli.js';
+import { runCli, scratchDir } from '../helpers/cli.js';
 import { decodeImage, differingPixels, listFiles } from '../helpers/compare-images.js';
+import { copyInto } from '../helpers/data-root.js';
 import { parityDir, sharedTest } from '../helpers/shared.js';
 
 /**

@@ -8,6 +8,7 @@ import { writeGrayPng, writeRgbPng } from '../../src/image/png.js';
 import { encodeNpyInt16 } from '../../src/landmarks/npy.js';
 import { loadReportData, pageLink, readRunReports } from '../../src/report/load.js';
 import { scratchDir } from '../helpers/cli.js';
+import { writeDataRoot } from '../helpers/data-root.js';
 
 /**
  * The report's loader on a small hand-made output folder (no pipeline, no browser): which report
@@ -23,11 +24,12 @@ async function outputFolder(): Promise<{ root: string; out: string }> {
   const scratch = scratchDir('report-load');
   const root = join(scratch, 'root');
   const out = join(scratch, 'out');
-  await mkdir(join(root, 'dfdc_train_part_0'), { recursive: true });
-  await writeFile(
-    join(root, 'dfdc_train_part_0', 'metadata.json'),
-    JSON.stringify({ 'r1.mp4': { label: 'REAL' }, 'f1.mp4': { label: 'FAKE', original: 'r1.mp4' }, 'r2.mp4': { label: 'REAL' }, 'x.mp4': { label: 'fake' } }),
-  );
+  await writeDataRoot(root, [
+    { part: 0, name: 'r1.mp4', record: { label: 'REAL' } },
+    { part: 0, name: 'f1.mp4', record: { label: 'FAKE', original: 'r1.mp4' } },
+    { part: 0, name: 'r2.mp4', record: { label: 'REAL' } },
+    { part: 0, name: 'x.mp4', record: { label: 'fake' } },
+  ]);
   await writeRgbPng(join(out, 'crops', 'r1', '0_0.png'), rgb(20, 24));
   await writeRgbPng(join(out, 'crops', 'r1', '10_0.png'), rgb(20, 24));
   await writeRgbPng(join(out, 'crops', 'r1', '20_0.png'), rgb(20, 24));

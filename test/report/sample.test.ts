@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { assembleDataset } from '../../src/dataset/dataset.js';
 import { parseMetadata } from '../../src/dataset/metadata.js';
 import { FRAME_ACTOR_GRID, type GridCell } from '../../src/dataset/output-paths.js';
-import { CELLS_PER_VIDEO, namedOriginals, sampleIds, sampleKey, stripCells } from '../../src/report/sample.js';
+import { namedOriginals, sampleIds, sampleKey, stripCells } from '../../src/report/sample.js';
 
 /** The report's choice of videos and cells: stable, spread, capped. */
 
@@ -13,7 +14,8 @@ test('sampleKey is the SHA-256 of the id in hex (FIPS 180-2 test vector)', () =>
 
 test('sampleIds: the first N in hash order, whatever the input order, each id once', () => {
   const ids = Array.from({ length: 40 }, (_, i) => `video${i}`);
-  const expected = [...ids].sort((a, b) => (sampleKey(a) < sampleKey(b) ? -1 : 1)).slice(0, 7);
+  const sha256 = (id: string) => createHash('sha256').update(id, 'utf8').digest('hex');
+  const expected = [...ids].sort((a, b) => (sha256(a) < sha256(b) ? -1 : 1)).slice(0, 7);
   assert.deepEqual(sampleIds(ids, 7), expected);
   assert.deepEqual(sampleIds([...ids].reverse(), 7), expected);
   assert.deepEqual(sampleIds([...ids, ...ids], 7), expected);
@@ -32,7 +34,6 @@ test('stripCells: all cells when they fit, in grid order', () => {
 
 test('stripCells: whole frames spread from the first to the last, at most 8 cells', () => {
   const allFrames = FRAME_ACTOR_GRID.filter((cell) => cell.actor === 0).map((cell) => cell.frame);
-  assert.equal(CELLS_PER_VIDEO, 8);
   // 32 frames, one actor: indices round(i * 31 / 7)
   assert.deepEqual(names(stripCells(cells(allFrames, [0]))), ['0_0', '40_0', '90_0', '130_0', '180_0', '220_0', '270_0', '310_0']);
   // 32 frames, two actors: 4 frames (indices round(i * 31 / 3)) with both actors

@@ -15,9 +15,9 @@ import {
   truncatedMp4Partial,
   truncatedMp4Unopenable,
   variableFrameRateMp4,
-  writeDataRoot,
   zeroByteMp4,
 } from '../helpers/bad-inputs.js';
+import { writeDataRoot } from '../helpers/data-root.js';
 
 /**
  * What real data sets throw at a run: every broken input gets one line naming its file and the
@@ -54,6 +54,9 @@ before(async () => {
       { part: 0, name: 'missing.mp4', label: 'REAL', source: null },
       { part: 0, name: 'small_fake.mp4', label: 'FAKE', original: 'good.mp4', source: await tinyMp4(sources) },
       { part: 0, name: 'orphan.mp4', label: 'FAKE', original: 'ghost.mp4', source: fakeA },
+      // Records that are wrong in themselves: a bad label and a name that leaves DATA_ROOT.
+      { part: 0, name: 'badlabel.mp4', record: { label: 'real', split: 'train' } },
+      { part: 0, name: '../escape.mp4', record: { label: 'REAL', split: 'train' } },
       { part: 1, name: 'never.mp4', label: 'REAL', source: realA },
     ],
     {
@@ -62,12 +65,6 @@ before(async () => {
       },
     },
   );
-  // Records that are wrong in themselves: a bad label and a name that leaves DATA_ROOT.
-  const metadataPath = join(root, 'dfdc_train_part_0', 'metadata.json');
-  const records = JSON.parse(readFileSync(metadataPath, 'utf8')) as Record<string, unknown>;
-  records['badlabel.mp4'] = { label: 'real', split: 'train' };
-  records['../escape.mp4'] = { label: 'REAL', split: 'train' };
-  await writeFile(metadataPath, JSON.stringify(records));
   run = runCli(['run', '--root-dir', root, '--output-dir', out, '--all-frames', '--n-splits', '1', '--total-parts', '1']);
   report = JSON.parse(readFileSync(join(out, 'run-report.json'), 'utf8')) as ReportFile;
 });

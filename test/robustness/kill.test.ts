@@ -3,8 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { packageRoot } from '../../src/util/package-root.js';
-import { runCli, scratchDir } from '../helpers/cli.js';
+import { cliEnvironment, cliPath, runCli, scratchDir } from '../helpers/cli.js';
 import { listFiles } from '../helpers/compare-images.js';
 import { fixturesDir } from '../helpers/shared.js';
 
@@ -28,7 +27,7 @@ function snapshot(out: string): Map<string, Buffer> {
 /** Starts a run and kills it with SIGKILL after `delayMs`; resolves once it is gone. */
 function runAndKill(out: string, delayMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(packageRoot, 'dist', 'src', 'cli', 'index.js'), ...args(out)], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [cliPath, ...args(out)], { env: cliEnvironment(), stdio: 'ignore' });
     const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
     child.on('exit', () => {
       clearTimeout(timer);
@@ -68,12 +67,12 @@ test('kill -9 at any moment, rerun, and the outputs equal an uninterrupted run',
 });
 
 
-test('Ctrl-C lets the running units finish, exits 130, and a rerun completes the outputs', async () => {
+test('Ctrl-C stops the running units cleanly, exits 130, and a rerun completes the outputs', async () => {
   const scratch = scratchDir('sigint');
   const out = join(scratch, 'out');
   // Without --quiet, so the interrupt can wait for the detect stage to have started.
   const noisy = args(out).filter((arg) => arg !== '--quiet');
-  const child = spawn(process.execPath, [join(packageRoot, 'dist', 'src', 'cli', 'index.js'), ...noisy], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [cliPath, ...noisy], { env: cliEnvironment(), stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   let interrupted = false;
   child.stderr.on('data', (chunk: Buffer) => {
@@ -85,7 +84,7 @@ test('Ctrl-C lets the running units finish, exits 130, and a rerun completes the
   });
   const code = await new Promise<number | null>((resolve) => child.on('exit', (status) => resolve(status)));
   assert.equal(code, 130, stderr);
-  assert.match(stderr, /interrupted: finishing the units in progress/);
+  assert.match(stderr, /interrupted: stopping the units in progress/);
   assert.doesNotMatch(stderr, /\n\s+at /);
   const leftovers = listFiles(out, { hidden: true }).filter((file) => file.endsWith('.tmp'));
   assert.deepEqual(leftovers, [], 'Ctrl-C left temporary files');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ReportFile } from '../../src/run/report.js';
-import { copySampleRoot } from '../helpers/bad-inputs.js';
+import { copySampleRoot } from '../helpers/data-root.js';
 import { runCli, scratchDir } from '../helpers/cli.js';
 import { listFiles } from '../helpers/compare-images.js';
 import { fixturesDir } from '../helpers/shared.js';
@@ -43,8 +43,6 @@ function copyOfReference(name: string): string {
 function run(out: string, root = sample, ...extra: string[]) {
   return runCli(['run', '--root-dir', root, '--output-dir', out, ...folds, '--quiet', ...extra]);
 }
-
-const lines = (stderr: string) => stderr.split('\n').filter((line) => line !== '');
 
 const doneCounts = (stdout: string) =>
   Object.fromEntries(Object.entries((JSON.parse(stdout) as ReportFile).stages).map(([stage, counts]) => [stage, counts.done]));
@@ -97,12 +95,12 @@ test('landmarks or diffs run before crops name the stage to run first, mark noth
     const early = runCli([stage, '--root-dir', sample, '--output-dir', out, '--quiet']);
     assert.equal(early.status, 1, early.stderr);
     const noun = stage === 'landmarks' ? '5 REAL videos' : '4 FAKEs';
-    assert.deepEqual(lines(early.stderr), [`${stage}: nothing to do yet: none of the ${noun} has its crops: run dfdc crops first`]);
+    assert.deepEqual(early.lines, [`${stage}: nothing to do yet: none of the ${noun} has its crops: run dfdc crops first`]);
     assert.equal(existsSync(join(out, '.run-state', 'units', stage)), false, `${stage} marked units`);
   }
   const crops = runCli(['crops', '--root-dir', sample, '--output-dir', out, '--quiet']);
   assert.equal(crops.status, 1, 'crops before detect waits too');
-  assert.deepEqual(lines(crops.stderr), ['crops: nothing to do yet: none of the 9 videos has its boxes: run dfdc detect first']);
+  assert.deepEqual(crops.lines, ['crops: nothing to do yet: none of the 9 videos has its boxes: run dfdc detect first']);
   for (const args of [['detect', '--every', '10'], ['crops'], ['landmarks'], ['diffs'], ['folds', '--out', join(out, 'folds.csv'), '--n-splits', '2', '--parts', '2']]) {
     const result = runCli([...args, '--root-dir', sample, '--output-dir', out]);
     assert.equal(result.status, 0, `${args[0]}: ${result.stderr}`);
@@ -116,7 +114,7 @@ test('a boxes file that is not JSON fails its crops naming the file, and the adv
   writeFileSync(boxes, '{"0": [[1.5, 2');
   const crops = runCli(['crops', '--root-dir', sample, '--output-dir', out, '--quiet']);
   assert.equal(crops.status, 1);
-  const failures = lines(crops.stderr).filter((line) => line.startsWith('crops: dfdc_train_part_'));
+  const failures = crops.lines.filter((line) => line.startsWith('crops: dfdc_train_part_'));
   // real_a and its two FAKEs are cut with real_a's boxes.
   assert.deepEqual(failures.map((line) => line.split(': ')[1]).sort(), ['dfdc_train_part_0/fake_a_blur.mp4', 'dfdc_train_part_0/fake_a_hue.mp4', 'dfdc_train_part_0/real_a.mp4']);
   for (const line of failures) assert.ok(line.endsWith(`${boxes} is not valid JSON: delete it and rerun dfdc detect, which detects that video's faces again`), line);
@@ -136,7 +134,7 @@ test('a crop that is not a PNG fails the landmarks and diffs that read it, namin
   for (const stage of ['landmarks', 'diffs']) {
     const result = runCli([stage, '--root-dir', sample, '--output-dir', out, '--quiet']);
     assert.equal(result.status, 1, result.stderr);
-    const failed = lines(result.stderr).filter((line) => line.startsWith(`${stage}: dfdc_train_part_`));
+    const failed = result.lines.filter((line) => line.startsWith(`${stage}: dfdc_train_part_`));
     assert.equal(failed.length, stage === 'landmarks' ? 1 : 2, result.stderr);
     for (const line of failed) assert.match(line, new RegExp(`${crop}: not a readable image \\(.+\\): delete it and rerun dfdc crops, which cuts that video's crops again$`));
   }

@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import type { RgbImage } from '../../src/image/rgb-image.js';
 import { bgrToGray, diffMask, dissimilarity, saturateToUint8, truncateToUint8 } from '../../src/ssim/diff-mask.js';
 import { ssimMap } from '../../src/ssim/ssim-map.js';
+import { decodeImage } from '../helpers/compare-images.js';
 import { parityDir, sharedTest } from '../helpers/shared.js';
-import { readPngPixels } from './png-pixels.js';
 
 test("truncateToUint8 is x86 NumPy's astype(uint8): truncate toward zero, keep the low 8 bits", () => {
   const cases: Array<[number, number]> = [
@@ -157,8 +157,8 @@ for (const dataset of ['dataset_a', 'dataset_b']) {
             if (existsSync(diffPath)) unexplainedDiffs.push(`${fake}/${name}_diff.png (a crop is missing)`);
             continue;
           }
-          const a = await readPngPixels(originalPath);
-          const b = await readPngPixels(fakePath);
+          const a = await decodeImage(originalPath);
+          const b = await decodeImage(fakePath);
           assert.equal(a.channels, 3, `${originalPath} is RGB`);
           assert.equal(b.channels, 3, `${fakePath} is RGB`);
           if (a.width !== b.width || a.height !== b.height) {
@@ -170,7 +170,7 @@ for (const dataset of ['dataset_a', 'dataset_b']) {
             missingDiffs.push(`${fake}/${name} (${a.width}x${a.height})`);
             continue;
           }
-          const expected = await readPngPixels(diffPath);
+          const expected = await decodeImage(diffPath);
           assert.equal(expected.channels, 1, `${diffPath} is gray`);
           assert.deepEqual([expected.width, expected.height], [a.width, a.height], `${diffPath} has the crop's size`);
           const mask = diffMask(a, b);

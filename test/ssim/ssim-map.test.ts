@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { channelsOf, fitsSsimWindow, meanSsim, reflectIndex, ssimMap, ssimRows, type Image8 } from '../../src/ssim/ssim-map.js';
+import { decodeImage } from '../helpers/compare-images.js';
 import { parityDir, sharedTest } from '../helpers/shared.js';
-import { readPngPixels } from './png-pixels.js';
 
 const C1 = (0.01 * 255) ** 2;
 const C2 = (0.03 * 255) ** 2;
@@ -27,8 +27,8 @@ function noise(length: number, seed: number): Uint8Array {
 const ssimDir = join(parityDir, 'ssim');
 
 sharedTest('SSIM map of camera.png vs its noisy copy is bit-identical to scikit-image 0.19', ssimDir, async (t) => {
-  const camera = await readPngPixels(join(ssimDir, 'camera.png'));
-  const noisy = await readPngPixels(join(ssimDir, 'camera_noisy_seed5_sigma20.png'));
+  const camera = await decodeImage(join(ssimDir, 'camera.png'));
+  const noisy = await decodeImage(join(ssimDir, 'camera_noisy_seed5_sigma20.png'));
   assert.equal(camera.channels, 1, 'camera.png decodes as 1-channel gray');
   assert.equal(noisy.channels, 1, 'the noisy copy decodes as 1-channel gray');
   assert.deepEqual([camera.width, camera.height], [512, 512]);

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { UnitError } from '../../src/util/errors.js';
 import { firstLine, parseProbe, probeVideo, rotationOf } from '../../src/video/probe.js';
+import { scratchDir } from '../helpers/cli.js';
 import { makeClip } from './synthetic-video.js';
 
 function ffprobeJson(stream: Record<string, unknown>, format: Record<string, unknown> = {}): string {
@@ -68,20 +67,15 @@ test('firstLine drops blank lines and object addresses from ffmpeg messages', ()
 });
 
 test('probeVideo on a real file', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'dfdc-probe-'));
-  try {
-    const clip = join(dir, 'clip.mp4');
-    await makeClip(clip, { size: '80x60', rate: 10, seconds: 1.5 });
-    const probe = await probeVideo(clip);
-    assert.equal(probe.width, 80);
-    assert.equal(probe.height, 60);
-    assert.equal(probe.frameCount, 15);
-    assert.equal(probe.fps, 10);
-    assert.equal(probe.codec, 'mpeg4');
-    assert.equal(probe.pixFmt, 'yuv420p');
-    assert.equal(probe.rotation, 0);
-    assert.ok(Math.abs((probe.durationSeconds ?? 0) - 1.5) < 0.01);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const clip = join(scratchDir('probe'), 'clip.mp4');
+  await makeClip(clip, { size: '80x60', rate: 10, seconds: 1.5 });
+  const probe = await probeVideo(clip);
+  assert.equal(probe.width, 80);
+  assert.equal(probe.height, 60);
+  assert.equal(probe.frameCount, 15);
+  assert.equal(probe.fps, 10);
+  assert.equal(probe.codec, 'mpeg4');
+  assert.equal(probe.pixFmt, 'yuv420p');
+  assert.equal(probe.rotation, 0);
+  assert.ok(Math.abs((probe.durationSeconds ?? 0) - 1.5) < 0.01);
 });
