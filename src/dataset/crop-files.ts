@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { forEachConcurrent } from '../util/concurrency.js';
 import { FatalError } from '../util/errors.js';
+import { gridCellIndices } from './folds.js';
 import type { OutputPaths } from './output-paths.js';
 
 /**
@@ -12,13 +13,15 @@ import type { OutputPaths } from './output-paths.js';
 const LISTING_CONCURRENCY = 32;
 
 /**
- * The file names in each video's crops folder, by video id; a missing folder lists as empty. Any other
- * failure to list (permissions, I/O) is fatal: folds built from a partial view would be wrong.
+ * The grid cells present in each video's crops folder (gridCellIndices), by video id; a missing
+ * folder has none. Only the cells are kept, not the names: at DFDC's size the names alone would
+ * take hundreds of megabytes. Any other failure to list (permissions, I/O) is fatal: folds built
+ * from a partial view would be wrong.
  */
-export async function listCropFolders(paths: OutputPaths, ids: Iterable<string>): Promise<Map<string, ReadonlySet<string>>> {
-  const listed = new Map<string, ReadonlySet<string>>();
+export async function listGridCells(paths: OutputPaths, ids: Iterable<string>): Promise<Map<string, Uint8Array>> {
+  const listed = new Map<string, Uint8Array>();
   await forEachConcurrent([...new Set(ids)], LISTING_CONCURRENCY, async (id) => {
-    listed.set(id, await listFolder(paths.cropDir(id)));
+    listed.set(id, gridCellIndices(await listFolder(paths.cropDir(id))));
   });
   return listed;
 }

@@ -1,8 +1,8 @@
 import { FatalError } from '../util/errors.js';
 import type { Dataset, Pair, Video } from './dataset.js';
-import { cropFileName, gridCellsPresent } from './output-paths.js';
+import { FRAME_ACTOR_GRID, cropFileName } from './output-paths.js';
 import type { Part } from './parts.js';
-import { seededShuffle } from './seeded-shuffle.js';
+import { shuffleInPlace } from './seeded-shuffle.js';
 
 /**
  * Stage 5, generate-folds, as pure functions: the fold of each part, the rows of folds.csv from the
@@ -88,23 +88,83 @@ export function checkNoLeak(pairs: readonly Pair[], foldOf: (video: Video) => nu
 }
 
 /**
- * The rows, unshuffled: for each pair, the original's existing grid crops (label 0), then for each pair
- * and fake, the fake's (label 1); within a video, frame then actor. `cropFiles(id)` is the listing of
- * crops/<id>/ (see listCropFolders).
+ * The rows of folds.csv without one object per row (the full DFDC set has about 4 million): each
+ * row is the number `video * GRID_CELLS + cell`, where `video` indexes `videos` and `cell` indexes
+ * FRAME_ACTOR_GRID. Rows are made in the reference's order before the shuffle: for each pair, the
+ * original's existing grid crops (label 0), then for each pair and fake, the fake's (label 1);
+ * within a video, frame then actor.
  */
-export function foldRows(pairs: readonly Pair[], cropFiles: (id: string) => ReadonlySet<string>, foldOf: (video: Video) => number): FoldRow[] {
-  const rowsOf = (video: Video, label: 0 | 1, original: string): FoldRow[] =>
-    gridCellsPresent(cropFiles(video.id)).map(({ frame, actor }) => ({ video: video.id, file: cropFileName(frame, actor), label, original, frame, fold: foldOf(video) }));
-  return [
-    ...pairs.flatMap(({ original }) => rowsOf(original, 0, original.id)),
-    ...pairs.flatMap(({ original, fakes }) => fakes.flatMap((fake) => rowsOf(fake, 1, original.id))),
-  ];
+export interface FoldTable {
+  /** Every video of a pair, originals first, then fakes, in pair order (with or without rows). */
+  readonly videos: readonly FoldVideo[];
+  readonly rows: Uint32Array;
 }
 
-/** folds.csv's text: the header, then one line per row, `\n` line ends (as pandas writes it). */
-export function foldsCsv(rows: readonly FoldRow[]): string {
-  const lines = rows.map((row) => [row.video, row.file, String(row.label), row.original, String(row.frame), String(row.fold)].map(csvField).join(','));
-  return `${[FOLDS_CSV_HEADER, ...lines].join('\n')}\n`;
+export interface FoldVideo {
+  readonly id: string;
+  readonly label: 0 | 1;
+  /** The REAL original's id (the video itself for label 0). */
+  readonly original: string;
+  readonly fold: number;
+}
+
+const GRID_CELLS = FRAME_ACTOR_GRID.length;
+
+/** The grid cells present in a crops folder's listing, as indices of FRAME_ACTOR_GRID in grid order. */
+export function gridCellIndices(files: ReadonlySet<string>): Uint8Array {
+  const cells: number[] = [];
+  FRAME_ACTOR_GRID.forEach((cell, index) => {
+    if (files.has(cropFileName(cell.frame, cell.actor))) cells.push(index);
+  });
+  return Uint8Array.from(cells);
+}
+
+/** The unshuffled rows. `cellsOf(id)` is gridCellIndices of crops/<id>/. */
+export function foldTable(pairs: readonly Pair[], cellsOf: (id: string) => ArrayLike<number>, foldOf: (video: Video) => number): FoldTable {
+  const videos: FoldVideo[] = [
+    ...pairs.map(({ original }) => ({ id: original.id, label: 0 as const, original: original.id, fold: foldOf(original) })),
+    ...pairs.flatMap(({ original, fakes }) => fakes.map((fake) => ({ id: fake.id, label: 1 as const, original: original.id, fold: foldOf(fake) }))),
+  ];
+  const cells = videos.map((video) => cellsOf(video.id));
+  const rows = new Uint32Array(cells.reduce((sum, list) => sum + list.length, 0));
+  let next = 0;
+  cells.forEach((list, video) => {
+    for (let k = 0; k < list.length; k += 1) rows[next++] = video * GRID_CELLS + list[k]!;
+  });
+  return { videos, rows };
+}
+
+/** One row as an object (for tests and messages). */
+export function foldRowAt(table: FoldTable, row: number): FoldRow {
+  const video = table.videos[Math.floor(row / GRID_CELLS)]!;
+  const { frame, actor } = FRAME_ACTOR_GRID[row % GRID_CELLS]!;
+  return { video: video.id, file: cropFileName(frame, actor), label: video.label, original: video.original, frame, fold: video.fold };
+}
+
+/** folds.csv's text in chunks of about `chunkChars`: the header, then one line per row, `\n` line ends (as pandas writes it). */
+export function* foldsCsvChunks(table: FoldTable, chunkChars = 1 << 20): Generator<string> {
+  // Each line is five pieces, four of them made once per video or per cell.
+  const heads = table.videos.map((video) => `${csvField(video.id)},`);
+  const middles = table.videos.map((video) => `,${video.label},${csvField(video.original)}`);
+  const tails = table.videos.map((video) => `,${video.fold}\n`);
+  const files = FRAME_ACTOR_GRID.map(({ frame, actor }) => cropFileName(frame, actor));
+  const frames = FRAME_ACTOR_GRID.map(({ frame }) => `,${frame}`);
+  let chunk = `${FOLDS_CSV_HEADER}\n`;
+  for (const row of table.rows) {
+    const video = Math.floor(row / GRID_CELLS);
+    const cell = row % GRID_CELLS;
+    chunk += heads[video]! + files[cell]! + middles[video]! + frames[cell]! + tails[video]!;
+    if (chunk.length >= chunkChars) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk !== '') yield chunk;
+}
+
+/** folds.csv's whole text (for small tables). */
+export function foldsCsv(table: FoldTable): string {
+  return [...foldsCsvChunks(table)].join('');
 }
 
 /** A field quoted the way Python's csv module (pandas) does by default: only when it must be. */
@@ -125,19 +185,22 @@ export function assignFolds(dataset: Dataset, settings: FoldSettings): (video: V
 
 export interface FoldsResult {
   /** The rows in their final, shuffled order. */
-  readonly rows: FoldRow[];
+  readonly table: FoldTable;
   /** How many distinct videos have rows. */
   readonly videoCount: number;
   /** The folds that have rows, ascending. */
   readonly foldsUsed: number[];
 }
 
-/** The rows of folds.csv (foldRows) shuffled with seededShuffle(seed), and what a summary needs. */
-export function buildFolds(pairs: readonly Pair[], cropFiles: (id: string) => ReadonlySet<string>, foldOf: (video: Video) => number, seed: number): FoldsResult {
-  const rows = seededShuffle(foldRows(pairs, cropFiles, foldOf), seed);
+/** The rows of folds.csv (foldTable) shuffled in place with the seeded Fisher-Yates, and what a summary needs. */
+export function buildFolds(pairs: readonly Pair[], cellsOf: (id: string) => ArrayLike<number>, foldOf: (video: Video) => number, seed: number): FoldsResult {
+  const table = foldTable(pairs, cellsOf, foldOf);
+  shuffleInPlace(table.rows, seed);
+  const withRows = new Set<number>();
+  for (const row of table.rows) withRows.add(Math.floor(row / GRID_CELLS));
   return {
-    rows,
-    videoCount: new Set(rows.map((row) => row.video)).size,
-    foldsUsed: [...new Set(rows.map((row) => row.fold))].sort((a, b) => a - b),
+    table,
+    videoCount: withRows.size,
+    foldsUsed: [...new Set([...withRows].map((video) => table.videos[video]!.fold))].sort((a, b) => a - b),
   };
 }

@@ -40,15 +40,25 @@ export function uniformBelow(n: number, source: Uint32Source): number {
   }
 }
 
+/** Anything indexable that can be shuffled in place: an array or a typed array. */
+interface Shufflable<T> {
+  readonly length: number;
+  [index: number]: T;
+}
+
+/** Shuffles `items` in place with the Fisher-Yates of seededShuffle, and returns it. */
+export function shuffleInPlace<T, A extends Shufflable<T>>(items: A, seed: number): A {
+  const source = sfc32(seed);
+  for (let i = items.length - 1; i > 0; i -= 1) {
+    const j = uniformBelow(i + 1, source);
+    const held = items[i]!;
+    items[i] = items[j]!;
+    items[j] = held;
+  }
+  return items;
+}
+
 /** A shuffled copy of `items`: a Fisher-Yates shuffle driven by sfc32(seed). */
 export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  const source = sfc32(seed);
-  for (let i = out.length - 1; i > 0; i -= 1) {
-    const j = uniformBelow(i + 1, source);
-    const held = out[i]!;
-    out[i] = out[j]!;
-    out[j] = held;
-  }
-  return out;
+  return shuffleInPlace<T, T[]>([...items], seed);
 }

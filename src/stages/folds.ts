@@ -1,12 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Dataset } from '../dataset/dataset.js';
-import { listCropFolders } from '../dataset/crop-files.js';
-import { assignFolds, buildFolds, foldsCsv } from '../dataset/folds.js';
+import { listGridCells } from '../dataset/crop-files.js';
+import { assignFolds, buildFolds, foldsCsvChunks } from '../dataset/folds.js';
 import type { OutputPaths } from '../dataset/output-paths.js';
 import type { WholeStage } from '../run/stage.js';
-import { removeTemporariesOf, writeFileAtomic } from '../util/atomic-write.js';
+import { removeTemporariesOf, writeAtomicWith } from '../util/atomic-write.js';
 import { FatalError, UsageError, messageOf } from '../util/errors.js';
 import { integer, option } from '../util/options.js';
 
@@ -76,26 +77,35 @@ export interface FoldsWritten {
  */
 export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: string, settings: FoldsSettings): Promise<FoldsWritten> {
   const foldOf = assignFolds(dataset, { nSplits: settings.nSplits, partCount: settings.parts });
-  const listed = await listCropFolders(paths, dataset.pairs.flatMap(({ original, fakes }) => [original.id, ...fakes.map((fake) => fake.id)]));
-  const { rows, videoCount, foldsUsed } = buildFolds(dataset.pairs, (id) => listed.get(id)!, foldOf, settings.seed);
+  const listed = await listGridCells(paths, dataset.pairs.flatMap(({ original, fakes }) => [original.id, ...fakes.map((fake) => fake.id)]));
+  const { table, videoCount, foldsUsed } = buildFolds(dataset.pairs, (id) => listed.get(id)!, foldOf, settings.seed);
+  const rows = table.rows.length;
   try {
     await removeTemporariesOf(outFile);
-    await writeFileAtomic(outFile, foldsCsv(rows));
+    // Written in chunks: the whole text of DFDC's folds.csv is about 200 MB.
+    await writeAtomicWith(outFile, async (temporary) => {
+      const file = await open(temporary, 'w');
+      try {
+        for (const chunk of foldsCsvChunks(table)) await file.write(chunk);
+      } finally {
+        await file.close();
+      }
+    });
   } catch (error) {
     if (error instanceof FatalError) throw error;
     throw new FatalError(`cannot write --out ${outFile}: ${messageOf(error)}`, { cause: error });
   }
   const why =
-    rows.length > 0
+    rows > 0
       ? ''
       : dataset.pairs.length === 0
         ? ' (no FAKE with a REAL original in the metadata)'
         : ` (no grid crops found under ${paths.cropsDir}: run dfdc crops first, or check --crops-dir)`;
   return {
     file: outFile,
-    rows: rows.length,
+    rows,
     videos: videoCount,
     folds: foldsUsed,
-    summary: `folds: wrote ${rows.length} rows for ${videoCount} videos in ${foldsUsed.length} of ${settings.nSplits} folds (${foldsUsed.join(', ') || 'none'}) to ${outFile}${why}`,
+    summary: `folds: wrote ${rows} rows for ${videoCount} videos in ${foldsUsed.length} of ${settings.nSplits} folds (${foldsUsed.join(', ') || 'none'}) to ${outFile}${why}`,
   };
 }

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { listCropFolders } from '../../src/dataset/crop-files.js';
+import { listGridCells } from '../../src/dataset/crop-files.js';
 import { loadDataset, type Dataset } from '../../src/dataset/dataset.js';
-import { assignFolds, buildFolds, foldOfPartNumber, foldRows, foldsCsv, foldsOfParts } from '../../src/dataset/folds.js';
+import { assignFolds, buildFolds, foldOfPartNumber, foldRowAt, foldTable, foldsCsv, foldsOfParts, gridCellIndices } from '../../src/dataset/folds.js';
 import { outputPaths } from '../../src/dataset/output-paths.js';
 import { partAt } from '../../src/dataset/parts.js';
 import { DfdcError } from '../../src/util/errors.js';
@@ -121,22 +121,27 @@ test('rows: existing grid crops of each original with a fake (label 0) and of ea
         { video: 'f', file: '0_0.png', label: 1, original: 'r', frame: 0, fold: 7 },
         { video: 'f', file: '10_1.png', label: 1, original: 'r', frame: 10, fold: 7 },
       ];
-      assert.deepEqual(foldRows(dataset.pairs, (id) => new Set(crops[id]), () => 7), expected);
-      const result = buildFolds(dataset.pairs, (id) => new Set(crops[id]), () => 7, 777);
+      const cellsOf = (id: string) => gridCellIndices(new Set(crops[id]));
+      const table = foldTable(dataset.pairs, cellsOf, () => 7);
+      assert.deepEqual([...table.rows].map((row) => foldRowAt(table, row)), expected);
+      const result = buildFolds(dataset.pairs, cellsOf, () => 7, 777);
       assert.equal(result.videoCount, 2);
       assert.deepEqual(result.foldsUsed, [7]);
-      assert.deepEqual(new Set(result.rows), new Set(expected));
+      const asText = (rows: readonly unknown[]) => new Set(rows.map((row) => JSON.stringify(row)));
+      assert.deepEqual(asText([...result.table.rows].map((row) => foldRowAt(result.table, row))), asText(expected));
     },
   );
 });
 
 test('CSV: header, one line per row, \\n line ends, fields quoted only when they must be', () => {
-  assert.equal(foldsCsv([]), 'video,file,label,original,frame,fold\n');
+  assert.equal(foldsCsv({ videos: [], rows: new Uint32Array(0) }), 'video,file,label,original,frame,fold\n');
+  const videos = [
+    { id: 'abc', label: 1 as const, original: 'xyz', fold: 3 },
+    { id: 'a,b', label: 0 as const, original: 'say "hi"', fold: 0 },
+  ];
+  // A row is video * 64 + cell: cell 1 is frame 0 actor 1, cell 2 is frame 10 actor 0.
   assert.equal(
-    foldsCsv([
-      { video: 'abc', file: '0_1.png', label: 1, original: 'xyz', frame: 0, fold: 3 },
-      { video: 'a,b', file: '10_0.png', label: 0, original: 'say "hi"', frame: 10, fold: 0 },
-    ]),
+    foldsCsv({ videos, rows: Uint32Array.from([0 * 64 + 1, 1 * 64 + 2]) }),
     'video,file,label,original,frame,fold\nabc,0_1.png,1,xyz,0,3\n"a,b",10_0.png,0,"say ""hi""",10,0\n',
   );
 });
@@ -152,9 +157,9 @@ for (const name of ['dataset_a', 'dataset_b']) {
     assert.deepEqual(dataset.problems, []);
     const foldOf = assignFolds(dataset, reference);
     const ids = dataset.pairs.flatMap((pair) => [pair.original.id, ...pair.fakes.map((fake) => fake.id)]);
-    const listed = await listCropFolders(outputPaths(dirs), ids);
-    const { rows } = buildFolds(dataset.pairs, (id) => listed.get(id)!, foldOf, 777);
-    const [header, ...lines] = foldsCsv(rows).trimEnd().split('\n');
+    const listed = await listGridCells(outputPaths(dirs), ids);
+    const { table } = buildFolds(dataset.pairs, (id) => listed.get(id)!, foldOf, 777);
+    const [header, ...lines] = foldsCsv(table).trimEnd().split('\n');
     const [expectedHeader, ...expectedLines] = (await readFile(join(expected, 'folds.csv'), 'utf8')).trimEnd().split('\n');
     assert.equal(header, expectedHeader);
     assert.equal(lines.length, expectedLines.length);
