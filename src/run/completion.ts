@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { z } from 'zod';
 import type { DatasetDirs } from '../dataset/dirs.js';
 import { removeTemporariesOf, writeFileAtomic, type TemporaryIndex } from '../util/atomic-write.js';
 import { boundedFileName } from '../util/file-names.js';
+import { localFileAccess, type FileAccess } from '../util/file-system.js';
 import type { Input, Output, Ref, UnitOutcome } from './stage.js';
 
 /**
@@ -18,14 +19,19 @@ import type { Input, Output, Ref, UnitOutcome } from './stage.js';
  * Identities, chosen to cost one stat or one listing each (a rerun at DFDC's size checks about
  * 250,000 units):
  * - a file: its size and modification time (absent: null);
- * - a folder a unit writes: how many files it holds and a hash of their names (a folder is owned
- *   by one unit, so any other file there, or one missing, means the unit is not complete);
- * - a folder a unit reads: the same, plus the folder's modification time, which changes whenever a
- *   file in it is created, removed or replaced by a rename (how dfdc and most tools write), so
- *   crops that were redone make their landmarks and diffs be redone.
+ * - a folder: how many files it holds, a hash of their names, and its modification time, which
+ *   changes whenever a file in it is created, removed or replaced by a rename (how dfdc and most
+ *   tools write). A folder a unit writes is owned by that unit, so any other file there, or one
+ *   missing, means the unit is not complete; a folder a unit reads whose time changed (crops that
+ *   were redone) means its landmarks and diffs are redone.
+ * On a local file system an unchanged folder time means unchanged names, so a check costs one stat
+ * per folder; elsewhere the folder is listed (stillIs).
  */
 
-/** The identity of a file or folder; null when it is absent. */
+/**
+ * The identity of a file or folder; null when it is absent. `mtime` is the modification time in
+ * milliseconds, as precise as the file system keeps it (a fraction of a millisecond on most).
+ */
 export type Identity = { size: number; mtime: number } | { files: number; names: string; mtime?: number } | null;
 
 const identitySchema = z.union([
@@ -63,12 +69,12 @@ function namesHash(names: readonly string[]): string {
 }
 
 /**
- * Modification times are compared to the millisecond: file systems keep nanoseconds, but copies
- * made by Node's fs.cp and many other tools keep milliseconds, and such a copy of an output folder
- * must not look changed.
+ * Times are compared to the millisecond: file systems keep nanoseconds, but copies made by Node's
+ * fs.cp and many other tools keep milliseconds, and such a copy of an output folder must not look
+ * changed.
  */
-function wholeMilliseconds(mtimeMs: number): number {
-  return Math.floor(mtimeMs);
+function sameMillisecond(a: number | undefined, b: number): boolean {
+  return a !== undefined && Math.floor(a) === Math.floor(b);
 }
 
 function isAbsent(error: unknown): boolean {
@@ -76,35 +82,83 @@ function isAbsent(error: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
-/** The identity of a file: size and modification time, or null when absent. */
-export async function fileIdentity(path: string): Promise<Identity> {
-  try {
-    const info = await stat(path);
-    return { size: info.size, mtime: wholeMilliseconds(info.mtimeMs) };
-  } catch (error) {
-    if (isAbsent(error)) return null;
-    throw error;
+interface FolderFiles {
+  files: number;
+  names: string;
+}
+
+/**
+ * What the file system says about paths: a stat, a listing, each read at most once while `cached`
+ * (a stage sorting its units, where many units read the same file: every FAKE its original's boxes
+ * and video, every diff its original's crops). Never cached while units are done.
+ */
+class Facts {
+  private readonly stats = new Map<string, Promise<{ size: number; mtimeMs: number } | null>>();
+  private readonly listings = new Map<string, Promise<FolderFiles | null>>();
+
+  constructor(
+    readonly access: FileAccess,
+    private readonly cached: boolean,
+  ) {}
+
+  stat(path: string): Promise<{ size: number; mtimeMs: number } | null> {
+    return this.once(this.stats, path, async () => {
+      const info = await this.access.stat(path);
+      return { size: info.size, mtimeMs: info.mtimeMs };
+    });
+  }
+
+  /** A folder's visible files, as a count and a hash of their names (kept small: DFDC has 250,000 folders). */
+  files(path: string): Promise<FolderFiles | null> {
+    return this.once(this.listings, path, async () => {
+      const files = visible(await this.access.readdir(path));
+      return { files: files.length, names: namesHash(files) };
+    });
+  }
+
+  private once<T>(cache: Map<string, Promise<T | null>>, path: string, read: () => Promise<T>): Promise<T | null> {
+    let answer = this.cached ? cache.get(path) : undefined;
+    if (!answer) {
+      answer = read().catch((error: unknown) => {
+        if (isAbsent(error)) return null;
+        throw error;
+      });
+      if (this.cached) cache.set(path, answer);
+    }
+    return answer;
+  }
+
+  forget(): void {
+    this.stats.clear();
+    this.listings.clear();
   }
 }
 
-/** The identity of a folder: its visible files (count and name hash), with its modification time for an input. */
-export async function folderIdentity(path: string, withTime: boolean): Promise<Identity> {
-  try {
-    const [names, info] = await Promise.all([readdir(path), withTime ? stat(path) : undefined]);
-    const files = visible(names);
-    return { files: files.length, names: namesHash(files), ...(info ? { mtime: wholeMilliseconds(info.mtimeMs) } : {}) };
-  } catch (error) {
-    if (isAbsent(error)) return null;
-    throw error;
-  }
+/** The identity of a file or folder now. */
+async function identityNow(ref: Ref, facts: Facts): Promise<Identity> {
+  const info = await facts.stat(ref.path);
+  if (info === null) return null;
+  if (ref.kind === 'file') return { size: info.size, mtime: info.mtimeMs };
+  const files = await facts.files(ref.path);
+  return files === null ? null : { ...files, mtime: info.mtimeMs };
 }
 
-function identityOf(ref: Ref, asInput: boolean): Promise<Identity> {
-  return ref.kind === 'file' ? fileIdentity(ref.path) : folderIdentity(ref.path, asInput);
-}
-
-function sameIdentity(a: Identity, b: Identity): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+/**
+ * Whether a file or folder still has its recorded identity. A folder's time, on a local file
+ * system, changes whenever a file in it is created, removed or renamed: the same time to the
+ * nanosecond means the same files, without listing them. Otherwise (a copy that kept only
+ * milliseconds, a network file system whose folder times are not to be trusted) the names decide,
+ * and for a folder a unit read, the time to the millisecond too.
+ */
+async function stillIs(recorded: Identity, ref: Ref, asInput: boolean, facts: Facts): Promise<boolean> {
+  const info = await facts.stat(ref.path);
+  if (recorded === null || info === null) return recorded === null && info === null;
+  if (ref.kind === 'file') return 'size' in recorded && recorded.size === info.size && sameMillisecond(recorded.mtime, info.mtimeMs);
+  if (!('files' in recorded)) return false;
+  if (facts.access.kind === 'local' && recorded.mtime === info.mtimeMs) return true;
+  if (asInput && !sameMillisecond(recorded.mtime, info.mtimeMs)) return false;
+  const files = await facts.files(ref.path);
+  return files !== null && files.files === recorded.files && files.names === recorded.names;
 }
 
 /**
@@ -144,6 +198,10 @@ export class StageCompletion {
   private readonly unitsDir: string;
   private readonly legacyDir: string;
   private readonly upstreamCache = new Map<string, Promise<boolean>>();
+  /** Facts read by check(), shared between units while they are sorted. */
+  private readonly checking: Facts;
+  /** Facts read afresh, for what is recorded. */
+  private readonly fresh: Facts;
 
   constructor(
     private readonly stateDir: string,
@@ -151,9 +209,12 @@ export class StageCompletion {
     /** A hash of the settings (settingsHash): records made with others do not count. */
     readonly settings: string,
     private readonly dirs: DatasetDirs,
+    private readonly access: FileAccess = localFileAccess,
   ) {
     this.unitsDir = join(stateDir, 'units', stage);
     this.legacyDir = join(stateDir, 'done', stage);
+    this.checking = new Facts(access, true);
+    this.fresh = new Facts(access, false);
   }
 
   recordPath(unit: string): string {
@@ -168,26 +229,34 @@ export class StageCompletion {
     if (!force && (await this.isComplete(unit, reads, writes))) return { state: 'complete' };
     for (const input of reads) {
       if (!input.from) continue;
-      if ((await identityOf(input, true)) !== null) continue;
+      if ((await this.checking.stat(input.path)) !== null) continue;
       if (!(await this.upstreamComplete(input.from.stage, input.from.unit))) return { state: 'waiting', on: { stage: input.from.stage, role: input.role } };
     }
     return { state: 'ready' };
   }
 
+  /** Forgets what check() read: call it once units are sorted, before any work. */
+  endChecks(): void {
+    this.checking.forget();
+    this.upstreamCache.clear();
+  }
+
   private async isComplete(unit: string, reads: readonly Input[], writes: readonly Output[]): Promise<boolean> {
-    const record = await readRecord(this.recordPath(unit));
+    const record = await readRecord(this.recordPath(unit), this.access);
     if (!record) return this.adoptLegacy(unit, reads, writes);
     if (record.settings !== this.settings) return false;
-    return (await this.matches(record.inputs, reads, true)) && (await this.matches(record.outputs, writes, false));
+    // Inputs are often shared between units (their facts are kept while units are sorted); an
+    // output belongs to one unit, and keeping its listing would only take memory.
+    return (await this.matches(record.inputs, reads, true, this.checking)) && (await this.matches(record.outputs, writes, false, this.fresh));
   }
 
   /** Whether the declared refs are the recorded ones and each still has its recorded identity. */
-  private async matches(recorded: readonly RefRecord[], declared: readonly Ref[], asInput: boolean): Promise<boolean> {
+  private async matches(recorded: readonly RefRecord[], declared: readonly Ref[], asInput: boolean, facts: Facts): Promise<boolean> {
     if (recorded.length !== declared.length) return false;
     for (const ref of declared) {
       const path = encodePath(ref.path, this.dirs);
       const entry = recorded.find((r) => r.path === path && r.kind === ref.kind);
-      if (!entry || !sameIdentity(entry.id, await identityOf(ref, asInput))) return false;
+      if (!entry || !(await stillIs(entry.id, ref, asInput, facts))) return false;
     }
     return true;
   }
@@ -197,7 +266,7 @@ export class StageCompletion {
     const key = `${stage}\0${unit}`;
     let answer = this.upstreamCache.get(key);
     if (!answer) {
-      answer = verifyRecordAt(join(this.stateDir, 'units', stage, boundedFileName(`${unit}.json`)), this.dirs);
+      answer = verifyRecord(join(this.stateDir, 'units', stage, boundedFileName(`${unit}.json`)), this.dirs, this.checking);
       this.upstreamCache.set(key, answer);
     }
     return answer;
@@ -205,7 +274,7 @@ export class StageCompletion {
 
   /** The identities of what a unit reads, taken just before it runs. */
   async inputIdentities(reads: readonly Input[]): Promise<RefRecord[]> {
-    return Promise.all(reads.map(async (ref) => this.refRecord(ref, await identityOf(ref, true))));
+    return Promise.all(reads.map(async (ref) => this.refRecord(ref, await identityNow(ref, this.fresh))));
   }
 
   private refRecord(ref: Input | Output, id: Identity): RefRecord {
@@ -214,7 +283,7 @@ export class StageCompletion {
 
   /** Records a unit as complete: call it after every output is in place. */
   async markComplete(unit: string, inputs: RefRecord[], writes: readonly Output[], outcome: UnitOutcome): Promise<void> {
-    const outputs = await Promise.all(writes.map(async (ref) => this.refRecord(ref, await identityOf(ref, false))));
+    const outputs = await Promise.all(writes.map(async (ref) => this.refRecord(ref, await identityNow(ref, this.fresh))));
     const record: UnitRecord = {
       version: 2,
       stage: this.stage,
@@ -254,13 +323,13 @@ export class StageCompletion {
     let details: Record<string, unknown>;
     let markedAt: number;
     try {
-      markedAt = (await stat(marker)).mtimeMs;
-      details = JSON.parse(await readFile(marker, 'utf8')) as Record<string, unknown>;
+      markedAt = (await this.access.stat(marker)).mtimeMs;
+      details = JSON.parse(await this.access.readText(marker)) as Record<string, unknown>;
     } catch {
       return false;
     }
     for (const output of writes) {
-      const id = await identityOf(output, false);
+      const id = await identityNow(output, this.fresh);
       if (output.kind === 'file') {
         if (id === null || !('size' in id) || id.size === 0) return false;
       } else {
@@ -270,7 +339,7 @@ export class StageCompletion {
       }
     }
     const inputs = await this.inputIdentities(reads);
-    if (inputs.some(({ id }) => id !== null && id.mtime !== undefined && id.mtime > markedAt)) return false;
+    if (inputs.some(({ id }) => id !== null && id.mtime !== undefined && Math.floor(id.mtime) > Math.floor(markedAt))) return false;
     const status = details.status === 'warning' ? 'warning' : 'ok';
     const warning = typeof details.warning === 'string' ? details.warning : undefined;
     await this.markComplete(unit, inputs, writes, { ...(warning ? { warning } : {}), details: { ...details, status, adoptedFrom: 'dfdc 0.1' } });
@@ -280,10 +349,10 @@ export class StageCompletion {
 }
 
 /** A unit record, or undefined when it is absent or not a record (a crash of another tool, a hand edit). */
-async function readRecord(path: string): Promise<UnitRecord | undefined> {
+async function readRecord(path: string, access: FileAccess): Promise<UnitRecord | undefined> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await access.readText(path);
   } catch {
     return undefined;
   }
@@ -296,16 +365,19 @@ async function readRecord(path: string): Promise<UnitRecord | undefined> {
 }
 
 /** Whether the record at `path` exists and every file and folder it names still has its recorded identity. */
-export async function verifyRecordAt(path: string, dirs: DatasetDirs): Promise<boolean> {
-  const record = await readRecord(path);
+export function verifyRecordAt(path: string, dirs: DatasetDirs, access: FileAccess = localFileAccess): Promise<boolean> {
+  return verifyRecord(path, dirs, new Facts(access, false));
+}
+
+async function verifyRecord(path: string, dirs: DatasetDirs, facts: Facts): Promise<boolean> {
+  const record = await readRecord(path, facts.access);
   if (!record) return false;
   for (const [refs, asInput] of [
     [record.inputs, true],
     [record.outputs, false],
   ] as const) {
     for (const ref of refs) {
-      const current = await identityOf({ kind: ref.kind, path: decodePath(ref.path, dirs) }, asInput);
-      if (!sameIdentity(ref.id, current)) return false;
+      if (!(await stillIs(ref.id, { kind: ref.kind, path: decodePath(ref.path, dirs) }, asInput, facts))) return false;
     }
   }
   return true;

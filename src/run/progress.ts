@@ -74,6 +74,11 @@ export class Progress {
     this.draw(true);
   }
 
+  /** A line about what the run is doing (not a problem): not printed with --quiet. */
+  status(line: string): void {
+    if (!this.quiet) this.message(line);
+  }
+
   /** Ends the stage; the summary line is the caller's. */
   finish(): void {
     this.clearLine();

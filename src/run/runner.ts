@@ -7,6 +7,7 @@ import { selectVideos } from '../dataset/selection.js';
 import { TaskPool } from '../workers/pool.js';
 import { removePath, removeTemporariesOf, TemporaryIndex } from '../util/atomic-write.js';
 import { forEachConcurrent } from '../util/concurrency.js';
+import { fileAccessFor, type FileAccess } from '../util/file-system.js';
 import { DfdcError, FatalError, UnitError, errnoCode, machineFailure, messageOf, writeFailure } from '../util/errors.js';
 import { ExitCode, type ExitCodeValue } from '../util/exit-codes.js';
 import { packageVersion } from '../util/package-root.js';
@@ -32,8 +33,16 @@ export interface RunRequest {
   readonly stages: readonly StageRun[];
 }
 
-/** Checks of completion in flight at once (a stat or a listing each: this hides a network file system's latency). */
+/**
+ * Checks of completion in flight at once: on a network file system, to hide its latency; on a
+ * local disk the calls are synchronous (src/util/file-system.ts) and the run yields to its signal
+ * handlers and progress display every CHECKS_PER_TURN checks.
+ */
 const CHECK_CONCURRENCY = 64;
+const CHECKS_PER_TURN = 256;
+
+/** A stage with more units than this says that it is checking them (it takes a few seconds). */
+const CHECKS_WORTH_SAYING = 5000;
 
 export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   const { dirs, options } = request;
@@ -76,6 +85,7 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  const access = fileAccessFor([dirs.rootDir, dirs.outputDir, dirs.cropsDir]);
   const workers = options.workers ?? defaultWorkerCount();
   const backend = options.backend ?? 'wasm';
   let pool: TaskPool | undefined;
@@ -100,7 +110,7 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
         else progress.message(await stage.run(settings, context));
         continue;
       }
-      await runUnitStage(stage, settings, context, { force: options.force ?? false, progress, report });
+      await runUnitStage(stage, settings, context, { force: options.force ?? false, progress, report, access });
     }
   } catch (error) {
     const fatal = asFatal(error, dirs);
@@ -153,6 +163,7 @@ interface StageServices {
   readonly force: boolean;
   readonly progress: Progress;
   readonly report: RunReport;
+  readonly access: FileAccess;
 }
 
 /** A unit to do, with what it reads and writes. */
@@ -168,7 +179,7 @@ async function runUnitStage<U extends Unit>(
   run: RunContext,
   services: StageServices,
 ): Promise<void> {
-  const { progress, report, force } = services;
+  const { progress, report, force, access } = services;
   const started = Date.now();
   const recorder = new StageRecorder(stage.name, progress);
   report.addStage(recorder);
@@ -182,17 +193,21 @@ async function runUnitStage<U extends Unit>(
     { version: packageVersion, ...(stage.pool === 'mtcnn' ? { backend: run.backend } : {}), ...(prepared.madeWith ?? {}) },
     force,
   );
-  const completion = new StageCompletion(run.paths.stateDir, stage.name, settingsHash(settings), run.dirs);
+  const completion = new StageCompletion(run.paths.stateDir, stage.name, settingsHash(settings), run.dirs, access);
 
   // Which units are complete, which can be done, which wait for an earlier stage.
   const units = stage.units(run);
   const todo: Todo<U>[] = [];
   const waitingOn = new Map<string, { stage: string; role: string; count: number }>();
   const states = new Array<Todo<U> | undefined>(units.length);
+  if (units.length > CHECKS_WORTH_SAYING) progress.status(`${stage.name}: checking which of ${units.length} units are complete`);
+  let checked = 0;
   await forEachConcurrent(
     units,
     CHECK_CONCURRENCY,
     async (unit, index) => {
+      checked += 1;
+      if (access.kind === 'local' && checked % CHECKS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
       const reads = stage.reads(unit, run);
       const writes = stage.writes(unit, run);
       const state = await completion.check(unit.id, reads, writes, force);
@@ -208,6 +223,7 @@ async function runUnitStage<U extends Unit>(
     },
     () => run.signal.aborted,
   );
+  completion.endChecks();
   for (const item of states) if (item) todo.push(item);
 
   const noun = (count: number) => `${count} ${stage.unitNoun}${count === 1 ? '' : 's'}`;
