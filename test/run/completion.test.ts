@@ -1,10 +1,11 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DatasetDirs } from '../../src/dataset/dirs.js';
 import { StageCompletion, settingsHash, verifyRecordAt } from '../../src/run/completion.js';
 import type { Input, Output } from '../../src/run/stage.js';
+import { networkFileAccess } from '../../src/util/file-system.js';
 import { scratchDir } from '../helpers/cli.js';
 
 /**
@@ -172,4 +173,19 @@ test('a unit id too long for a file name still gets its own record', async () =>
   await completion.markComplete(long, await completion.inputIdentities(s.reads), [], {});
   assert.equal((await completion.check(long, s.reads, [], false)).state, 'complete');
   assert.equal((await completion.check(other, s.reads, [], false)).state, 'ready');
+});
+
+test('on a network file system (asynchronous calls, folder times not trusted) a copy that kept only milliseconds still counts, and a removed file does not', async () => {
+  const s = setUp('network');
+  s.writeOutputs(['0_0.png', '10_0.png']);
+  const network = (settings: Record<string, unknown> = {}) => new StageCompletion(s.stateDir, 'crops', settingsHash(settings), s.dirs, networkFileAccess);
+  const completion = network();
+  await completion.markComplete('v', await completion.inputIdentities(s.reads), s.writes, {});
+  // A copy by a tool that keeps milliseconds: the folder's time loses its fraction.
+  const time = statSync(s.folder).mtimeMs;
+  utimesSync(s.folder, new Date(Math.floor(time)), new Date(Math.floor(time)));
+  assert.equal((await network().check('v', s.reads, s.writes, false)).state, 'complete');
+  rmSync(join(s.folder, '10_0.png'));
+  utimesSync(s.folder, new Date(Math.floor(time)), new Date(Math.floor(time)));
+  assert.equal((await network().check('v', s.reads, s.writes, false)).state, 'ready', 'the names decide, whatever the folder time says');
 });
