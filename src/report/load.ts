@@ -54,7 +54,7 @@ export async function readRunReports(outputDir: string): Promise<RunReports> {
       finishedAt: parsed.finishedAt,
       stages: Object.entries(parsed.stages).map(([name, stage]) => ({
         name,
-        counts: { done: stage.done, skipped: stage.skipped, failed: stage.failed, warnings: stage.warnings, frames: stage.frames, seconds: stage.seconds },
+        counts: { done: stage.done, skipped: stage.skipped, waiting: stage.waiting, failed: stage.failed, warnings: stage.warnings, frames: stage.frames, seconds: stage.seconds },
         failures: stage.failures,
         warnings: stage.warningList,
       })),

@@ -51,6 +51,8 @@ export interface VideoView {
 export interface StageCounts {
   readonly done: number;
   readonly skipped: number;
+  /** Units whose inputs an earlier stage had not made. */
+  readonly waiting: number;
   readonly failed: number;
   readonly warnings: number;
   readonly frames: number;
@@ -244,7 +246,7 @@ function countsSection(data: ReportPageData): string {
       ),
       '</ul>',
       '<table class="counts">',
-      '<thead><tr><th scope="col">stage</th><th scope="col">report</th><th scope="col" class="n">done</th><th scope="col" class="n">skipped</th><th scope="col" class="n">failed</th><th scope="col" class="n">warnings</th><th scope="col" class="n">frames</th><th scope="col" class="n">seconds</th></tr></thead>',
+      '<thead><tr><th scope="col">stage</th><th scope="col">report</th><th scope="col" class="n">done</th><th scope="col" class="n">skipped</th><th scope="col" class="n">waiting</th><th scope="col" class="n">failed</th><th scope="col" class="n">warnings</th><th scope="col" class="n">frames</th><th scope="col" class="n">seconds</th></tr></thead>',
       '<tbody>',
     );
     for (const name of stageNames(data.runReports)) {
@@ -256,6 +258,7 @@ function countsSection(data: ReportPageData): string {
           `<tr data-stage="${escapeHtml(name)}" data-report="${escapeHtml(report.file)}"><th scope="row">${escapeHtml(name)}</th><td><code>${escapeHtml(report.file)}</code></td>${[
             c.done,
             c.skipped,
+            c.waiting,
             c.failed,
             c.warnings,
             c.frames,

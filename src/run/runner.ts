@@ -11,7 +11,7 @@ import { fileAccessFor, type FileAccess } from '../util/file-system.js';
 import { DfdcError, FatalError, UnitError, errnoCode, machineFailure, messageOf, writeFailure } from '../util/errors.js';
 import { ExitCode, type ExitCodeValue } from '../util/exit-codes.js';
 import { packageVersion } from '../util/package-root.js';
-import { StageCompletion, settingsHash } from './completion.js';
+import { StageCompletion, settingsHash, type UnitState } from './completion.js';
 import type { RunOptions } from './options.js';
 import { Progress } from './progress.js';
 import { claimProvenance } from './provenance.js';
@@ -210,7 +210,17 @@ async function runUnitStage<U extends Unit>(
       if (access.kind === 'local' && checked % CHECKS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
       const reads = stage.reads(unit, run);
       const writes = stage.writes(unit, run);
-      const state = await completion.check(unit.id, reads, writes, force);
+      let state: UnitState;
+      try {
+        state = await completion.check(unit.id, reads, writes, force);
+      } catch (error) {
+        // A file that cannot even be looked at (a video in a folder this user may not enter): the
+        // unit is done, and its work says what is wrong with the file. The machine's own
+        // failures stop the run.
+        const stopping = machineFailure(error, run.paths.outputDir) ?? outputFailure(error, run.dirs);
+        if (stopping) throw stopping;
+        state = { state: 'ready' };
+      }
       if (state.state === 'complete') recorder.skipped();
       else if (state.state === 'ready') states[index] = { unit, reads, writes };
       else {

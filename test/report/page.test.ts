@@ -7,7 +7,7 @@ import { buildReportPage, escapeHtml, type CellView, type ReportPageData, type R
  * text, captions for what is missing, failures grouped by stage in pipeline order.
  */
 
-const counts = { done: 1, skipped: 0, failed: 0, warnings: 0, frames: 10, seconds: 1.25 };
+const counts = { done: 1, skipped: 0, waiting: 0, failed: 0, warnings: 0, frames: 10, seconds: 1.25 };
 const stage = (name: string, failures: [string, string][] = [], warnings: [string, string][] = []): StageView => ({
   name,
   counts: { ...counts, failed: failures.length, warnings: warnings.length },
