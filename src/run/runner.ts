@@ -259,6 +259,11 @@ async function runUnitStage<U extends Unit>(
   const note = [`${recorder.report.skipped} already complete`, ...(recorder.report.waiting > 0 ? [`${recorder.report.waiting} waiting`] : [])].join(', ');
   progress.start(stage.name, todo.length, note);
   const unitRun: RunContext = { ...run, signal };
+  // The workers start (and load MTCNN) while the first videos are probed and decoded.
+  if (stage.pool && todo.length > 0) {
+    const pool = run.pool();
+    if (stage.pool === 'mtcnn') pool.loadMtcnn();
+  }
 
   /** Removes what a unit wrote, after a failure or an interruption: nothing half-done is kept. */
   const discard = async (writes: readonly Output[]) => {

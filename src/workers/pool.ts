@@ -104,9 +104,21 @@ export class WorkerPool {
  */
 export class TaskPool {
   private readonly pool: WorkerPool;
+  private loaded = false;
 
   constructor(backend: BackendName, size: number) {
     this.pool = new WorkerPool(new URL('./worker.js', import.meta.url), { size, workerData: { backend } satisfies WorkerSettings });
+  }
+
+  /**
+   * Has every worker load MTCNN now, so that the backend and weights load while the first
+   * frames decode rather than after. Once per pool; a failure to load shows again on the first
+   * real task, which reports it.
+   */
+  loadMtcnn(): void {
+    if (this.loaded) return;
+    this.loaded = true;
+    for (let i = 0; i < this.pool.size; i += 1) this.run('load', {}).catch(() => undefined);
   }
 
   get size(): number {

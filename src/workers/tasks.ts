@@ -21,6 +21,8 @@ export interface FacesResult {
 }
 
 export interface Tasks {
+  /** Loads MTCNN (the TF.js backend and the weights) while the first frames are being decoded. */
+  load: { task: Record<string, never>; result: null };
   /** MTCNN on a batch of frames (stage 1). */
   faces: { task: FacesTask; result: FacesResult };
   /** The landmarks of one video's crops (stage 3). */

@@ -18,6 +18,9 @@ const mtcnn = (): MtcnnDetector => (detector ??= createMtcnnDetector({ backend: 
 
 serveTasks<WorkerTask, ResultOf<TaskKind>>(async (message) => {
   switch (message.kind) {
+    case 'load':
+      await mtcnn().load();
+      return { result: null };
     case 'faces': {
       const faces = await mtcnn().detectFaces(message.task.frames, message.task.options);
       const { numTensors, numBytes } = tf.memory();
