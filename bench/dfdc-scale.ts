@@ -10,19 +10,21 @@ import { resolveDatasetDirs, type DatasetDirs } from '../src/dataset/dirs.js';
 import { FRAME_STEP, GRID_ACTORS, outputPaths } from '../src/dataset/output-paths.js';
 import { fnv1a32, selectVideos } from '../src/dataset/selection.js';
 import { StageCompletion, settingsHash } from '../src/run/completion.js';
-import { claimProvenance } from '../src/run/provenance.js';
+import { recordProvenance } from '../src/run/provenance.js';
+import { shapingSettings } from '../src/run/runner.js';
 import { runReportSchema } from '../src/run/report.js';
 import type { RunContext, SettingsSchema, UnitOutcome, UnitStage } from '../src/run/stage.js';
 import { detectStage } from '../src/stages/detect.js';
 import { pipelineStages } from '../src/stages/index.js';
 import { forEachConcurrent } from '../src/util/concurrency.js';
+import { localFileAccess } from '../src/util/file-system.js';
 import { packageRoot, packageVersion } from '../src/util/package-root.js';
 
 /**
  * DFDC at full size, without a single decoded frame (not a timed test: the goals are in the issue
  * and printed beside the figures). A synthetic *completed* output with DFDC's counts (50 parts,
  * 19,154 REAL and 100,000 FAKE videos, each with its usual number of crops, landmarks and diff
- * masks, all empty files) is made through dfdc's own state writer (claimProvenance,
+ * masks, all empty files) is made through dfdc's own state writer (recordProvenance,
  * StageCompletion.markComplete) exactly as `dfdc run` with its defaults would have left it. Then,
  * each as a separate CLI process with its wall time and peak RSS (bench/_rusage-hook.ts):
  *  - `dfdc run` over it: a rerun that must skip every unit of detect, crops, landmarks and diffs
@@ -41,7 +43,7 @@ import { packageRoot, packageVersion } from '../src/util/package-root.js';
  */
 
 /** Bump when the generated tree changes: an older tree is then removed and made again. */
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 2;
 const PARTS = 50;
 /** DFDC's training set: 119,154 videos, 19,154 of them REAL. */
 const REALS = 19_154;
@@ -179,9 +181,10 @@ function touch(path: string): void {
   closeSync(openSync(path, 'w'));
 }
 
-/** The settings `dfdc run` parses for each stage when given no flags (detect: every = 10). */
+/** What shapes each stage's outputs as `dfdc run` sets it when given no flags (detect: every = 10; the wasm backend). */
 function runSettings(stage: (typeof pipelineStages)[number]): Record<string, unknown> {
-  return stage === detectStage ? detectStage.settings.parse({ every: String(FRAME_STEP) }) : stage.settings.parse({});
+  const settings = stage === detectStage ? detectStage.settings.parse({ every: String(FRAME_STEP) }) : stage.settings.parse({});
+  return stage.kind === 'units' ? shapingSettings(stage, settings, 'wasm') : settings;
 }
 
 /** The units of the four unit stages: a video (detect, crops, landmarks) or a FAKE with its original (diffs). */
@@ -210,6 +213,7 @@ async function contextFor(dirs: DatasetDirs): Promise<RunContext> {
     signal: new AbortController().signal,
     workers: 1,
     backend: 'wasm',
+    files: localFileAccess,
     pool: () => {
       throw new Error('dfdc-scale: no worker pool while generating');
     },
@@ -470,8 +474,8 @@ async function generate(scaleDir: string, rootDir: string, outputDir: string, ma
       const settings = runSettings(stage);
       // As the runner does: prepare() for what made the outputs, then the provenance (only settings are compared).
       const prepared = stage.prepare ? await stage.prepare(settings as never, run) : { shared: undefined };
-      const madeWith = { version: packageVersion, ...(stage.pool === 'mtcnn' ? { backend: run.backend } : {}), ...(prepared.madeWith ?? {}), synthetic: 'bench/dfdc-scale' };
-      await claimProvenance(run.paths.stateDir, run.paths.outputDir, stage.name, settings, madeWith, false);
+      const madeWith = { version: packageVersion, ...(prepared.madeWith ?? {}), synthetic: 'bench/dfdc-scale' };
+      await recordProvenance(run.paths.stateDir, stage.name, settings, madeWith);
       const results = await Promise.all(workers.map((worker) => worker.run(name)));
       made[`${name}Units`] = results.reduce((sum, r) => sum + r.units, 0);
       made[`${name}Files`] = results.reduce((sum, r) => sum + r.files, 0);

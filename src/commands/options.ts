@@ -68,7 +68,7 @@ function pick(raw: Record<string, unknown>, keys: readonly string[]): Record<str
 /** The run options a stage takes: all of them for a stage of units, none for a whole-data-set stage. */
 function runShape(stages: readonly Stage[]): Shape {
   const units = stages.filter((stage) => stage.kind === 'units');
-  if (units.length === 0) return {};
+  if (units.length === 0) return { quiet: runOptions.quiet, json: runOptions.json };
   const mtcnn = units.some((stage) => stage.pool === 'mtcnn');
   return { ...workersOption, ...(mtcnn ? backendOption : {}), ...runOptions };
 }
@@ -84,7 +84,9 @@ interface ParsedCommon {
 }
 
 function parseCommon(raw: Record<string, unknown>, stages: readonly Stage[]): ParsedCommon {
-  const dirs = resolveDatasetDirs(datasetDirsSchema.parse(pick(raw, Object.keys(datasetDirsOptions))));
+  // The crops stage deletes and replaces crops folders: its crops folder must be one of its own.
+  const writesCrops = stages.some((stage) => stage.kind === 'units' && stage.writesCrops === true);
+  const dirs = resolveDatasetDirs(datasetDirsSchema.parse(pick(raw, Object.keys(datasetDirsOptions))), { writesCrops });
   const shape = runShape(stages);
   const options = z.object(shape).parse(pick(raw, Object.keys(shape))) as Partial<RunOptions>;
   return { dirs, options };

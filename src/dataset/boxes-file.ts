@@ -49,7 +49,14 @@ export function parseBoxes(text: string): Map<number, Box[] | null> {
  * boxes missing and detects them again.
  */
 export async function readBoxesFile(path: string): Promise<Map<number, Box[] | null>> {
-  const text = await readFile(path, 'utf8');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EMFILE' || code === 'ENFILE') throw error;
+    throw new UnitError(`${path} cannot be read (${code ?? messageOf(error)}): delete it and rerun dfdc detect, which detects that video's faces again`, { file: path, cause: error });
+  }
   try {
     return parseBoxes(text);
   } catch (error) {

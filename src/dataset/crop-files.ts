@@ -29,8 +29,9 @@ export async function listGridCells(paths: OutputPaths, ids: Iterable<string>): 
 /** The names of the files in a folder; none when it does not exist; a FatalError when it cannot be listed. */
 export async function listFolder(dir: string): Promise<ReadonlySet<string>> {
   try {
+    // Regular files only: a crop is never a folder, a FIFO (which would block its reader) or a device.
     const entries = await readdir(dir, { withFileTypes: true });
-    return new Set(entries.filter((entry) => !entry.isDirectory()).map((entry) => entry.name));
+    return new Set(entries.filter((entry) => entry.isFile() || entry.isSymbolicLink()).map((entry) => entry.name));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return new Set();

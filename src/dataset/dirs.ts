@@ -1,7 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../util/errors.js';
+import { OUTPUT_FOLDER_NAMES } from './output-paths.js';
+import { METADATA_FILE_NAME } from './parts.js';
 import { option } from '../util/options.js';
 
 /**
@@ -38,12 +40,33 @@ export interface DatasetDirs {
   readonly cropsDir: string;
 }
 
-/** Checks that the root exists and is a folder; resolves the output and crops folders. */
-export function resolveDatasetDirs(options: DatasetDirsOptions): DatasetDirs {
+/**
+ * Checks that the root exists and is a folder; resolves the output and crops folders. With
+ * `writesCrops` (a command that cuts crops, and so also deletes and replaces crops folders), the
+ * crops folder must be a folder of its own inside the output folder: not the output folder itself
+ * or DATA_ROOT (where `crops/<id>` could be a part folder), not another output folder, not a part.
+ */
+export function resolveDatasetDirs(options: DatasetDirsOptions, { writesCrops = false } = {}): DatasetDirs {
   const rootDir = resolve(options.rootDir);
   if (!existsSync(rootDir) || !statSync(rootDir).isDirectory()) {
     throw new UsageError(`--root-dir ${options.rootDir}: no such folder (give the DATA_ROOT that holds dfdc_train_part_*/metadata.json)`);
   }
   const outputDir = resolve(options.outputDir ?? rootDir);
-  return { rootDir, outputDir, cropsDir: resolve(outputDir, options.cropsDir) };
+  const cropsDir = resolve(outputDir, options.cropsDir);
+  const flag = `--crops-dir ${options.cropsDir}`;
+  const within = (dir: string, base: string) => {
+    const rel = relative(base, dir);
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  };
+  if (within(outputDir, cropsDir) || within(rootDir, cropsDir)) {
+    throw new UsageError(`${flag} is the output folder, DATA_ROOT or a folder holding them: give a folder of its own, such as crops`);
+  }
+  for (const name of OUTPUT_FOLDER_NAMES.filter((folder) => folder !== 'crops')) {
+    if (within(cropsDir, join(outputDir, name))) throw new UsageError(`${flag} is inside ${name}/, where another stage writes: give a folder of its own, such as crops`);
+  }
+  if (existsSync(join(cropsDir, METADATA_FILE_NAME))) throw new UsageError(`${flag} holds a ${METADATA_FILE_NAME}: it is a part of the data set, not a crops folder`);
+  if (writesCrops && !within(cropsDir, outputDir)) {
+    throw new UsageError(`${flag} is outside the output folder ${outputDir}: the crops stage replaces folders there, so give a folder inside --output-dir`);
+  }
+  return { rootDir, outputDir, cropsDir };
 }

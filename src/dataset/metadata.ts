@@ -48,6 +48,8 @@ export function videoNameProblem(name: string): string | null {
   if (/[/\\\0]/.test(name) || /^[A-Za-z]:/.test(name) || name === '.' || name === '..') {
     return 'must be a plain file name in the part folder (no path separators, not absolute, not . or ..)';
   }
+  // Names are printed in one-line messages and written into CSV files.
+  if (/[\u0000-\u001f\u007f]/.test(name)) return 'must not contain control characters (line breaks, tabs): rename the file';
   if (!name.endsWith(VIDEO_EXTENSION)) return 'must end in .mp4 (a video id is its file name without .mp4)';
   const id = videoIdOf(name);
   if (id === '' || id === '.' || id === '..') return 'must be <id>.mp4 with an id other than "", "." or ".."';

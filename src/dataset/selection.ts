@@ -1,3 +1,4 @@
+import { UsageError } from '../util/errors.js';
 import type { Dataset, FakeVideo, Pair, RealVideo, Video } from './dataset.js';
 
 /**
@@ -47,6 +48,12 @@ export function shardOfOriginal(originalId: string, count: number): number {
 
 export function selectVideos(dataset: Dataset, options: SelectionOptions = {}): Selection {
   const wantedParts = options.parts ? new Set(options.parts.map(String)) : undefined;
+  for (const wanted of wantedParts ?? []) {
+    if (dataset.parts.some((part) => part.name === wanted || (part.number !== null && String(part.number) === wanted))) continue;
+    const known = dataset.parts.map((part) => part.name);
+    const listed = known.length === 0 ? 'none was found' : `they are ${known.slice(0, 5).join(', ')}${known.length > 5 ? `, ... (${known.length})` : ''}`;
+    throw new UsageError(`--parts ${wanted}: no such part in ${dataset.rootDir} (${listed})`);
+  }
   const inParts = (video: Video): boolean =>
     !wantedParts || wantedParts.has(video.part.name) || (video.part.number !== null && wantedParts.has(String(video.part.number)));
   const shard = options.shard;

@@ -3,7 +3,8 @@ import { rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { z } from 'zod';
 import type { DatasetDirs } from '../dataset/dirs.js';
-import { removeTemporariesOf, writeFileAtomic, type TemporaryIndex } from '../util/atomic-write.js';
+import { removePath, removeTemporariesOf, writeFileAtomic, type TemporaryIndex } from '../util/atomic-write.js';
+import { messageOf } from '../util/errors.js';
 import { boundedFileName } from '../util/file-names.js';
 import { localFileAccess, type FileAccess } from '../util/file-system.js';
 import type { Input, Output, Ref, UnitOutcome } from './stage.js';
@@ -185,19 +186,35 @@ function decodePath(encoded: string, dirs: DatasetDirs): string {
 /** What the runner learns about a unit before it runs it. */
 export type UnitState =
   | { readonly state: 'complete' }
-  | { readonly state: 'ready' }
-  /** An input an earlier stage writes is absent and that stage's unit is not complete. */
-  | { readonly state: 'waiting'; readonly on: { readonly stage: string; readonly role: string } };
+  /** To be (re)done. `keep`: its outputs and record are valid as they are (a --force run), so a failure must not remove them. */
+  | { readonly state: 'ready'; readonly keep: boolean }
+  /**
+   * An input an earlier stage writes is absent, or out of date, and that stage's unit is not
+   * complete. `stale`: this unit's own outputs were made from that input (same path): they are
+   * out of date too.
+   */
+  | { readonly state: 'waiting'; readonly on: { readonly stage: string; readonly role: string }; readonly stale: boolean }
+  /** A file the unit reads (its video) is absent or may not be read: it fails, and what it made earlier stays. */
+  | { readonly state: 'unavailable'; readonly input: Input; readonly reason: string };
+
+/** What an earlier stage's record says of one of its outputs, read by a later stage. */
+type Upstream =
+  /** The unit is complete by its record (checked against its files) and wrote this path. */
+  | 'valid'
+  /** The unit's record no longer matches its files: what it wrote is out of date. */
+  | 'stale'
+  /** No record of that unit writing this path: absent, or made by another tool, or under another --crops-dir. */
+  | 'unknown';
 
 /**
  * The completion records of one stage in one output folder, for one set of settings. Checking a
- * unit costs its record's read, one stat per file and one listing per folder; nothing lists the
- * record folder, so checks stay linear at any size.
+ * unit costs its record's read, one stat per file and one listing or stat per folder; nothing
+ * lists the record folder, so checks stay linear at any size.
  */
 export class StageCompletion {
   private readonly unitsDir: string;
   private readonly legacyDir: string;
-  private readonly upstreamCache = new Map<string, Promise<boolean>>();
+  private readonly upstreamCache = new Map<string, Promise<Upstream>>();
   /** Facts read by check(), shared between units while they are sorted. */
   private readonly checking: Facts;
   /** Facts read afresh, for what is recorded. */
@@ -222,17 +239,35 @@ export class StageCompletion {
   }
 
   /**
-   * Is the unit complete, ready to be (re)done, or waiting for an earlier stage? With `force`,
-   * a unit is never complete.
+   * Is the unit complete, ready to be (re)done, waiting for an earlier stage, or unable to run
+   * because a file it reads is gone? With `force`, a unit is never complete.
    */
   async check(unit: string, reads: readonly Input[], writes: readonly Output[], force: boolean): Promise<UnitState> {
-    if (!force && (await this.isComplete(unit, reads, writes))) return { state: 'complete' };
-    for (const input of reads) {
-      if (!input.from) continue;
-      if ((await this.checking.stat(input.path)) !== null) continue;
-      if (!(await this.upstreamComplete(input.from.stage, input.from.unit))) return { state: 'waiting', on: { stage: input.from.stage, role: input.role } };
+    const record = await readRecord(this.recordPath(unit), this.access);
+    const valid = record ? await this.isValid(record, reads, writes) : await this.adoptLegacy(unit, reads, writes);
+    // Inputs an earlier stage makes come first, and count even for a unit whose own record holds:
+    // crops out of date (their video was replaced) make their landmarks out of date too. A video
+    // that is gone whose boxes were never made waits for them rather than failing twice.
+    for (const input of reads.filter((candidate) => candidate.from)) {
+      const from = input.from!;
+      const upstream = await this.upstream(from.stage, from.unit, input.path);
+      const present = (await this.checking.stat(input.path)) !== null;
+      // Present and not known to be stale (made by that stage, or by another tool), or absent
+      // because the earlier unit, complete, had nothing to give (a video without faces): go on.
+      if (present ? upstream !== 'stale' : upstream === 'valid') continue;
+      const stale = record?.inputs.some((entry) => entry.role === input.role && entry.path === encodePath(input.path, this.dirs)) ?? false;
+      return { state: 'waiting', on: { stage: from.stage, role: input.role }, stale };
     }
-    return { state: 'ready' };
+    if (valid && !force) return { state: 'complete' };
+    for (const input of reads) {
+      if (input.from || input.optional) continue;
+      try {
+        if ((await this.access.stat(input.path)) === null) throw Object.assign(new Error('absent'), { code: 'ENOENT' });
+      } catch (error) {
+        return { state: 'unavailable', input, reason: isAbsent(error) ? 'absent' : messageOf(error) };
+      }
+    }
+    return { state: 'ready', keep: valid };
   }
 
   /** Forgets what check() read: call it once units are sorted, before any work. */
@@ -241,32 +276,35 @@ export class StageCompletion {
     this.upstreamCache.clear();
   }
 
-  private async isComplete(unit: string, reads: readonly Input[], writes: readonly Output[]): Promise<boolean> {
-    const record = await readRecord(this.recordPath(unit), this.access);
-    if (!record) return this.adoptLegacy(unit, reads, writes);
+  /** Whether a record is of today's settings and every input and output still has its recorded identity. */
+  private async isValid(record: UnitRecord, reads: readonly Input[], writes: readonly Output[]): Promise<boolean> {
     if (record.settings !== this.settings) return false;
     // Inputs are often shared between units (their facts are kept while units are sorted); an
     // output belongs to one unit, and keeping its listing would only take memory.
     return (await this.matches(record.inputs, reads, true, this.checking)) && (await this.matches(record.outputs, writes, false, this.fresh));
   }
 
-  /** Whether the declared refs are the recorded ones and each still has its recorded identity. */
-  private async matches(recorded: readonly RefRecord[], declared: readonly Ref[], asInput: boolean, facts: Facts): Promise<boolean> {
+  /**
+   * Whether each declared input or output is recorded under its role and still has its recorded
+   * identity. Roles, not paths, are compared: a video moved to another folder with its size and
+   * time is the same video; a different --crops-dir gives a crops folder that is absent or
+   * different, which its identity shows.
+   */
+  private async matches(recorded: readonly RefRecord[], declared: readonly Ref[] & readonly { role: string }[], asInput: boolean, facts: Facts): Promise<boolean> {
     if (recorded.length !== declared.length) return false;
     for (const ref of declared) {
-      const path = encodePath(ref.path, this.dirs);
-      const entry = recorded.find((r) => r.path === path && r.kind === ref.kind);
+      const entry = recorded.find((r) => r.role === ref.role && r.kind === ref.kind);
       if (!entry || !(await stillIs(entry.id, ref, asInput, facts))) return false;
     }
     return true;
   }
 
-  /** Whether a unit of another stage is complete by its own record, checked against the files. */
-  private upstreamComplete(stage: string, unit: string): Promise<boolean> {
-    const key = `${stage}\0${unit}`;
+  /** What the record of `unit` of `stage` says about `path`, one of its outputs. */
+  private upstream(stage: string, unit: string, path: string): Promise<Upstream> {
+    const key = `${stage}\0${unit}\0${path}`;
     let answer = this.upstreamCache.get(key);
     if (!answer) {
-      answer = verifyRecord(join(this.stateDir, 'units', stage, boundedFileName(`${unit}.json`)), this.dirs, this.checking);
+      answer = upstreamOf(join(this.stateDir, 'units', stage, boundedFileName(`${unit}.json`)), encodePath(path, this.dirs), this.dirs, this.checking);
       this.upstreamCache.set(key, answer);
     }
     return answer;
@@ -299,10 +337,10 @@ export class StageCompletion {
     await writeFileAtomic(this.recordPath(unit), `${JSON.stringify(record)}\n`);
   }
 
-  /** Forgets a unit before it is redone, with any temporary a killed writer left for its record. */
+  /** Forgets a unit (its outputs are gone or out of date), with any temporary a killed writer left for its record. */
   async forget(unit: string, temporaries?: TemporaryIndex): Promise<void> {
     const path = this.recordPath(unit);
-    await rm(path, { force: true });
+    await removePath(path);
     await removeTemporariesOf(path, temporaries);
   }
 
@@ -364,23 +402,42 @@ async function readRecord(path: string, access: FileAccess): Promise<UnitRecord 
   }
 }
 
-/** Whether the record at `path` exists and every file and folder it names still has its recorded identity. */
+/**
+ * Whether the record at `path` exists and every file and folder it names still has its recorded
+ * identity, an input that is now absent aside: what a unit made from a video stays good when the
+ * video is taken away (stages 3 to 5 need no video), but not when it is replaced.
+ */
 export function verifyRecordAt(path: string, dirs: DatasetDirs, access: FileAccess = localFileAccess): Promise<boolean> {
-  return verifyRecord(path, dirs, new Facts(access, false));
+  return verifyRecord(path, dirs, new Facts(access, false)).then((record) => record !== undefined);
 }
 
-async function verifyRecord(path: string, dirs: DatasetDirs, facts: Facts): Promise<boolean> {
+async function verifyRecord(path: string, dirs: DatasetDirs, facts: Facts): Promise<UnitRecord | undefined> {
   const record = await readRecord(path, facts.access);
-  if (!record) return false;
-  for (const [refs, asInput] of [
-    [record.inputs, true],
-    [record.outputs, false],
-  ] as const) {
-    for (const ref of refs) {
-      if (!(await stillIs(ref.id, { kind: ref.kind, path: decodePath(ref.path, dirs) }, asInput, facts))) return false;
-    }
+  if (!record) return undefined;
+  for (const ref of record.outputs) {
+    if (!(await stillIs(ref.id, { kind: ref.kind, path: decodePath(ref.path, dirs) }, false, facts))) return undefined;
   }
-  return true;
+  for (const ref of record.inputs) {
+    const where = { kind: ref.kind, path: decodePath(ref.path, dirs) };
+    if ((await facts.stat(where.path)) === null) continue;
+    if (!(await stillIs(ref.id, where, true, facts))) return undefined;
+  }
+  return record;
+}
+
+/**
+ * Whether `path` (an output of `unit` of `stage`) is as that unit's record says: 'valid', 'stale'
+ * (the record no longer matches its files), or 'unknown' (no record of that unit writing it).
+ */
+export function outputState(stateDir: string, stage: string, unit: string, path: string, dirs: DatasetDirs, access: FileAccess = localFileAccess): Promise<Upstream> {
+  return upstreamOf(join(stateDir, 'units', stage, boundedFileName(`${unit}.json`)), encodePath(path, dirs), dirs, new Facts(access, false));
+}
+
+/** What the record at `recordPath` says of the output `encodedPath` (see Upstream). */
+async function upstreamOf(recordPath: string, encodedPath: string, dirs: DatasetDirs, facts: Facts): Promise<Upstream> {
+  const record = await readRecord(recordPath, facts.access);
+  if (!record || !record.outputs.some((output) => output.path === encodedPath)) return 'unknown';
+  return (await verifyRecord(recordPath, dirs, facts)) ? 'valid' : 'stale';
 }
 
 /** A short stable hash of a stage's settings, for records. */

@@ -1,22 +1,29 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { FatalError } from '../util/errors.js';
 import { removeStaleTemporaries, writeFileAtomic } from '../util/atomic-write.js';
+import { optionHelp } from '../util/options.js';
+import type { SettingsSchema } from './stage.js';
 
 /**
  * Per stage, the settings that shaped its outputs (the stage's whole settings object: every field
- * of a stage's schema shapes what it writes) and what made them (dfdc version, backend, ffmpeg
- * build), in `.run-state/provenance/<stage>.json`. A rerun whose settings differ stops, unless
- * --force, so that outputs of two settings never mix silently. (Each unit's record also carries a
- * hash of the settings: a unit made with others is redone even when a --force run was cut short.)
+ * of a stage's schema shapes what it writes, and for stages that run MTCNN the TF.js backend, whose
+ * arithmetic differs in the last bits) and what made them (dfdc version, ffmpeg build), in
+ * `.run-state/provenance/<stage>.json`. A rerun whose settings differ stops, unless --force, so
+ * that outputs of two settings never mix silently; each unit's record also carries a hash of the
+ * settings, so a unit made with others is redone. It is written when the stage has run to its
+ * end: a run cut short leaves it describing the outputs that are there.
  */
-export interface StageProvenance {
+const provenanceSchema = z.object({
   /** Settings that change what the stage writes; compared between runs. */
-  settings: Record<string, unknown>;
+  settings: z.record(z.string(), z.unknown()),
   /** What made the outputs; recorded, not compared. */
-  madeWith: Record<string, unknown>;
-  updatedAt: string;
-}
+  madeWith: z.record(z.string(), z.unknown()).default({}),
+  updatedAt: z.string().optional(),
+});
+
+export type StageProvenance = z.infer<typeof provenanceSchema>;
 
 function provenancePath(stateDir: string, stage: string): string {
   return join(stateDir, 'provenance', `${stage}.json`);
@@ -27,26 +34,41 @@ function legacyProvenancePath(stateDir: string): string {
   return join(stateDir, 'provenance.json');
 }
 
-async function readJson(path: string): Promise<unknown> {
+async function readJson(path: string): Promise<{ found: false } | { found: true; json: unknown }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
-  } catch {
-    return undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { found: false };
+    throw new FatalError(`cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}): delete it, then rerun`);
   }
   try {
-    return JSON.parse(text);
+    return { found: true, json: JSON.parse(text) };
   } catch {
-    throw new FatalError(`${path} is not valid JSON: delete it (and rerun with --force) or use another --output-dir`);
+    return { found: true, json: undefined };
   }
 }
 
-/** The provenance recorded for `stage`, if any (also from dfdc 0.1's single provenance.json). */
+/**
+ * The provenance recorded for `stage`, if any (also from dfdc 0.1's single provenance.json, whose
+ * backend was recorded, not compared). A file that is not a provenance record stops the run with
+ * the fix: deleting it is safe, since every unit's record names its own settings.
+ */
 export async function readProvenance(stateDir: string, stage: string): Promise<StageProvenance | undefined> {
-  const own = (await readJson(provenancePath(stateDir, stage))) as StageProvenance | undefined;
-  if (own) return own;
-  const legacy = (await readJson(legacyProvenancePath(stateDir))) as { stages?: Record<string, StageProvenance> } | undefined;
-  return legacy?.stages?.[stage];
+  const path = provenancePath(stateDir, stage);
+  const own = await readJson(path);
+  if (own.found) {
+    const parsed = provenanceSchema.safeParse(own.json);
+    if (!parsed.success) throw new FatalError(`${path} is not a provenance record: delete it, then rerun (units made with other settings are still redone)`);
+    return parsed.data;
+  }
+  const legacy = await readJson(legacyProvenancePath(stateDir));
+  if (!legacy.found) return undefined;
+  const parsed = z.object({ stages: z.record(z.string(), provenanceSchema) }).safeParse(legacy.json);
+  const entry = parsed.success ? parsed.data.stages[stage] : undefined;
+  if (!entry) return undefined;
+  const backend = entry.madeWith.backend;
+  return backend === undefined ? entry : { ...entry, settings: { ...entry.settings, backend } };
 }
 
 /**
@@ -66,27 +88,37 @@ export function settingsDifferences(previous: Record<string, unknown>, next: Rec
 }
 
 /**
- * Checks that a stage's outputs were made with the same settings, then records them.
- * With `force`, differing settings are accepted (every unit is then redone).
+ * Stops unless the stage's outputs were made with these settings (or there are none yet, or
+ * `force`). The message names each difference, and the hint its setting carries (how `dfdc run`
+ * sets detect's frame step, for instance).
  */
-export async function claimProvenance(
+export async function checkProvenance(
   stateDir: string,
   outputDir: string,
-  stage: string,
+  stage: { name: string; settings: SettingsSchema },
   settings: Record<string, unknown>,
-  madeWith: Record<string, unknown>,
   force: boolean,
 ): Promise<void> {
-  const previous = await readProvenance(stateDir, stage);
-  if (previous && !force) {
-    const differences = settingsDifferences(previous.settings, settings);
-    if (differences.length > 0) {
-      throw new FatalError(
-        `${stage}: the outputs in ${outputDir} were made with other settings (${differences.join('; ')}); ` +
-          'rerun with --force to recompute them with the new settings, or choose another --output-dir',
-      );
-    }
-  }
+  if (force) return;
+  const previous = await readProvenance(stateDir, stage.name);
+  if (!previous) return;
+  const differences = settingsDifferences(previous.settings, settings);
+  if (differences.length === 0) return;
+  const hints = Object.keys(settings)
+    .filter((name) => JSON.stringify(previous.settings[name]) !== JSON.stringify(settings[name]))
+    .map((name) => {
+      const schema = stage.settings.shape[name];
+      return schema ? optionHelp(schema)?.hint : undefined;
+    })
+    .filter((hint): hint is string => hint !== undefined);
+  throw new FatalError(
+    `${stage.name}: the outputs in ${outputDir} were made with other settings (${differences.join('; ')})${hints.length > 0 ? ` (${hints.join('; ')})` : ''}; ` +
+      'give the same settings again, or rerun with --force to recompute them with the new ones, or choose another --output-dir',
+  );
+}
+
+/** Records what the stage's outputs are now made with. */
+export async function recordProvenance(stateDir: string, stage: string, settings: Record<string, unknown>, madeWith: Record<string, unknown>): Promise<void> {
   const path = provenancePath(stateDir, stage);
   await removeStaleTemporaries(path);
   await writeFileAtomic(path, `${JSON.stringify({ settings, madeWith, updatedAt: new Date().toISOString() } satisfies StageProvenance, null, 2)}\n`);

@@ -42,6 +42,11 @@ const stageReportSchema = z.object({
 
 export type StageReport = z.infer<typeof stageReportSchema>;
 
+/** A stage's report with nothing counted yet. */
+export function emptyStageReport(): StageReport {
+  return stageReportSchema.parse({});
+}
+
 export const runReportSchema = z.object({
   tool: z.string().default('dfdc'),
   version: z.string().optional(),
@@ -65,7 +70,7 @@ export type ReportFile = z.infer<typeof runReportSchema>;
 const WAITING_LISTED = 20;
 
 export class StageRecorder {
-  readonly report: StageReport = stageReportSchema.parse({});
+  readonly report: StageReport = emptyStageReport();
 
   constructor(
     readonly stage: string,

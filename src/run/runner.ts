@@ -1,3 +1,4 @@
+import { rename, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative } from 'node:path';
 import { loadDataset } from '../dataset/dataset.js';
 import type { DatasetDirs } from '../dataset/dirs.js';
@@ -5,7 +6,7 @@ import { outputPaths } from '../dataset/output-paths.js';
 import { formatProblem } from '../dataset/problems.js';
 import { selectVideos } from '../dataset/selection.js';
 import { TaskPool } from '../workers/pool.js';
-import { removePath, removeTemporariesOf, TemporaryIndex } from '../util/atomic-write.js';
+import { removePath, removeTemporariesOf, temporaryPathFor, TemporaryIndex } from '../util/atomic-write.js';
 import { forEachConcurrent } from '../util/concurrency.js';
 import { fileAccessFor, type FileAccess } from '../util/file-system.js';
 import { DfdcError, FatalError, UnitError, errnoCode, machineFailure, messageOf, writeFailure } from '../util/errors.js';
@@ -14,7 +15,7 @@ import { packageVersion } from '../util/package-root.js';
 import { StageCompletion, settingsHash, type UnitState } from './completion.js';
 import type { RunOptions } from './options.js';
 import { Progress } from './progress.js';
-import { claimProvenance } from './provenance.js';
+import { checkProvenance, recordProvenance } from './provenance.js';
 import { RunReport, StageRecorder } from './report.js';
 import { resolveShard } from './shard.js';
 import type { Input, Output, RunContext, SettingsSchema, StageRun, Unit, UnitStage } from './stage.js';
@@ -97,6 +98,7 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
     signal: interrupt.signal,
     workers,
     backend,
+    files: access,
     pool: () => (pool ??= new TaskPool(backend, workers)),
     message: (line, kind) => progress.message(line, kind),
     report: report.file,
@@ -171,6 +173,8 @@ interface Todo<U extends Unit> {
   readonly unit: U;
   readonly reads: Input[];
   readonly writes: Output[];
+  /** Its outputs and record are valid (a --force run): a failure leaves them. */
+  readonly keep: boolean;
 }
 
 async function runUnitStage<U extends Unit>(
@@ -185,21 +189,29 @@ async function runUnitStage<U extends Unit>(
   report.addStage(recorder);
 
   const prepared = stage.prepare ? await stage.prepare(settings as never, run) : { shared: undefined };
-  await claimProvenance(
-    run.paths.stateDir,
-    run.paths.outputDir,
-    stage.name,
-    settings,
-    { version: packageVersion, ...(stage.pool === 'mtcnn' ? { backend: run.backend } : {}), ...(prepared.madeWith ?? {}) },
-    force,
-  );
-  const completion = new StageCompletion(run.paths.stateDir, stage.name, settingsHash(settings), run.dirs, access);
+  const shaping = shapingSettings(stage, settings, run.backend);
+  await checkProvenance(run.paths.stateDir, run.paths.outputDir, stage, shaping, force);
+  const completion = new StageCompletion(run.paths.stateDir, stage.name, settingsHash(shaping), run.dirs, access);
 
-  // Which units are complete, which can be done, which wait for an earlier stage.
+  // Temporaries and staging folders killed writers left beside what is about to be written: one listing per folder.
+  const temporaryIndexes = new Map<string, Promise<TemporaryIndex>>();
+  const temporariesIn = (dir: string) => {
+    let index = temporaryIndexes.get(dir);
+    if (!index) temporaryIndexes.set(dir, (index = TemporaryIndex.of(dir)));
+    return index;
+  };
+  /** Removes a unit's outputs and record: they are out of date (or half made), and nothing should read them. */
+  const clear = async (unit: Unit, writes: readonly Output[]) => {
+    for (const output of writes) await removePath(output.path);
+    await completion.forget(unit.id, await temporariesIn(completion.recordsDir));
+  };
+
+  // Which units are complete, which can be done, which wait for an earlier stage, which cannot run.
   const units = stage.units(run);
   const todo: Todo<U>[] = [];
   const waitingOn = new Map<string, { stage: string; role: string; count: number }>();
   const states = new Array<Todo<U> | undefined>(units.length);
+  const staleWaiting: { unit: U; writes: Output[] }[] = [];
   if (units.length > CHECKS_WORTH_SAYING) progress.status(`${stage.name}: checking which of ${units.length} units are complete`);
   let checked = 0;
   await forEachConcurrent(
@@ -214,21 +226,21 @@ async function runUnitStage<U extends Unit>(
       try {
         state = await completion.check(unit.id, reads, writes, force);
       } catch (error) {
-        // A file that cannot even be looked at (a video in a folder this user may not enter): the
-        // unit is done, and its work says what is wrong with the file. The machine's own
-        // failures stop the run.
         const stopping = machineFailure(error, run.paths.outputDir) ?? outputFailure(error, run.dirs);
         if (stopping) throw stopping;
-        state = { state: 'ready' };
+        recorder.failed(unit.subject, `cannot check what it read and wrote (${messageOf(error)}): check the permissions of its files`);
+        return;
       }
       if (state.state === 'complete') recorder.skipped();
-      else if (state.state === 'ready') states[index] = { unit, reads, writes };
+      else if (state.state === 'ready') states[index] = { unit, reads, writes, keep: state.keep };
+      else if (state.state === 'unavailable') recorder.failed(unit.subject, unavailableReason(state.input, state.reason));
       else {
         const key = `${state.on.stage}\0${state.on.role}`;
         const entry = waitingOn.get(key) ?? { ...state.on, count: 0 };
         entry.count += 1;
         waitingOn.set(key, entry);
         recorder.waiting(unit.subject, `waits for its ${state.on.role} from dfdc ${state.on.stage}`);
+        if (state.stale) staleWaiting.push({ unit, writes });
       }
     },
     () => run.signal.aborted,
@@ -237,21 +249,15 @@ async function runUnitStage<U extends Unit>(
   for (const item of states) if (item) todo.push(item);
 
   const noun = (count: number) => `${count} ${stage.unitNoun}${count === 1 ? '' : 's'}`;
-  if (todo.length === 0 && recorder.report.skipped === 0 && waitingOn.size > 0) {
+  if (todo.length === 0 && recorder.report.skipped === 0 && recorder.report.failed === 0 && staleWaiting.length === 0 && waitingOn.size > 0) {
     // Run before the stage that makes its inputs: say which one, and mark nothing.
     const [first] = [...waitingOn.values()];
     progress.message(`${stage.name}: nothing to do yet: none of the ${noun(units.length)} has its ${first!.role}: run dfdc ${first!.stage} first`, 'error');
     recorder.report.seconds += (Date.now() - started) / 1000;
     return;
   }
-
-  // Temporaries that killed writers left beside the files about to be redone: one listing per folder.
-  const temporaryIndexes = new Map<string, Promise<TemporaryIndex>>();
-  const temporariesIn = (dir: string) => {
-    let index = temporaryIndexes.get(dir);
-    if (!index) temporaryIndexes.set(dir, (index = TemporaryIndex.of(dir)));
-    return index;
-  };
+  // A unit that waits for an input it was made from has out-of-date outputs: a clean run would not have them.
+  for (const { unit, writes } of staleWaiting) await clear(unit, writes);
 
   const stop = new AbortController();
   const signal = AbortSignal.any([run.signal, stop.signal]);
@@ -265,44 +271,45 @@ async function runUnitStage<U extends Unit>(
     if (stage.pool === 'mtcnn') pool.loadMtcnn();
   }
 
-  /** Removes what a unit wrote, after a failure or an interruption: nothing half-done is kept. */
-  const discard = async (writes: readonly Output[]) => {
-    for (const output of writes) await removePath(output.path).catch(() => undefined);
-  };
-
   await forEachConcurrent(
     todo,
     stage.concurrency(run),
-    async ({ unit, reads, writes }) => {
+    async ({ unit, reads, writes, keep }) => {
       let streamed = 0;
+      // Folders are made under a hidden staging name and put in place whole when the unit is done,
+      // so that until then the earlier outputs stay as they were and nothing half-made is visible.
+      const staging = new Map(writes.filter((output) => output.kind === 'folder').map((output) => [output.path, temporaryPathFor(output.path)]));
       try {
-        await completion.forget(unit.id, await temporariesIn(completion.recordsDir));
-        for (const output of writes) {
-          await removePath(output.path);
-          if (output.kind === 'file') await removeTemporariesOf(output.path, await temporariesIn(dirname(output.path)));
-        }
+        for (const output of writes) await removeTemporariesOf(output.path, await temporariesIn(dirname(output.path)));
         const inputs = await completion.inputIdentities(reads);
         const outcome = await stage.work(unit, {
           settings: settings as never,
           run: unitRun,
           shared: prepared.shared,
+          output: (role) => {
+            const output = writes.find((candidate) => candidate.role === role);
+            if (!output) throw new Error(`${stage.name} declares no output ${role}`);
+            return staging.get(output.path) ?? output.path;
+          },
           addFrames: (frames) => {
             streamed += frames;
             progress.addFrames(frames);
           },
         });
-        if (signal.aborted) {
-          await discard(writes);
-          return;
+        if (signal.aborted) throw signal.reason;
+        for (const [final, staged] of staging) {
+          await removePath(final);
+          if (await exists(staged)) await renameInto(staged, final);
         }
         await completion.markComplete(unit.id, inputs, writes, outcome);
         if (outcome.warning) recorder.warning(unit.subject, outcome.warning);
         recorder.done(outcome.frames ?? 0);
         progress.advance(1, Math.max(0, (outcome.frames ?? 0) - streamed));
       } catch (error) {
-        await discard(writes);
+        for (const staged of staging.values()) await removePath(staged).catch(() => undefined);
         if (signal.aborted && !fatal) return;
-        const stopping = error instanceof FatalError || error instanceof DfdcError && !(error instanceof UnitError) ? error : (machineFailure(error, run.paths.outputDir) ?? outputFailure(error, run.dirs));
+        const stopping =
+          error instanceof DfdcError && !(error instanceof UnitError) ? error : (machineFailure(error, run.paths.outputDir) ?? outputFailure(error, run.dirs));
         if (stopping) {
           if (!fatal) {
             fatal = stopping;
@@ -311,6 +318,9 @@ async function runUnitStage<U extends Unit>(
           return;
         }
         if (fatal) return;
+        // The unit was not complete, so what it made earlier is out of date (its input changed, or
+        // its settings): a clean run would have nothing there. A --force run keeps the valid ones.
+        if (!keep) await clear(unit, writes).catch(() => undefined);
         recorder.failed(unit.subject, reasonOf(error, unit));
         progress.advance(1, 0);
       }
@@ -320,9 +330,45 @@ async function runUnitStage<U extends Unit>(
   recorder.report.seconds += (Date.now() - started) / 1000;
   progress.finish();
   if (fatal) throw fatal;
+  // Provenance says what the outputs were made with once they are: a run cut short leaves it as it was.
+  if (!signal.aborted) await recordProvenance(run.paths.stateDir, stage.name, shaping, { version: packageVersion, ...(prepared.madeWith ?? {}) });
   progress.message(recorder.summary());
   for (const { stage: upstream, role, count } of waitingOn.values()) {
-    progress.message(`${stage.name}: ${noun(count)} wait for their ${role} from dfdc ${upstream} (it has not run on them, or failed on them): run dfdc ${upstream}, then this stage again`, 'warning');
+    progress.message(
+      `${stage.name}: ${noun(count)} wait for their ${role} from dfdc ${upstream} (it has not made them, failed on them, or they are out of date): run dfdc ${upstream}, then this stage again`,
+      'warning',
+    );
+  }
+}
+
+/**
+ * What shapes a stage's outputs, as provenance and unit records compare it: its settings, and for
+ * stages that run MTCNN the TF.js backend, since backends agree only within float noise and outputs
+ * of two backends must not mix.
+ */
+export function shapingSettings(stage: { pool?: 'mtcnn' | 'plain' }, settings: Record<string, unknown>, backend: string): Record<string, unknown> {
+  return stage.pool === 'mtcnn' ? { ...settings, backend } : settings;
+}
+
+/** The reason a unit cannot run: a file it reads is absent or may not be read. */
+function unavailableReason(input: Input, reason: string): string {
+  if (reason === 'absent') return input.absent ?? `its ${input.role} ${input.path} is not there`;
+  return `cannot read its ${input.role} (${reason}): check the permissions of the file and of its folders`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Puts a staging folder in place; a failure of the machine is a FatalError naming where. */
+async function renameInto(staged: string, final: string): Promise<void> {
+  try {
+    await rename(staged, final);
+  } catch (error) {
+    throw writeFailure(error, final);
   }
 }
 

@@ -4,6 +4,7 @@ import type { DatasetDirs } from '../dataset/dirs.js';
 import type { OutputPaths } from '../dataset/output-paths.js';
 import type { Selection } from '../dataset/selection.js';
 import type { BackendName } from '../tfjs/backend.js';
+import type { FileAccess } from '../util/file-system.js';
 import type { TaskPool } from '../workers/pool.js';
 import type { ReportFile } from './report.js';
 
@@ -44,6 +45,8 @@ export interface Input extends Ref {
   readonly from?: { readonly stage: string; readonly unit: string };
   /** An input whose absence is not a problem (a FAKE's original video, read only for its frame size). */
   readonly optional?: boolean;
+  /** The reason given when this input (one no stage makes) is absent: the unit fails, and what it made before stays. */
+  readonly absent?: string;
 }
 
 /** Something a unit writes: a file, or a folder that holds this unit's files and nothing else. */
@@ -77,6 +80,8 @@ export interface RunContext {
   /** Worker threads (and units in flight for stages without a pool). */
   readonly workers: number;
   readonly backend: BackendName;
+  /** How to read the data set's and the output's file systems (src/util/file-system.ts). */
+  readonly files: FileAccess;
   /** The worker pool, started on first use and shared by every stage of the run. */
   pool(): TaskPool;
   /** A line above the progress display. */
@@ -91,6 +96,12 @@ export interface UnitJob<Settings, Shared> {
   readonly run: RunContext;
   /** What the stage's prepare() returned. */
   readonly shared: Shared;
+  /**
+   * Where to write the output of `role`: a file's own path (files are written whole through a
+   * temporary), or, for a folder, a hidden staging folder that the runner puts in place when the
+   * unit is done.
+   */
+  output(role: string): string;
   /** Frames processed so far, for the live frames/s of the progress line. */
   addFrames(frames: number): void;
 }
@@ -108,6 +119,8 @@ export interface UnitStage<S extends SettingsSchema = SettingsSchema, U extends 
   readonly pool?: 'mtcnn' | 'plain';
   /** Whether it reads the crops folder (so it takes --crops-dir). */
   readonly readsCrops: boolean;
+  /** Whether it writes (and so replaces) crops folders: its --crops-dir must then be a folder of its own in the output folder. */
+  readonly writesCrops?: boolean;
   units(run: RunContext): U[];
   reads(unit: U, run: RunContext): Input[];
   writes(unit: U, run: RunContext): Output[];

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { readBoxesFile, type FrameBoxes } from '../dataset/boxes-file.js';
 import { originalOf, type Video } from '../dataset/dataset.js';
-import { FRAME_STEP, type OutputPaths } from '../dataset/output-paths.js';
+import { FRAME_STEP, cropFileName } from '../dataset/output-paths.js';
 import { cropRectForBox, extractCrop } from '../image/crop.js';
 import { writeRgbPng } from '../image/png.js';
 import type { UnitOutcome, UnitStage } from '../run/stage.js';
@@ -36,11 +37,12 @@ export const cropsStage: UnitStage<typeof cropsSettings, CropsUnit, OriginalSize
   settings: cropsSettings,
   unitNoun: 'video',
   readsCrops: true,
+  writesCrops: true,
   units: (run) => run.selection.videos.map((video) => ({ id: video.id, subject: videoSubject(video), video })),
   reads: ({ video }, run) => {
     const original = originalOf(video);
     return [
-      { role: 'video', kind: 'file', path: video.path },
+      { role: 'video', kind: 'file', path: video.path, absent: 'file not found (listed in metadata.json)' },
       { role: 'boxes', kind: 'file', path: run.paths.boxesFile(original.id), from: { stage: 'detect', unit: original.id } },
       ...(video.label === 'FAKE' ? [{ role: 'original video', kind: 'file' as const, path: original.path, optional: true }] : []),
     ];
@@ -48,12 +50,11 @@ export const cropsStage: UnitStage<typeof cropsSettings, CropsUnit, OriginalSize
   writes: ({ video }, run) => [{ role: 'crops', kind: 'folder', path: run.paths.cropDir(video.id), legacyCount: 'crops' }],
   concurrency: (run) => run.workers,
   prepare: async () => ({ shared: new Map(), madeWith: { ffmpeg: describeFfmpeg(await locateFfmpeg()) } }),
-  work: async ({ video }, { run, shared }) => {
-    if (!existsSync(video.path)) throw new UnitError('file not found (listed in metadata.json)', { file: video.path });
+  work: async ({ video }, { run, shared, output }) => {
     const original = originalOf(video);
     const boxes = await readBoxesFile(run.paths.boxesFile(original.id));
     const expectedSize = video.label === 'FAKE' ? await originalSize(shared, original) : undefined;
-    return cropVideo({ id: video.id, path: video.path, boxes, paths: run.paths, signal: run.signal, ...(expectedSize ? { expectedSize } : {}) });
+    return cropVideo({ path: video.path, boxes, folder: output('crops'), signal: run.signal, ...(expectedSize ? { expectedSize } : {}) });
   },
 };
 
@@ -67,12 +68,12 @@ function originalSize(sizes: OriginalSizes, original: Video): Promise<{ width: n
 }
 
 export interface CropVideoInput {
-  id: string;
   path: string;
   boxes: FrameBoxes;
   /** Frame size of the video the boxes were detected on: a FAKE of another size is not cropped. */
   expectedSize?: { width: number; height: number };
-  paths: OutputPaths;
+  /** The folder the crops go to, `<frame>_<j>.png` each. */
+  folder: string;
   signal?: AbortSignal;
 }
 
@@ -109,7 +110,7 @@ export async function cropVideo(input: CropVideoInput): Promise<UnitOutcome> {
         outside += 1;
         continue;
       }
-      const write = writeRgbPng(input.paths.cropFile(input.id, frame.index, j), extractCrop(frame.image, geometry.rect)).then(
+      const write = writeRgbPng(join(input.folder, cropFileName(frame.index, j)), extractCrop(frame.image, geometry.rect)).then(
         () => {
           written += 1;
         },

@@ -1,5 +1,4 @@
 import type { TransferListItem } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { serializeBoxes, type Box } from '../dataset/boxes-file.js';
 import type { RealVideo } from '../dataset/dataset.js';
@@ -7,7 +6,6 @@ import type { RgbImage } from '../image/rgb-image.js';
 import type { UnitOutcome, UnitStage } from '../run/stage.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { TaskPool } from '../workers/pool.js';
-import { UnitError } from '../util/errors.js';
 import { option, positiveNumber, thresholds, wholeNumber } from '../util/options.js';
 import { decodeVideo, decodeWarning, type DecodedFrame } from '../video/decode.js';
 import { describeFfmpeg, locateFfmpeg } from '../video/ffmpeg-binaries.js';
@@ -43,6 +41,7 @@ export const detectSettings = z.object({
     help: 'detect only frames i with i % n == 0 (crops use every 10th frame, so 10 gives identical crops for a tenth of the work)',
     value: 'n',
     runFlag: false,
+    hint: 'dfdc run detects every 10th frame, or every frame with --all-frames',
   }),
   scale: option(scale.default(0.5), {
     help: "detection size: each frame is resized by s before MTCNN (0.5 = the reference's half size); 'auto' = the winner's write-up rule (2x under 300 px wide, 1x to 1000, 0.5x to 1900, 0.33x above); boxes are always stored at half size",
@@ -73,15 +72,12 @@ export const detectStage: UnitStage<typeof detectSettings, DetectUnit, undefined
   pool: 'mtcnn',
   readsCrops: false,
   units: (run) => run.selection.reals.map((video) => ({ id: video.id, subject: videoSubject(video), video })),
-  reads: ({ video }) => [{ role: 'video', kind: 'file', path: video.path }],
+  reads: ({ video }) => [{ role: 'video', kind: 'file', path: video.path, absent: 'file not found (listed in metadata.json)' }],
   writes: ({ video }, run) => [{ role: 'boxes', kind: 'file', path: run.paths.boxesFile(video.id) }],
   // At least two videos in flight keep every worker busy across video boundaries.
   concurrency: (run) => Math.max(2, run.workers),
   prepare: async () => ({ shared: undefined, madeWith: { ffmpeg: describeFfmpeg(await locateFfmpeg()) } }),
-  work: async ({ video }, { settings, run, addFrames }) => {
-    if (!existsSync(video.path)) throw new UnitError('file not found (listed in metadata.json)', { file: video.path });
-    return detectVideo(video.path, run.paths.boxesFile(video.id), settings, { pool: run.pool(), signal: run.signal, addFrames });
-  },
+  work: async ({ video }, { settings, run, addFrames, output }) => detectVideo(video.path, output('boxes'), settings, { pool: run.pool(), signal: run.signal, addFrames }),
 };
 
 /** Transfers a frame's buffer to the worker when the frame owns it whole, else copies it once. */

@@ -1,7 +1,8 @@
+import { join } from 'node:path';
 import { z } from 'zod';
 import { listFolder } from '../dataset/crop-files.js';
 import type { FakeVideo, RealVideo } from '../dataset/dataset.js';
-import { FRAME_ACTOR_GRID, cropFileName } from '../dataset/output-paths.js';
+import { FRAME_ACTOR_GRID, cropFileName, diffFileName } from '../dataset/output-paths.js';
 import type { UnitStage } from '../run/stage.js';
 import { option } from '../util/options.js';
 import { videoSubject, withCropAdvice } from './units.js';
@@ -40,15 +41,16 @@ export const diffsStage: UnitStage<typeof diffsSettings, DiffsUnit, undefined> =
   writes: ({ fake }, run) => [{ role: 'diffs', kind: 'folder', path: run.paths.diffDir(fake.id), legacyCount: 'diffs' }],
   // Two FAKEs per worker: one reads its crops while the other's masks are computed.
   concurrency: (run) => run.workers * 2,
-  work: async ({ fake, original }, { settings, run }) => {
+  work: async ({ fake, original }, { settings, run, output }) => {
     const [originalFiles, fakeFiles] = await Promise.all([listFolder(run.paths.cropDir(original.id)), listFolder(run.paths.cropDir(fake.id))]);
+    const folder = output('diffs');
     const pairs = FRAME_ACTOR_GRID.map(({ frame, actor }) => ({ frame, actor, name: cropFileName(frame, actor) }))
       .filter(({ name }) => originalFiles.has(name) && fakeFiles.has(name))
       .map(({ frame, actor, name }) => ({
         name,
         original: run.paths.cropFile(original.id, frame, actor),
         fake: run.paths.cropFile(fake.id, frame, actor),
-        diff: run.paths.diffFile(fake.id, frame, actor),
+        diff: join(folder, diffFileName(frame, actor)),
       }));
     let result;
     try {

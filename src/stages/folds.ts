@@ -1,12 +1,17 @@
 import { existsSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Dataset } from '../dataset/dataset.js';
 import { listGridCells } from '../dataset/crop-files.js';
 import { assignFolds, buildFolds, foldsCsvChunks } from '../dataset/folds.js';
 import type { OutputPaths } from '../dataset/output-paths.js';
-import type { WholeStage } from '../run/stage.js';
+import type { Video } from '../dataset/dataset.js';
+import { outputState } from '../run/completion.js';
+import { emptyStageReport } from '../run/report.js';
+import type { RunContext, WholeStage } from '../run/stage.js';
+import { forEachConcurrent } from '../util/concurrency.js';
+import { videoSubject } from './units.js';
 import { removeTemporariesOf, writeAtomicWith } from '../util/atomic-write.js';
 import { FatalError, UsageError, messageOf } from '../util/errors.js';
 import { integer, option } from '../util/options.js';
@@ -49,11 +54,47 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
   readsCrops: true,
   run: async (settings, run) => {
     const outFile = resolveFoldsOut(settings.out ?? join(run.paths.outputDir, 'folds.csv'));
-    const { summary, ...written } = await writeFolds(run.dataset, run.paths, outFile, settings);
+    const incomplete = await incompleteCrops(run);
+    const { summary, ...written } = await writeFolds(run.dataset, run.paths, outFile, settings, new Set(incomplete.map((video) => video.id)));
     run.report.folds = written;
+    if (incomplete.length > 0) {
+      // Counted as units waiting for crops: the exit code is 1, and the report says which.
+      const waiting = incomplete.map((video) => ({ subject: videoSubject(video), reason: 'its crops are not complete: their rows are left out' }));
+      run.report.stages.folds = { ...emptyStageReport(), waiting: waiting.length, waitingList: waiting.slice(0, 20) };
+      run.message(
+        `folds: ${incomplete.length} video(s) have crops that are not complete (not made yet, failed, or out of date; first: ${waiting[0]!.subject}): their rows are left out; run dfdc crops (on a cluster: let every shard finish), then dfdc folds again`,
+        'warning',
+      );
+    }
     return summary;
   },
 };
+
+/**
+ * The videos of pairs whose crops folder is not as dfdc crops left it complete: absent when no
+ * record says that nothing was to be cut (a video without faces), or out of date (its video or
+ * boxes changed since). Crops made by another tool (no record) are taken as they are.
+ */
+async function incompleteCrops(run: RunContext): Promise<Video[]> {
+  const videos = run.dataset.pairs.flatMap(({ original, fakes }) => [original, ...fakes]);
+  // Crops from another tool (dfdc crops never ran here) are taken as they are, absent ones too.
+  const cropsRan = await stat(join(run.paths.stateDir, 'units', 'crops')).then(
+    () => true,
+    () => false,
+  );
+  if (!cropsRan) return [];
+  const incomplete = new Set<Video>();
+  await forEachConcurrent(videos, 64, async (video) => {
+    const folder = run.paths.cropDir(video.id);
+    const state = await outputState(run.paths.stateDir, 'crops', video.id, folder, run.dirs, run.files);
+    const present = await stat(folder).then(
+      () => true,
+      () => false,
+    );
+    if (present ? state === 'stale' : state !== 'valid') incomplete.add(video);
+  });
+  return videos.filter((video) => incomplete.has(video));
+}
 
 /** `--out` resolved against the current directory; a folder is a usage error. */
 export function resolveFoldsOut(out: string): string {
@@ -75,10 +116,11 @@ export interface FoldsWritten {
  * Stage 5 over a whole data set: folds by part, the leak check, the seeded shuffle, the CSV
  * written atomically. Returns what it wrote and a one-line summary.
  */
-export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: string, settings: FoldsSettings): Promise<FoldsWritten> {
+export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: string, settings: FoldsSettings, leftOut: ReadonlySet<string> = new Set()): Promise<FoldsWritten> {
   const foldOf = assignFolds(dataset, { nSplits: settings.nSplits, partCount: settings.parts });
-  const listed = await listGridCells(paths, dataset.pairs.flatMap(({ original, fakes }) => [original.id, ...fakes.map((fake) => fake.id)]));
-  const { table, videoCount, foldsUsed } = buildFolds(dataset.pairs, (id) => listed.get(id)!, foldOf, settings.seed);
+  const ids = dataset.pairs.flatMap(({ original, fakes }) => [original.id, ...fakes.map((fake) => fake.id)]).filter((id) => !leftOut.has(id));
+  const listed = await listGridCells(paths, ids);
+  const { table, videoCount, foldsUsed } = buildFolds(dataset.pairs, (id) => listed.get(id) ?? new Uint8Array(0), foldOf, settings.seed);
   const rows = table.rows.length;
   try {
     await removeTemporariesOf(outFile);

@@ -1,7 +1,8 @@
+import { join } from 'node:path';
 import { z } from 'zod';
 import { listFolder } from '../dataset/crop-files.js';
 import type { RealVideo } from '../dataset/dataset.js';
-import { FRAME_ACTOR_GRID, cropFileName, type OutputPaths } from '../dataset/output-paths.js';
+import { FRAME_ACTOR_GRID, cropFileName, landmarkFileName } from '../dataset/output-paths.js';
 import type { UnitStage } from '../run/stage.js';
 import { option, positiveNumber, thresholds } from '../util/options.js';
 import { videoSubject, withCropAdvice } from './units.js';
@@ -59,9 +60,14 @@ export const landmarksStage: UnitStage<typeof landmarksSettings, LandmarksUnit, 
   writes: ({ video }, run) => [{ role: 'landmarks', kind: 'folder', path: run.paths.landmarksDirOf(video.id), legacyCount: 'landmarks' }],
   // Two videos per worker: one reads its crops while the other's are in MTCNN.
   concurrency: (run) => run.workers * 2,
-  work: async ({ video }, { settings, run }) => {
+  work: async ({ video }, { settings, run, output }) => {
     const cells = landmarkCells(await listFolder(run.paths.cropDir(video.id)), settings.allCrops);
-    const task = { cells: cells.map((cell) => cellFiles(run.paths, video.id, cell)), thresholds: settings.thresholds, minFaceSize: settings.minFaceSize };
+    const folder = output('landmarks');
+    const task = {
+      cells: cells.map(({ frame, actor }) => ({ crop: run.paths.cropFile(video.id, frame, actor), landmarks: join(folder, landmarkFileName(frame, actor)) })),
+      thresholds: settings.thresholds,
+      minFaceSize: settings.minFaceSize,
+    };
     try {
       const result = await run.pool().run('landmarks', task);
       return { frames: result.crops, details: { ...result } };
@@ -70,7 +76,3 @@ export const landmarksStage: UnitStage<typeof landmarksSettings, LandmarksUnit, 
     }
   },
 };
-
-function cellFiles(paths: OutputPaths, id: string, { frame, actor }: { frame: number; actor: number }) {
-  return { crop: paths.cropFile(id, frame, actor), landmarks: paths.landmarkFile(id, frame, actor) };
-}

@@ -1,4 +1,5 @@
-import { dirname } from 'node:path';
+import { statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { ZodError } from 'zod';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 
@@ -128,9 +129,31 @@ export function writeFailure(error: unknown, path: string): unknown {
   if (error instanceof DfdcError) return error;
   const code = errnoCode(error);
   if (code === undefined) return error;
-  const where = (error as NodeJS.ErrnoException).path ?? path;
+  // A rename names its source, which is only dfdc's temporary: the file being written is `path`.
+  const own = (error as NodeJS.ErrnoException).path;
+  const where = own === undefined || basename(own).startsWith('.') ? path : own;
+  if (inTheWay.has(code)) return inTheWayFailure(code, where, error);
   // The folder named is the one written in: a file or folder could not be created, written or removed there.
   return fatalFor(code, dirname(where), where, error) ?? error;
+}
+
+/**
+ * A file where a folder is needed (ENOTDIR, EEXIST) or a folder where a file is (EISDIR): the
+ * message names the one in the way, the nearest part of the path that exists and is not what is
+ * needed, not a file inside it.
+ */
+function inTheWayFailure(code: string, where: string, error: unknown): FatalError {
+  let blocker = where;
+  if (code !== 'EISDIR') {
+    for (let dir = dirname(where); dir !== dirname(dir); dir = dirname(dir)) {
+      const info = statSync(dir, { throwIfNoEntry: false });
+      if (info && !info.isDirectory()) blocker = dir;
+      if (info) break;
+    }
+  }
+  const what = code === 'EISDIR' ? 'a folder where a file is needed' : 'a file where a folder is needed';
+  const subject = blocker === where ? `it is ${what}` : `${blocker} is ${what}`;
+  return new FatalError(`cannot write ${where}: ${subject} (${code}): move it away or give --output-dir another folder, then rerun`, { cause: error });
 }
 
 /**
@@ -142,7 +165,7 @@ export function writeFailure(error: unknown, path: string): unknown {
 export function machineFailure(error: unknown, outputDir: string): FatalError | undefined {
   if (error instanceof FatalError) return error;
   const code = errnoCode(error);
-  if (code === undefined || code === 'EACCES' || code === 'EPERM') return undefined;
+  if (code === undefined || !(diskFull.has(code) || code === 'EROFS' || tooManyFiles.has(code))) return undefined;
   const where = (error as NodeJS.ErrnoException).path;
   return fatalFor(code, where === undefined ? outputDir : dirname(where), where ?? outputDir, error);
 }
@@ -159,9 +182,6 @@ function fatalFor(code: string, folder: string, where: string, error: unknown): 
     return new FatalError(`cannot write in ${folder} (${code}: ${why}): make it writable for this user, or give --output-dir a writable folder, then rerun`, {
       cause: error,
     });
-  }
-  if (inTheWay.has(code)) {
-    return new FatalError(`cannot write ${where} (${code}: a file or folder is in the way): remove it, or give --output-dir another folder, then rerun`, { cause: error });
   }
   if (tooManyFiles.has(code)) {
     return new FatalError(`too many open files while writing ${where} (${code}): raise the limit (ulimit -n) or lower --workers, then rerun`, { cause: error });

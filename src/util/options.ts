@@ -22,6 +22,8 @@ export interface OptionHelp {
    * stage 3's `--thresholds`), or false when `dfdc run` sets the value itself.
    */
   runFlag?: string | false;
+  /** A hint given when outputs made with another value are found (e.g. how `dfdc run` sets it). */
+  hint?: string;
 }
 
 /** Attaches help to an option's schema. */

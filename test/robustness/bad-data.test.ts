@@ -175,7 +175,7 @@ test('an output folder that cannot be written stops the run once, with the fix',
   const result = runCli(['detect', '--root-dir', root, '--output-dir', join(blocked, 'sub')]);
   assert.equal(result.status, 3);
   assert.equal(result.stderr.trim().split('\n').length, 1);
-  assert.match(result.stderr, /^dfdc: cannot write .*a-file\/sub.* \(ENOTDIR: a file or folder is in the way\): remove it, or give --output-dir another folder, then rerun\n$/);
+  assert.match(result.stderr, /^dfdc: cannot write .*a-file\/sub.*: .*a-file is a file where a folder is needed \(ENOTDIR\): move it away or give --output-dir another folder, then rerun\n$/);
 });
 
 test('a missing ffmpeg stops the run once, with the fix', () => {

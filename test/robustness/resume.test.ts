@@ -108,10 +108,28 @@ test('landmarks or diffs run before crops name the stage to run first, mark noth
   assertSameOutputs(out);
 });
 
-test('a boxes file that is not JSON fails its crops naming the file, and the advice given repairs it', () => {
+test('a boxes file that dfdc detect made and something else broke: crops waits for detect, which makes it again', () => {
+  const out = copyOfReference('broken-boxes');
+  writeFileSync(join(out, 'boxes', 'real_a.json'), '{"0": [[1.5, 2');
+  const crops = runCli(['crops', '--root-dir', sample, '--output-dir', out, '--quiet']);
+  assert.equal(crops.status, 1);
+  assert.ok(
+    crops.lines.includes('crops: 3 videos wait for their boxes from dfdc detect (it has not made them, failed on them, or they are out of date): run dfdc detect, then this stage again'),
+    crops.stderr,
+  );
+  assert.equal(runCli(['detect', '--every', '10', '--root-dir', sample, '--output-dir', out, '--quiet']).status, 0);
+  const rerun = run(out);
+  assert.equal(rerun.status, 0, rerun.stderr);
+  assertSameOutputs(out);
+});
+
+test('a boxes file from another tool that is not JSON fails its crops naming the file, and the advice given repairs it', () => {
   const out = copyOfReference('bad-boxes');
+  // Boxes made by another tool: no record of dfdc detect vouches for them.
+  rmSync(join(out, '.run-state', 'units', 'detect'), { recursive: true });
   const boxes = join(out, 'boxes', 'real_a.json');
   writeFileSync(boxes, '{"0": [[1.5, 2');
+  rmSync(join(out, '.run-state', 'units', 'crops'), { recursive: true });
   const crops = runCli(['crops', '--root-dir', sample, '--output-dir', out, '--quiet']);
   assert.equal(crops.status, 1);
   const failures = crops.lines.filter((line) => line.startsWith('crops: dfdc_train_part_'));

@@ -41,11 +41,11 @@ async function markDone(s: ReturnType<typeof setUp>, settings: Record<string, un
 
 test('a unit with no record is ready; once recorded it is complete; --force makes it ready again', async () => {
   const s = setUp('basic');
-  assert.deepEqual(await s.completion().check('v', s.reads, s.writes, false), { state: 'ready' });
+  assert.equal((await s.completion().check('v', s.reads, s.writes, false)).state, 'ready');
   s.writeOutputs(['0_0.png', '10_0.png']);
   await markDone(s);
   assert.deepEqual(await s.completion().check('v', s.reads, s.writes, false), { state: 'complete' });
-  assert.deepEqual(await s.completion().check('v', s.reads, s.writes, true), { state: 'ready' });
+  assert.deepEqual(await s.completion().check('v', s.reads, s.writes, true), { state: 'ready', keep: true }, 'a --force run keeps valid outputs if it fails');
 });
 
 test('an output removed, or a file added to an output folder, makes the unit not complete', async () => {
@@ -99,16 +99,48 @@ test('an absent input from an earlier stage waits, unless that stage completed t
   const landmarks = new StageCompletion(s.stateDir, 'landmarks', settingsHash({}), s.dirs);
   const reads: Input[] = [{ role: 'crops', kind: 'folder', path: s.folder, from: { stage: 'crops', unit: 'v' } }];
   const writes: Output[] = [{ role: 'landmarks', kind: 'folder', path: join(s.dirs.outputDir, 'landmarks', 'v') }];
-  assert.deepEqual(await landmarks.check('v', reads, writes, false), { state: 'waiting', on: { stage: 'crops', role: 'crops' } });
+  assert.deepEqual(await landmarks.check('v', reads, writes, false), { state: 'waiting', on: { stage: 'crops', role: 'crops' }, stale: false });
   // crops done, and it found no face: no crops folder, and that is complete.
   await markDone(s);
   const again = new StageCompletion(s.stateDir, 'landmarks', settingsHash({}), s.dirs);
-  assert.deepEqual(await again.check('v', reads, writes, false), { state: 'ready' });
+  assert.deepEqual(await again.check('v', reads, writes, false), { state: 'ready', keep: false });
   await again.markComplete('v', await again.inputIdentities(reads), writes, {});
   assert.equal((await again.check('v', reads, writes, false)).state, 'complete');
-  // The crops appear later (the video was fixed and cropped again): landmarks must be redone.
+  // Crops appear that dfdc crops did not record (its record says none): they are out of date, and
+  // landmarks made from them would be too: it waits, and its own outputs are stale.
   s.writeOutputs(['0_0.png']);
+  assert.deepEqual(await new StageCompletion(s.stateDir, 'landmarks', settingsHash({}), s.dirs).check('v', reads, writes, false), {
+    state: 'waiting',
+    on: { stage: 'crops', role: 'crops' },
+    stale: true,
+  });
+  // The video was fixed and cropped again: landmarks must be redone.
+  await markDone(s);
   assert.equal((await new StageCompletion(s.stateDir, 'landmarks', settingsHash({}), s.dirs).check('v', reads, writes, false)).state, 'ready');
+});
+
+test('an input under another path than the earlier stage wrote (another --crops-dir) is not vouched for by its record', async () => {
+  const s = setUp('elsewhere');
+  s.writeOutputs(['0_0.png']);
+  await markDone(s);
+  const landmarks = new StageCompletion(s.stateDir, 'landmarks', settingsHash({}), s.dirs);
+  const elsewhere = join(s.dirs.outputDir, 'crops2', 'v');
+  const reads: Input[] = [{ role: 'crops', kind: 'folder', path: elsewhere, from: { stage: 'crops', unit: 'v' } }];
+  const writes: Output[] = [{ role: 'landmarks', kind: 'folder', path: join(s.dirs.outputDir, 'landmarks', 'v') }];
+  assert.equal((await landmarks.check('v', reads, writes, false)).state, 'waiting', 'absent, and no record says it should be');
+  mkdirSync(elsewhere, { recursive: true });
+  writeFileSync(join(elsewhere, '0_0.png'), 'made by another tool');
+  landmarks.endChecks();
+  assert.equal((await landmarks.check('v', reads, writes, false)).state, 'ready', 'present, made by another tool: taken as it is');
+});
+
+test('a video that is gone makes its unit unavailable, not stale; what was made from it stays good downstream', async () => {
+  const s = setUp('gone');
+  s.writeOutputs(['0_0.png']);
+  await markDone(s);
+  rmSync(s.video);
+  assert.deepEqual(await s.completion().check('v', s.reads, s.writes, false), { state: 'unavailable', input: s.reads[0], reason: 'absent' });
+  assert.equal(await verifyRecordAt(s.completion().recordPath('v'), s.dirs), true, 'crops made from a video that is gone are still good');
 });
 
 test('the upstream record is checked against its files: crops whose video changed are not complete', async () => {

@@ -53,7 +53,7 @@ function firstStage(behaviour: Behaviour = {}): UnitStage<typeof settings, { id:
       behaviour.worked?.push(unit.id);
       const error = behaviour.fail?.(unit.id);
       if (error) throw error;
-      await writeFileAtomic(join(job.run.paths.outputDir, 'first', `${unit.id}.txt`), `${readFileSync(unit.path, 'utf8')} ${job.settings.suffix}`);
+      await writeFileAtomic(job.output('text'), `${readFileSync(unit.path, 'utf8')} ${job.settings.suffix}`);
       return { frames: 1 };
     },
   };
@@ -75,7 +75,7 @@ function secondStage(worked: string[] = []): UnitStage<typeof settings, { id: st
     work: async (unit, job) => {
       worked.push(unit.id);
       const text = readFileSync(join(job.run.paths.outputDir, 'first', `${unit.id}.txt`), 'utf8');
-      await writeFileAtomic(join(job.run.paths.outputDir, 'second', unit.id, 'out.txt'), text);
+      await writeFileAtomic(join(job.output('copy'), 'out.txt'), text);
       return {};
     },
   };

@@ -109,5 +109,5 @@ test('a second run skips every unit and changes no file', () => {
 test('a rerun with other detector settings stops with a clear message unless --force', () => {
   const changed = runCli(['detect', '--root-dir', root, '--output-dir', out, '--thresholds', '0.8,0.9,0.9']);
   assert.equal(changed.status, 3);
-  assert.match(changed.stderr, /detect: the outputs in .* were made with other settings \(.*thresholds.*\); rerun with --force/);
+  assert.match(changed.stderr, /detect: the outputs in .* were made with other settings \(.*thresholds.*\).*; give the same settings again, or rerun with --force/);
 });

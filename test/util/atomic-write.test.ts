@@ -41,7 +41,7 @@ test('a writer that fails leaves neither the file nor a temporary', async () => 
 test('a folder that cannot be made is a FatalError naming where (a file in the way)', async () => {
   const dir = scratchDir('atomic-blocked');
   writeFileSync(join(dir, 'file'), 'x');
-  await assert.rejects(writeFileAtomic(join(dir, 'file', 'sub', 'x.json'), 'x'), (error: unknown) => error instanceof FatalError && /file or folder is in the way/.test(error.message));
+  await assert.rejects(writeFileAtomic(join(dir, 'file', 'sub', 'x.json'), 'x'), (error: unknown) => error instanceof FatalError && /: .*\/file is a file where a folder is needed \(ENOTDIR\)/.test(error.message));
 });
 
 test('temporary names stay within the file-name limit and are hidden', () => {
