@@ -8,12 +8,14 @@
  * ffmpeg's libx264 with single-threaded, bit-exact settings: the same ffmpeg/x264 gives the same
  * bytes. The output is committed so tests need no encoder. The face is a lossless crop of the NASA
  * astronaut portrait in fixtures/source/ (see its README); `--from-original <astronaut.png>` cuts
- * that crop again from the full image first. `--out <dir>` writes the parts elsewhere (to compare a
- * rebuild with the committed files).
+ * that crop again from the full image first. `--out <dir>` writes the fixtures elsewhere (to compare
+ * a rebuild with the committed files): <dir>/sample, and the same videos laid out as
+ * FaceForensics++, Celeb-DF, the DFDC preview and a manifest in <dir>/ffpp, celebdf, dfdcp and
+ * manifest. `--layouts-only` lays out those four again from the sample without encoding.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { copyFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { writeAtomicWith, writeFileAtomic } from '../src/util/atomic-write.js';
 import { packageRoot } from '../src/util/package-root.js';
@@ -418,9 +420,130 @@ function optionValue(name: string): string | undefined {
   return value;
 }
 
+/**
+ * The same videos in the other layouts dfdc reads (fixtures/<layout>/, see fixtures/README.md):
+ * sample video name -> path in that layout. The files are copies of the sample's, byte for byte, so
+ * a run on any of them must give the sample's outputs under the layout's ids (and git stores each
+ * video once).
+ */
+const layoutCopies: Record<string, Record<string, string>> = {
+  ffpp: {
+    real_a: 'original_sequences/youtube/c23/videos/000.mp4',
+    real_b: 'original_sequences/youtube/c23/videos/001.mp4',
+    real_solo: 'original_sequences/youtube/c23/videos/002.mp4',
+    noface: 'original_sequences/youtube/c23/videos/003.mp4',
+    fake_a_blur: 'manipulated_sequences/Deepfakes/c23/videos/000_001.mp4',
+    fake_a_hue: 'manipulated_sequences/FaceSwap/c23/videos/000_001.mp4',
+    fake_b_noise: 'manipulated_sequences/Deepfakes/c23/videos/001_000.mp4',
+    portrait: 'original_sequences/actors/c23/videos/01__talking.mp4',
+    fake_portrait: 'manipulated_sequences/DeepFakeDetection/c23/videos/01_02__talking__FIXTURE1.mp4',
+  },
+  celebdf: {
+    real_a: 'Celeb-real/id0_0000.mp4',
+    fake_a_blur: 'Celeb-synthesis/id0_id1_0000.mp4',
+    fake_a_hue: 'Celeb-synthesis/id0_id2_0000.mp4',
+    real_b: 'Celeb-real/id1_0001.mp4',
+    fake_b_noise: 'Celeb-synthesis/id1_id0_0001.mp4',
+    portrait: 'Celeb-real/id2_0002.mp4',
+    fake_portrait: 'Celeb-synthesis/id2_id1_0002.mp4',
+    real_solo: 'YouTube-real/00000.mp4',
+    noface: 'YouTube-real/00001.mp4',
+  },
+  dfdcp: {
+    real_a: 'original_videos/100/100_A_001.mp4',
+    fake_a_blur: 'method_A/100/200/200_100_A_001.mp4',
+    fake_a_hue: 'method_B/100/300/300_100_A_001.mp4',
+    real_b: 'original_videos/200/200_B_002.mp4',
+    fake_b_noise: 'method_A/200/100/100_200_B_002.mp4',
+    portrait: 'original_videos/300/300_C_003.mp4',
+    fake_portrait: 'method_A/300/100/100_300_C_003.mp4',
+    real_solo: 'original_videos/400/400_D_004.mp4',
+    noface: 'original_videos/500/500_E_005.mp4',
+  },
+  manifest: {
+    real_a: 'videos/real/a.mp4',
+    fake_a_blur: 'videos/fake/a-blur.mp4',
+    fake_a_hue: 'videos/fake/a-hue.mp4',
+    real_b: 'videos/real/b.mp4',
+    fake_b_noise: 'videos/fake/b-noise.mp4',
+    portrait: 'videos/real/portrait.mp4',
+    fake_portrait: 'videos/fake/portrait.mp4',
+    real_solo: 'videos/real/solo.mp4',
+    noface: 'videos/real/noface.mp4',
+  },
+};
+
+/** The lists each layout keeps beside its videos: FaceForensics++'s splits, Celeb-DF's test list, the DFDC preview's dataset.json, the manifest. */
+function layoutLists(): Record<string, Record<string, string>> {
+  const dfdcp = layoutCopies.dfdcp!;
+  const record = (label: string, set: string, target: string, swapped?: string) => ({ label, set, target_id: target, ...(swapped ? { swapped_id: swapped } : {}) });
+  const dataset = {
+    [dfdcp.real_a!]: record('real', 'train', '100'),
+    [dfdcp.fake_a_blur!]: record('fake', 'train', '100', '200'),
+    [dfdcp.fake_a_hue!]: record('fake', 'train', '100', '300'),
+    [dfdcp.real_b!]: record('real', 'train', '200'),
+    [dfdcp.fake_b_noise!]: record('fake', 'train', '200', '100'),
+    [dfdcp.portrait!]: record('real', 'test', '300'),
+    [dfdcp.fake_portrait!]: record('fake', 'test', '300', '100'),
+    [dfdcp.real_solo!]: record('real', 'train', '400'),
+    [dfdcp.noface!]: record('real', 'train', '500'),
+  };
+  const m = layoutCopies.manifest!;
+  const manifest = [
+    'path,label,original,split,group',
+    `${m.real_a},REAL,,train,person-a`,
+    `${m.fake_a_blur},FAKE,${m.real_a},train,person-a`,
+    `${m.fake_a_hue},FAKE,${m.real_a},train,person-a`,
+    `${m.real_b},REAL,,train,person-b`,
+    `${m.fake_b_noise},FAKE,${m.real_b},train,person-b`,
+    `${m.portrait},REAL,,test,`,
+    `${m.fake_portrait},FAKE,${m.portrait},test,`,
+    `${m.real_solo},REAL,,train,`,
+    `${m.noface},REAL,,train,`,
+  ].join('\n');
+  return {
+    ffpp: {
+      'splits/train.json': JSON.stringify([['000', '001']]),
+      'splits/val.json': JSON.stringify([]),
+      'splits/test.json': JSON.stringify([['002', '003']]),
+    },
+    celebdf: { 'List_of_testing_videos.txt': '1 Celeb-real/id2_0002.mp4\n0 Celeb-synthesis/id2_id1_0002.mp4\n1 YouTube-real/00001.mp4\n' },
+    dfdcp: { 'dataset.json': JSON.stringify(dataset) },
+    manifest: { 'manifest.csv': `${manifest}\n` },
+  };
+}
+
+/** Lays the sample's videos out in every other layout under `fixturesDir` (each layout folder made anew). */
+async function layOutOtherLayouts(sampleDir: string, fixturesDir: string): Promise<void> {
+  const sources = new Map<string, string>();
+  for (const part of (await readdir(sampleDir)).filter((entry) => entry.startsWith('dfdc_train_part_'))) {
+    for (const file of await readdir(join(sampleDir, part))) if (file.endsWith('.mp4')) sources.set(file.slice(0, -4), join(sampleDir, part, file));
+  }
+  const lists = layoutLists();
+  for (const [layout, copies] of Object.entries(layoutCopies)) {
+    const dir = join(fixturesDir, layout);
+    for (const entry of await readdir(dir).catch(() => [] as string[])) if (entry !== 'README.md') await rm(join(dir, entry), { recursive: true });
+    for (const [name, path] of Object.entries(copies)) {
+      const target = join(dir, ...path.split('/'));
+      await mkdir(dirname(target), { recursive: true });
+      await copyFile(sources.get(name)!, target);
+    }
+    for (const [path, text] of Object.entries(lists[layout] ?? {})) {
+      await mkdir(dirname(join(dir, path)), { recursive: true });
+      await writeFileAtomic(join(dir, ...path.split('/')), text);
+    }
+    console.log(`${layout}: ${Object.keys(copies).length} videos in ${dir}`);
+  }
+}
+
 async function main(): Promise<void> {
+  const fixturesDir = resolve(optionValue('--out') ?? join(packageRoot, 'fixtures'));
+  const sampleDir = join(fixturesDir, 'sample');
+  if (process.argv.includes('--layouts-only')) {
+    await layOutOtherLayouts(sampleDir, fixturesDir);
+    return;
+  }
   const head = await loadHead(optionValue('--from-original'));
-  const sampleDir = resolve(optionValue('--out') ?? join(packageRoot, 'fixtures', 'sample'));
   for (const entry of await readdir(sampleDir).catch(() => [] as string[])) {
     if (entry.startsWith('dfdc_train_part_')) await rm(join(sampleDir, entry), { recursive: true });
   }
@@ -462,6 +585,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(`${built.length} videos, ${total} bytes in ${sampleDir}; ${describeFfmpeg(await locateFfmpeg())}`);
+  await layOutOtherLayouts(sampleDir, fixturesDir);
 }
 
 await main();

@@ -5,6 +5,7 @@ import { detectCommand } from '../commands/detect.js';
 import { diffsCommand } from '../commands/diffs.js';
 import { facesCommand } from '../commands/faces.js';
 import { foldsCommand } from '../commands/folds.js';
+import { indexCommand } from '../commands/index-videos.js';
 import { landmarksCommand } from '../commands/landmarks.js';
 import { reportCommand } from '../commands/report.js';
 import { runCommand } from '../commands/run.js';
@@ -46,6 +47,7 @@ export function buildProgram(context: ProgramContext = {}): Command {
   register(program, diffsCommand());
   register(program, foldsCommand());
   register(program, reportCommand());
+  register(program, indexCommand());
   register(program, facesCommand());
   return program;
 }

@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
 import { z, ZodError } from 'zod';
 import { datasetDirsOptions, datasetDirsSchema, resolveDatasetDirs, type DatasetDirs } from '../dataset/dirs.js';
+import type { DatasetOptions } from '../dataset/dataset.js';
+import { datasetOptions, datasetOptionsSchema } from '../dataset/layouts/index.js';
 import { backendOption, runOptions, workersOption, type RunOptions } from '../run/options.js';
 import { runStages } from '../run/runner.js';
 import type { Stage, StageRun } from '../run/stage.js';
@@ -73,13 +75,15 @@ function runShape(stages: readonly Stage[]): Shape {
   return { ...workersOption, ...(mtcnn ? backendOption : {}), ...runOptions };
 }
 
-function dirsShape(stages: readonly Stage[]): Shape {
+/** The folders, and the layout of DATA_ROOT with its options: every command that reads a data set takes them. */
+export function dirsShape(stages: readonly Stage[]): Shape {
   const { cropsDir, ...others } = datasetDirsOptions;
-  return stages.some((stage) => stage.readsCrops) ? { ...others, cropsDir } : others;
+  return { ...(stages.some((stage) => stage.readsCrops) ? { ...others, cropsDir } : others), ...datasetOptions };
 }
 
 interface ParsedCommon {
   dirs: DatasetDirs;
+  dataset: DatasetOptions;
   options: Partial<RunOptions>;
 }
 
@@ -87,9 +91,10 @@ function parseCommon(raw: Record<string, unknown>, stages: readonly Stage[]): Pa
   // The crops stage deletes and replaces crops folders: its crops folder must be one of its own.
   const writesCrops = stages.some((stage) => stage.kind === 'units' && stage.writesCrops === true);
   const dirs = resolveDatasetDirs(datasetDirsSchema.parse(pick(raw, Object.keys(datasetDirsOptions))), { writesCrops });
+  const dataset = datasetOptionsSchema.parse(pick(raw, Object.keys(datasetOptions))) as DatasetOptions;
   const shape = runShape(stages);
   const options = z.object(shape).parse(pick(raw, Object.keys(shape))) as Partial<RunOptions>;
-  return { dirs, options };
+  return { dirs, dataset, options };
 }
 
 /** `dfdc <stage>`: the stage's own command, with its settings' flags as declared. */
@@ -100,8 +105,8 @@ export function stageCommand(stage: Stage): Command {
   addOptions(command, runShape([stage]));
   return command.action(async (raw: Record<string, unknown>) => {
     const settings = stage.settings.parse(pick(raw, Object.keys(stage.settings.shape)));
-    const { dirs, options } = parseCommon(raw, [stage]);
-    process.exitCode = await runStages({ dirs, options, stages: [{ stage, settings }] });
+    const { dirs, dataset, options } = parseCommon(raw, [stage]);
+    process.exitCode = await runStages({ dirs, dataset, options, stages: [{ stage, settings }] });
   });
 }
 
@@ -145,8 +150,8 @@ export function pipelineCommand(
   return command.action(async (raw: Record<string, unknown>) => {
     const given = fixed(z.object(extra).parse(pick(raw, Object.keys(extra))));
     const runs: StageRun[] = stages.map((stage) => ({ stage, settings: parseUnderRunFlags(stage, raw, given[stage.name] ?? {}) }));
-    const { dirs, options } = parseCommon(raw, stages);
-    process.exitCode = await runStages({ dirs, options, stages: runs });
+    const { dirs, dataset, options } = parseCommon(raw, stages);
+    process.exitCode = await runStages({ dirs, dataset, options, stages: runs });
   });
 }
 

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { loadDataset } from '../dataset/dataset.js';
+import { datasetOptions } from '../dataset/layouts/index.js';
 import { outputPaths } from '../dataset/output-paths.js';
 import { loadReportData, readRunReports } from '../report/load.js';
 import { buildReportPage } from '../report/page.js';
@@ -25,6 +26,7 @@ export const DEFAULT_REPORT_LIMIT = 50;
 
 const reportOptions = {
   ...datasetDirsOptions,
+  ...datasetOptions,
   out: option(z.string().min(1, 'must not be empty').optional(), {
     help: 'the HTML page to write, relative to the current directory',
     value: 'file',
@@ -64,12 +66,12 @@ export function reportCommand(): Command {
           `nothing to report in ${paths.outputDir}: no run-report*.json and no crops folder ${paths.cropsDir} (run dfdc run first, or check --output-dir and --crops-dir)`,
         );
       }
-      const dataset = await loadDataset(dirs);
+      const dataset = await loadDataset(dirs, options);
       let named;
       if (options.videos) {
         const { originals, unknown } = namedOriginals(dataset, options.videos);
         if (unknown.length > 0) {
-          throw new UsageError(`--videos: unknown video id${unknown.length > 1 ? 's' : ''} ${unknown.map((id) => JSON.stringify(id)).join(', ')} (not in any metadata.json under ${dirs.rootDir})`);
+          throw new UsageError(`--videos: unknown video id${unknown.length > 1 ? 's' : ''} ${unknown.map((id) => JSON.stringify(id)).join(', ')} (not in the data set under ${dirs.rootDir}; dfdc index lists the ids)`);
         }
         named = originals;
       }

@@ -1,36 +1,44 @@
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DatasetDirs } from './dirs.js';
-import { parseMetadata, type MetadataRecord, type ParsedMetadata } from './metadata.js';
-import { outputPaths } from './output-paths.js';
-import { findParts, type Part } from './parts.js';
+import { groupsOf } from './groups.js';
+import { resolveLayout } from './layouts/index.js';
+import type { LayoutName, LayoutOptions, ListedVideo, Listing, Split } from './layouts/layout.js';
+import type { Part } from './parts.js';
 import type { Problem } from './problems.js';
 
 /**
  * The data set model every stage starts from: parts with their videos, the REAL videos, the FAKEs with
  * their original, the (original -> fakes) pairs, the videos whose file is missing, and every problem
- * found on the way. assembleDataset is pure; loadDataset reads DATA_ROOT and calls it.
+ * found on the way. A layout (src/dataset/layouts/) lists the videos; assembleDataset, the same for
+ * every layout, turns the listing into the model. assembleDataset is pure; loadDataset reads
+ * DATA_ROOT and calls it.
  *
  * Rules:
- * - A FAKE's original is looked up by file name among the accepted records of the whole data set
- *   (ids are unique, see below, so this finds the one in the same part when there is one, as in DFDC).
- *   A FAKE whose original is in no metadata.json, was itself rejected, or is not a REAL is a problem and
- *   is left out.
- * - Outputs are keyed by video id, so a file name may appear once in the whole data set: a name already
- *   seen in an earlier part (parts in name order) is a problem in the later part's metadata.json and
- *   that later record is left out.
- * - A listed video whose file is absent is kept (stages 3 to 5 only need metadata and crops) and listed
- *   in missingVideos; stages that decode videos report it.
+ * - A FAKE's original is looked up by id among the accepted videos of the whole data set. A FAKE
+ *   whose original is not listed, was itself rejected, or is not a REAL is a problem and is left out.
+ * - Outputs are keyed by video id, so an id may appear once in the whole data set: a later one is a
+ *   problem where it is listed, and is left out.
+ * - A listed video whose file is absent is kept (stages 3 to 5 only need metadata and crops) and
+ *   listed in missingVideos; stages that decode videos report it.
+ * - Fold groups (docs/stages.md, "Folds"): DFDC's are its part folders; elsewhere a FAKE is in its
+ *   original's group, joined by what the layout links (FaceForensics++: A, B, A_B and B_A).
  */
 
 interface VideoBase {
   /** File name, e.g. `abc.mp4`. */
   readonly name: string;
-  /** The name without `.mp4`. */
+  /** The key of every output of this video (src/dataset/video-id.ts): DFDC's file name without `.mp4`. */
   readonly id: string;
+  /** Its path relative to DATA_ROOT, `/`-separated: how messages name it. */
+  readonly relativePath: string;
   /** Absolute path of the video file (which may be missing: see Dataset.missingVideos). */
   readonly path: string;
   readonly part: Part;
+  readonly split: Split | null;
+  /** Its fold group: DFDC's part folder; elsewhere shared with its original and what the layout links. */
+  readonly group: string;
+  /** Its group under `--group identity`: shared with every video showing one of the same people. */
+  readonly identityGroup: string;
 }
 
 export interface RealVideo extends VideoBase {
@@ -62,6 +70,8 @@ export interface DatasetPart extends Part {
 export interface Dataset {
   /** Absolute DATA_ROOT. */
   readonly rootDir: string;
+  /** The layout it was read as. */
+  readonly layout: LayoutName;
   /** Parts whose metadata.json could be read, in name order (a part may have no videos). */
   readonly parts: readonly DatasetPart[];
   /** Every accepted video, part by part. */
@@ -76,115 +86,112 @@ export interface Dataset {
   readonly problems: readonly Problem[];
 }
 
-/** What assembleDataset needs to know about one part. */
-export interface PartContents {
-  readonly part: Part;
-  readonly metadata: ParsedMetadata;
-  /** Names of the files in the part folder, or null when it could not be listed (nothing is then called missing). */
-  readonly files: ReadonlySet<string> | null;
-}
-
 /** The original of a video: the REAL it was made from, or itself for a REAL (whose boxes crop it). */
 export function originalOf(video: Video): RealVideo {
   return video.label === 'REAL' ? video : video.original;
 }
 
-/** Builds the model from parts already read, in the given order. Pure. */
-export function assembleDataset(rootDir: string, contents: readonly PartContents[]): Dataset {
-  const problems: Problem[] = [];
-  const accepted = new Map<string, { record: MetadataRecord; part: Part }>();
-  const rejected = new Set<string>();
-  for (const { part, metadata } of contents) {
-    problems.push(...metadata.problems);
-    for (const name of metadata.rejectedNames) rejected.add(name);
-    for (const record of metadata.records) {
-      const earlier = accepted.get(record.name);
-      if (earlier) {
-        problems.push({
-          file: part.metadataFile,
-          message: `${JSON.stringify(record.name)} is also listed in ${earlier.part.metadataFile}: outputs are keyed by video id, so the first one is kept and this one skipped`,
-        });
-      } else {
-        accepted.set(record.name, { record, part });
-      }
+/** Builds the model from a layout's listing, in its order. Pure. */
+export function assembleDataset(rootDir: string, layout: LayoutName, listing: Listing): Dataset {
+  const problems: Problem[] = [...listing.problems];
+  const accepted = new Map<string, ListedVideo>();
+  for (const video of listing.videos) {
+    const earlier = accepted.get(video.id);
+    if (earlier) {
+      problems.push({
+        file: video.listedIn,
+        message: `${video.shown} is also listed in ${earlier.listedIn}: outputs are keyed by video id, so the first one is kept and this one skipped`,
+      });
+    } else {
+      accepted.set(video.id, video);
     }
   }
+
+  // Fold groups, for every accepted video whose original is usable.
+  const usable = [...accepted.values()].filter((video) => video.label === 'REAL' || accepted.get(video.original!.id)?.label === 'REAL');
+  const anchor = (video: ListedVideo) => (video.label === 'REAL' ? video.id : video.original!.id);
+  const defaultKeys = (video: ListedVideo) => [...(video.group === undefined ? [] : [`group:${video.group}`]), ...video.links];
+  const groups = layout === 'dfdc' ? usable.map((video) => video.part.name) : groupsOf(usable.map((video) => [anchor(video), ...defaultKeys(video)]));
+  const identityGroups = groupsOf(usable.map((video) => [anchor(video), ...video.identities.map((who) => `identity:${who}`), ...defaultKeys(video)]));
+  // A group a data set names (a manifest's group column) shows under its own name.
+  const shown = (key: string) => (key.startsWith('group:') ? key.slice('group:'.length) : key);
+  const groupOf = new Map(usable.map((video, index) => [video.id, { group: shown(groups[index]!), identityGroup: shown(identityGroups[index]!) }]));
+  // A REAL's group is the one its FAKEs share with it: groups of a component are one.
+  const base = (video: ListedVideo) => ({
+    name: video.relativePath.slice(video.relativePath.lastIndexOf('/') + 1),
+    id: video.id,
+    relativePath: video.relativePath,
+    path: join(rootDir, ...video.relativePath.split('/')),
+    part: video.part,
+    split: video.split,
+    ...groupOf.get(video.id)!,
+  });
 
   const reals = new Map<string, RealVideo>();
-  for (const { record, part } of accepted.values()) {
-    if (record.label === 'REAL') {
-      reals.set(record.name, { name: record.name, id: record.id, path: join(part.dir, record.name), part, label: 'REAL', originalId: null, original: null });
-    }
+  for (const video of accepted.values()) {
+    if (video.label === 'REAL') reals.set(video.id, { ...base(video), label: 'REAL', originalId: null, original: null });
   }
-
-  const videosByPart = new Map<Part, Video[]>(contents.filter((c) => c.metadata.readable).map((c) => [c.part, []]));
+  const byPart = new Map<Part, Video[]>((listing.parts ?? []).map((part) => [part, []]));
+  const partOf = (part: Part) => {
+    let list = byPart.get(part);
+    if (!list) byPart.set(part, (list = []));
+    return list;
+  };
   const fakes: FakeVideo[] = [];
   const fakesOf = new Map<RealVideo, FakeVideo[]>();
-  for (const { record, part } of accepted.values()) {
-    if (record.label === 'REAL') {
-      videosByPart.get(part)!.push(reals.get(record.name)!);
+  for (const video of accepted.values()) {
+    if (video.label === 'REAL') {
+      partOf(video.part).push(reals.get(video.id)!);
       continue;
     }
-    const originalName = record.original!;
-    const original = reals.get(originalName);
+    const wanted = video.original!;
+    const original = reals.get(wanted.id);
     if (!original) {
-      problems.push({ file: part.metadataFile, message: `${JSON.stringify(record.name)}.original ${JSON.stringify(originalName)} ${whyNoOriginal(originalName, accepted, rejected)}; fake skipped` });
+      partOf(video.part);
+      problems.push({ file: video.listedIn, message: `${video.shown}.original ${JSON.stringify(wanted.shown)} ${whyNoOriginal(wanted.id, accepted, listing)}; fake skipped` });
       continue;
     }
-    const fake: FakeVideo = { name: record.name, id: record.id, path: join(part.dir, record.name), part, label: 'FAKE', originalId: original.id, original };
+    const fake: FakeVideo = { ...base(video), label: 'FAKE', originalId: original.id, original };
     fakes.push(fake);
-    videosByPart.get(part)!.push(fake);
+    partOf(video.part).push(fake);
     const list = fakesOf.get(original);
     if (list) list.push(fake);
     else fakesOf.set(original, [fake]);
   }
 
-  const parts: DatasetPart[] = [...videosByPart].map(([part, videos]) => ({ ...part, videos }));
+  const parts: DatasetPart[] = [...byPart].map(([part, videos]) => ({ ...part, videos }));
   const videos = parts.flatMap((part) => part.videos);
-  const filesOf = new Map(contents.map((c) => [c.part, c.files]));
+  const present = new Map(listing.videos.map((video) => [video.id, video.present]));
   return {
     rootDir,
+    layout,
     parts,
     videos,
     reals: videos.filter((video): video is RealVideo => video.label === 'REAL'),
     fakes: videos.filter((video): video is FakeVideo => video.label === 'FAKE'),
     pairs: [...reals.values()].filter((real) => fakesOf.has(real)).map((original) => ({ original, fakes: fakesOf.get(original)! })),
-    missingVideos: videos.filter((video) => filesOf.get(video.part)?.has(video.name) === false),
+    missingVideos: videos.filter((video) => present.get(video.id) === false),
     problems,
   };
 }
 
-function whyNoOriginal(name: string, accepted: ReadonlyMap<string, { record: MetadataRecord; part: Part }>, rejected: ReadonlySet<string>): string {
-  const found = accepted.get(name);
-  if (found) return `is labelled FAKE in ${found.part.metadataFile}, not REAL`;
-  if (rejected.has(name)) return 'has a bad record of its own (see its problem)';
-  return 'is not in any metadata.json';
+function whyNoOriginal(id: string, accepted: ReadonlyMap<string, ListedVideo>, listing: Listing): string {
+  const found = accepted.get(id);
+  if (found) return `is labelled FAKE in ${found.listedIn}, not REAL`;
+  if (listing.rejected.has(id)) return 'has a bad record of its own (see its problem)';
+  return listing.notListed;
 }
 
 /**
- * Reads DATA_ROOT: finds the parts (skipping the output folders of `dirs`), reads and checks each
- * metadata.json, lists each part folder once to find missing videos, and assembles the model.
- * Problems are returned, never thrown; only an unreadable DATA_ROOT throws.
+ * Reads DATA_ROOT as its layout (recognised, or forced with --dataset), and assembles the model.
+ * Problems are returned, never thrown; a root that matches no layout, or two, is a UsageError.
  */
-export async function loadDataset(dirs: DatasetDirs): Promise<Dataset> {
-  const parts = await findParts(dirs.rootDir, outputPaths(dirs).folders);
-  const contents = await Promise.all(parts.map(readPart));
-  return assembleDataset(dirs.rootDir, contents);
+export async function loadDataset(dirs: DatasetDirs, options: DatasetOptions = {}): Promise<Dataset> {
+  const layout = await resolveLayout(dirs.rootDir, options);
+  return assembleDataset(dirs.rootDir, layout.name, await layout.list(dirs, options));
 }
 
-async function readPart(part: Part): Promise<PartContents> {
-  let metadata: ParsedMetadata;
-  try {
-    metadata = parseMetadata(await readFile(part.metadataPath, 'utf8'), part.metadataFile);
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
-    metadata = { readable: false, records: [], rejectedNames: [], problems: [{ file: part.metadataFile, message: `unreadable (${reason}); part skipped` }] };
-  }
-  let files: ReadonlySet<string> | null;
-  try {
-    files = new Set(await readdir(part.dir));
-  } catch {
-    files = null;
-  }
-  return { part, metadata, files };
+/** Which layout to read DATA_ROOT as (`--dataset`), and its options. */
+export interface DatasetOptions extends LayoutOptions {
+  readonly dataset?: LayoutName | 'auto';
 }

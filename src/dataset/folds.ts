@@ -1,17 +1,20 @@
+import { csvField } from '../util/csv.js';
 import { FatalError } from '../util/errors.js';
 import type { Dataset, Pair, Video } from './dataset.js';
 import { FRAME_ACTOR_GRID, cropFileName } from './output-paths.js';
 import type { Part } from './parts.js';
 import { shuffleInPlace } from './seeded-shuffle.js';
+import { fnv1a32 } from './selection.js';
 
 /**
  * Stage 5, generate-folds, as pure functions: the fold of each part, the rows of folds.csv from the
  * crops that exist, the leak check, the seeded shuffle and the CSV text. src/commands/folds.ts does the
  * reading and writing.
  *
- * Folds come from part numbers: size = floor(P / n); fold k holds parts k*size .. k*size+size-1, the
- * last fold (n-1) also takes the rest up to P-1. With the reference's P = 50 and n = 16: size 3,
- * fold 15 holds parts 45..49.
+ * DFDC's folds come from part numbers: size = floor(P / n); fold k holds parts k*size ..
+ * k*size+size-1, the last fold (n-1) also takes the rest up to P-1. With the reference's P = 50
+ * and n = 16: size 3, fold 15 holds parts 45..49. Videos of other layouts, and of DFDC folders
+ * without a number, get the fold of their group (foldOfGroup).
  */
 
 export interface FoldSettings {
@@ -28,19 +31,17 @@ export function foldOfPartNumber(part: number, settings: FoldSettings): number {
 }
 
 /**
- * The fold of every part, by part name. A part without a number, or with a number outside
- * 0..partCount-1, is a FatalError (exit 3) naming the folder and the fix; the reference crashes there.
+ * The fold of every DFDC part that has a number, by part name. A number outside 0..partCount-1 is a
+ * FatalError (exit 3) naming the folder and the fix; the reference crashes there. A part without a
+ * number (Kaggle's train_sample_videos) is left out here: its videos get group folds.
  */
 export function foldsOfParts(parts: readonly Part[], settings: FoldSettings): Map<string, number> {
   const last = settings.partCount - 1;
   const errors: string[] = [];
   const folds = new Map<string, number>();
   for (const part of parts) {
-    if (part.number === null) {
-      errors.push(
-        `part folder ${part.name} has no part number (folds come from the number after the last "_" of a dfdc* folder): rename it to dfdc_train_part_<N> with N in 0..${last}, or move it out of DATA_ROOT`,
-      );
-    } else if (part.number > last) {
+    if (part.number === null) continue;
+    if (part.number > last) {
       errors.push(`part folder ${part.name} has number ${part.number}, outside 0..${last} (--parts ${settings.partCount}): pass --parts ${part.number + 1} or more, or rename the folder`);
     } else {
       folds.set(part.name, foldOfPartNumber(part.number, settings));
@@ -51,6 +52,15 @@ export function foldsOfParts(parts: readonly Part[], settings: FoldSettings): Ma
     throw new FatalError(`${errors[0]}${more}`);
   }
   return folds;
+}
+
+/**
+ * The fold of a group where there are no part numbers: FNV-1a (32-bit, of the group id's UTF-16
+ * code units: src/dataset/selection.ts) modulo the number of folds. The same group id always
+ * lands in the same fold, whatever else the data set holds.
+ */
+export function foldOfGroup(group: string, nSplits: number): number {
+  return fnv1a32(group) % nSplits;
 }
 
 /** One row of folds.csv. */
@@ -167,20 +177,52 @@ export function foldsCsv(table: FoldTable): string {
   return [...foldsCsvChunks(table)].join('');
 }
 
-/** A field quoted the way Python's csv module (pandas) does by default: only when it must be. */
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+/** How videos are grouped into folds: with their original (and FaceForensics++ pair), or by identity too. */
+export type Grouping = 'default' | 'identity';
+
+export interface FoldAssignment {
+  readonly foldOf: (video: Video) => number;
+  /** Warnings for the user: groups too few or too uneven to fill the folds, a grouping that does not apply. */
+  readonly notes: readonly string[];
 }
 
 /**
- * The fold of every video, after checking that every part has a usable number (foldsOfParts) and that
- * no fake is in another fold than its original (checkNoLeak). Both failures are FatalErrors (exit 3).
+ * The fold of every video: DFDC parts with a number by that number (as the reference); every other
+ * video by its group (foldOfGroup). Then the check that no fake is in another fold than its
+ * original (checkNoLeak, a FatalError, exit 3).
  */
-export function assignFolds(dataset: Dataset, settings: FoldSettings): (video: Video) => number {
-  const foldByPart = foldsOfParts(dataset.parts, settings);
-  const foldOf = (video: Video): number => foldByPart.get(video.part.name)!;
+export function assignFolds(dataset: Dataset, settings: FoldSettings, grouping: Grouping = 'default'): FoldAssignment {
+  const notes: string[] = [];
+  const foldByPart = dataset.layout === 'dfdc' ? foldsOfParts(dataset.parts, settings) : new Map<string, number>();
+  let useIdentity = grouping === 'identity';
+  if (useIdentity && dataset.layout === 'dfdc') {
+    notes.push('--group identity: DFDC names no identities, so folds stay by part');
+    useIdentity = false;
+  }
+  const groupOf = (video: Video) => (useIdentity ? video.identityGroup : video.group);
+  const foldOf = (video: Video): number => foldByPart.get(video.part.name) ?? foldOfGroup(groupOf(video), settings.nSplits);
   checkNoLeak(dataset.pairs, foldOf);
-  return foldOf;
+  const grouped = dataset.videos.filter((video) => !foldByPart.has(video.part.name));
+  if (grouped.length > 0) notes.push(...balanceNotes(grouped, groupOf, foldOf, settings.nSplits));
+  return { foldOf, notes };
+}
+
+/** Says when the groups are too few to give every fold a video, or the biggest fold is more than twice the average. */
+function balanceNotes(videos: readonly Video[], groupOf: (video: Video) => string, foldOf: (video: Video) => number, nSplits: number): string[] {
+  const groups = new Set(videos.map(groupOf));
+  const perFold = new Array<number>(nSplits).fill(0);
+  for (const video of videos) perFold[foldOf(video)]! += 1;
+  const empty = perFold.flatMap((count, fold) => (count === 0 ? [fold] : []));
+  const notes: string[] = [];
+  if (empty.length > 0) {
+    notes.push(`${groups.size} fold group(s) for ${nSplits} folds: fold(s) ${empty.join(', ')} have no video; lower --n-splits, or use more videos`);
+  }
+  const largest = Math.max(...perFold);
+  const mean = videos.length / nSplits;
+  if (empty.length === 0 && largest > 2 * mean && videos.length >= 2 * nSplits) {
+    notes.push(`folds are uneven: the largest holds ${largest} videos, ${(largest / mean).toFixed(1)} times the average (${mean.toFixed(1)}): the groups are few or of very different sizes`);
+  }
+  return notes;
 }
 
 export interface FoldsResult {

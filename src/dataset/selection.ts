@@ -14,7 +14,7 @@ export interface SelectionOptions {
   shard?: Shard;
 }
 
-/** Shard `index` of `count` (0 <= index < count): the originals whose id hashes to it, with their FAKEs. */
+/** Shard `index` of `count` (0 <= index < count): the originals whose id (DFDC) or fold group hashes to it, with their FAKEs. */
 export interface Shard {
   readonly index: number;
   readonly count: number;
@@ -57,7 +57,10 @@ export function selectVideos(dataset: Dataset, options: SelectionOptions = {}): 
   const inParts = (video: Video): boolean =>
     !wantedParts || wantedParts.has(video.part.name) || (video.part.number !== null && wantedParts.has(String(video.part.number)));
   const shard = options.shard;
-  const inShard = (original: RealVideo): boolean => !shard || shardOfOriginal(original.id, shard.count) === shard.index;
+  // DFDC's shards are by original, as they always were; elsewhere by fold group, which holds a
+  // FAKE's original and, in FaceForensics++, every video of the pair: a shard needs no other's boxes.
+  const shardKey = (original: RealVideo): string => (dataset.layout === 'dfdc' ? original.id : original.group);
+  const inShard = (original: RealVideo): boolean => !shard || shardOfOriginal(shardKey(original), shard.count) === shard.index;
 
   let reals = dataset.reals.filter((real) => inParts(real) && inShard(real));
   if (options.limit !== undefined) reals = reals.slice(0, options.limit);

@@ -137,7 +137,7 @@ export async function loadReportData(input: ReportInput): Promise<ReportPageData
     ...dataset.problems.map((problem) => ({ subject: problem.file, reason: problem.message })),
     ...input.runReports.problems,
   ]);
-  const missingVideos = [...new Set([...dataset.missingVideos.map((video) => `${video.part.name}/${video.name}`), ...input.runReports.missingVideos])];
+  const missingVideos = [...new Set([...dataset.missingVideos.map((video) => video.relativePath), ...input.runReports.missingVideos])];
   return {
     generatedAt: input.generatedAt,
     rootDir: dataset.rootDir,

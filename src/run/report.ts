@@ -59,7 +59,15 @@ export const runReportSchema = z.object({
     .default({ problems: [], missingVideos: [] }),
   stages: z.record(z.string(), stageReportSchema).default({}),
   /** folds.csv, when the run wrote it (`dfdc run` outside a shard, `dfdc folds`). */
-  folds: z.object({ file: z.string(), rows: z.number(), videos: z.number(), folds: z.array(z.number()) }).optional(),
+  folds: z
+    .object({
+      file: z.string(),
+      rows: z.number(),
+      videos: z.number(),
+      folds: z.array(z.number()),
+      test: z.object({ file: z.string(), rows: z.number(), videos: z.number() }).optional(),
+    })
+    .optional(),
   /** The error that stopped the run (exit 3), if one did. */
   stopped: z.string().optional(),
 });

@@ -1,6 +1,6 @@
 import { rename, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative } from 'node:path';
-import { loadDataset } from '../dataset/dataset.js';
+import { loadDataset, type DatasetOptions } from '../dataset/dataset.js';
 import type { DatasetDirs } from '../dataset/dirs.js';
 import { outputPaths } from '../dataset/output-paths.js';
 import { formatProblem } from '../dataset/problems.js';
@@ -30,6 +30,8 @@ import { defaultWorkerCount } from './workers.js';
  */
 export interface RunRequest {
   readonly dirs: DatasetDirs;
+  /** The layout of DATA_ROOT and its options (--dataset, --compression, ...). */
+  readonly dataset?: DatasetOptions;
   readonly options: Partial<RunOptions>;
   readonly stages: readonly StageRun[];
 }
@@ -52,7 +54,7 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   const unitStages = request.stages.some(({ stage }) => stage.kind === 'units');
   // A run of units keeps state and a report in the output folder; folds alone writes only its CSV.
   if (unitStages) await openStateFolder(paths);
-  const dataset = await loadDataset(dirs);
+  const dataset = await loadDataset(dirs, request.dataset);
   const selection = selectVideos(dataset, {
     ...(options.parts ? { parts: options.parts } : {}),
     ...(options.limit !== undefined ? { limit: options.limit } : {}),
@@ -63,14 +65,14 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   for (const problem of dataset.problems) progress.message(formatProblem(problem), 'error');
   report.setDataset(
     dataset.problems.map((problem) => ({ subject: problem.file, reason: problem.message })),
-    dataset.missingVideos.map((video) => `${video.part.name}/${video.name}`),
+    dataset.missingVideos.map((video) => video.relativePath),
   );
   const missing = new Set(dataset.missingVideos);
   const missingSelected = unitStages ? selection.videos.filter((video) => missing.has(video)) : [];
   if (missingSelected.length > 0) {
     const first = missingSelected[0]!;
     progress.message(
-      `${missingSelected.length} video(s) listed in metadata are not on disk (first: ${first.part.name}/${first.name}); stages that decode them report each`,
+      `${missingSelected.length} video(s) listed in metadata are not on disk (first: ${first.relativePath}); stages that decode them report each`,
       'warning',
     );
   }
@@ -179,11 +181,12 @@ interface Todo<U extends Unit> {
 
 async function runUnitStage<U extends Unit>(
   stage: UnitStage<SettingsSchema, U, unknown>,
-  settings: Record<string, unknown>,
+  given: Record<string, unknown>,
   run: RunContext,
   services: StageServices,
 ): Promise<void> {
   const { progress, report, force, access } = services;
+  const settings = stage.resolveSettings ? (stage.resolveSettings(given as never, run) as Record<string, unknown>) : given;
   const started = Date.now();
   const recorder = new StageRecorder(stage.name, progress);
   report.addStage(recorder);

@@ -126,6 +126,11 @@ export interface UnitStage<S extends SettingsSchema = SettingsSchema, U extends 
   writes(unit: U, run: RunContext): Output[];
   /** Units in flight at once. */
   concurrency(run: RunContext): number;
+  /**
+   * Settings whose value depends on the data set (detect's `--scale layout`), resolved before
+   * anything else, so that provenance and unit records hold the value used.
+   */
+  resolveSettings?(settings: z.output<S>, run: RunContext): z.output<S>;
   /** Once before the units: what they share, and what made the outputs (recorded in provenance, not compared). */
   prepare?(settings: z.output<S>, run: RunContext): Promise<{ shared: Shared; madeWith?: Record<string, unknown> }>;
   work(unit: U, job: UnitJob<z.output<S>, Shared>): Promise<UnitOutcome>;

@@ -9,6 +9,7 @@ import type { TaskPool } from '../workers/pool.js';
 import { option, positiveNumber, thresholds, wholeNumber } from '../util/options.js';
 import { decodeVideo, decodeWarning, type DecodedFrame } from '../video/decode.js';
 import { describeFfmpeg, locateFfmpeg } from '../video/ffmpeg-binaries.js';
+import { layoutNamed } from '../dataset/layouts/index.js';
 import { autoScale, boxesOfFrames, resizeForDetection } from './detect-frames.js';
 import { videoSubject } from './units.js';
 
@@ -24,13 +25,16 @@ import { videoSubject } from './units.js';
  * reference does, and says so in a warning. Frames stream through: a few batches are held at once.
  */
 
-/** `--scale`: a factor, or `auto` for the write-up's rule (stages/detect-frames.ts). */
-const scale = z.string().transform((text, context): number | 'auto' => {
+/**
+ * `--scale`: a factor, `auto` for the write-up's rule (stages/detect-frames.ts), or `layout` for
+ * the data set layout's own (src/dataset/layouts/), resolved before the stage runs.
+ */
+const scale = z.string().transform((text, context): number | 'auto' | 'layout' => {
   const value = text.trim();
-  if (value === 'auto') return 'auto';
+  if (value === 'auto' || value === 'layout') return value;
   const number = value === '' ? Number.NaN : Number(value);
   if (!(number > 0 && number <= 4)) {
-    context.addIssue({ code: 'custom', message: 'must be a positive number up to 4, or auto' });
+    context.addIssue({ code: 'custom', message: 'must be a positive number up to 4, auto or layout' });
     return z.NEVER;
   }
   return number;
@@ -43,8 +47,8 @@ export const detectSettings = z.object({
     runFlag: false,
     hint: 'dfdc run detects every 10th frame, or every frame with --all-frames',
   }),
-  scale: option(scale.default(0.5), {
-    help: "detection size: each frame is resized by s before MTCNN (0.5 = the reference's half size); 'auto' = the winner's write-up rule (2x under 300 px wide, 1x to 1000, 0.5x to 1900, 0.33x above); boxes are always stored at half size",
+  scale: option(scale.default('layout'), {
+    help: "detection size: each frame is resized by s before MTCNN (0.5 = the reference's half size); 'auto' = the winner's write-up rule (2x under 300 px wide, 1x to 1000, 0.5x to 1900, 0.33x above); 'layout' = 0.5 for DFDC and the DFDC preview, auto for FaceForensics++, Celeb-DF and manifests (README, \"Detection size\"); boxes are always stored at half size",
     value: 's',
   }),
   batchSize: option(wholeNumber(1).pipe(z.number().max(256, 'must be at most 256')).default(32), {
@@ -71,6 +75,7 @@ export const detectStage: UnitStage<typeof detectSettings, DetectUnit, undefined
   unitNoun: 'REAL video',
   pool: 'mtcnn',
   readsCrops: false,
+  resolveSettings: (settings, run) => (settings.scale === 'layout' ? { ...settings, scale: layoutNamed(run.dataset.layout).detectionScale } : settings),
   units: (run) => run.selection.reals.map((video) => ({ id: video.id, subject: videoSubject(video), video })),
   reads: ({ video }) => [{ role: 'video', kind: 'file', path: video.path, absent: 'file not found (listed in metadata.json)' }],
   writes: ({ video }, run) => [{ role: 'boxes', kind: 'file', path: run.paths.boxesFile(video.id) }],
@@ -100,6 +105,8 @@ interface DetectServices {
 export async function detectVideo(path: string, boxesFile: string, settings: DetectSettings, services: DetectServices): Promise<UnitOutcome> {
   const { pool, signal } = services;
   const decoding = await decodeVideo(path, { every: settings.every, signal });
+  // 'layout' is resolved before the stage runs (resolveSettings); here it can only be a number or auto.
+  if (settings.scale === 'layout') throw new Error('detect: --scale layout was not resolved');
   const detectionScale = settings.scale === 'auto' ? autoScale(decoding.width, decoding.height) : settings.scale;
   const results = new Map<number, Box[] | null>();
   // Batches of this video in flight: one per worker and one more, so no worker waits.

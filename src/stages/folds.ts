@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Dataset } from '../dataset/dataset.js';
 import { listGridCells } from '../dataset/crop-files.js';
-import { assignFolds, buildFolds, foldsCsvChunks } from '../dataset/folds.js';
+import { assignFolds, buildFolds, foldsCsvChunks, type FoldTable } from '../dataset/folds.js';
 import type { OutputPaths } from '../dataset/output-paths.js';
 import type { Video } from '../dataset/dataset.js';
 import { outputState } from '../run/completion.js';
@@ -36,6 +36,11 @@ export const foldsSettings = z
       runFlag: '--total-parts',
     }),
     seed: option(integer().default(777), { help: 'seed of the row shuffle (same seed, same file)', value: 'n' }),
+    group: option(z.enum(['default', 'identity']).default('default'), {
+      help: 'fold groups: default keeps each FAKE with its original (and a FaceForensics++ pair together); identity also keeps every video of one person together',
+      value: 'how',
+      choices: ['default', 'identity'],
+    }),
   })
   .superRefine((settings, context) => {
     // Only once both are valid numbers: a bad --parts has its own message.
@@ -55,8 +60,9 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
   run: async (settings, run) => {
     const outFile = resolveFoldsOut(settings.out ?? join(run.paths.outputDir, 'folds.csv'));
     const incomplete = await incompleteCrops(run);
-    const { summary, ...written } = await writeFolds(run.dataset, run.paths, outFile, settings, new Set(incomplete.map((video) => video.id)));
+    const { summary, notes, ...written } = await writeFolds(run.dataset, run.paths, outFile, settings, new Set(incomplete.map((video) => video.id)));
     run.report.folds = written;
+    for (const note of notes) run.message(`folds: ${note}`, 'warning');
     if (incomplete.length > 0) {
       // Counted as units waiting for crops: the exit code is 1, and the report says which.
       const waiting = incomplete.map((video) => ({ subject: videoSubject(video), reason: 'its crops are not complete: their rows are left out' }));
@@ -108,46 +114,76 @@ export interface FoldsWritten {
   rows: number;
   videos: number;
   folds: number[];
+  /** The rows of videos of an official test split, when the data set has one. */
+  test?: { file: string; rows: number; videos: number };
+  /** Warnings about the folds (groups too few or uneven). */
+  notes: string[];
   /** One line for the user. */
   summary: string;
 }
 
 /**
- * Stage 5 over a whole data set: folds by part, the leak check, the seeded shuffle, the CSV
- * written atomically. Returns what it wrote and a one-line summary.
+ * Stage 5 over a whole data set: folds (by part or by group), the leak check, the seeded shuffle,
+ * the CSV written atomically; videos of an official test split go to `<name>-test.csv` beside it
+ * instead (the winner's training code trains on every fold but one, so a test fold would be
+ * trained on). Returns what it wrote and a one-line summary.
  */
 export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: string, settings: FoldsSettings, leftOut: ReadonlySet<string> = new Set()): Promise<FoldsWritten> {
-  const foldOf = assignFolds(dataset, { nSplits: settings.nSplits, partCount: settings.parts });
+  const { foldOf, notes } = assignFolds(dataset, { nSplits: settings.nSplits, partCount: settings.parts }, settings.group);
   const ids = dataset.pairs.flatMap(({ original, fakes }) => [original.id, ...fakes.map((fake) => fake.id)]).filter((id) => !leftOut.has(id));
   const listed = await listGridCells(paths, ids);
-  const { table, videoCount, foldsUsed } = buildFolds(dataset.pairs, (id) => listed.get(id) ?? new Uint8Array(0), foldOf, settings.seed);
-  const rows = table.rows.length;
-  try {
-    await removeTemporariesOf(outFile);
-    // Written in chunks: the whole text of DFDC's folds.csv is about 200 MB.
-    await writeAtomicWith(outFile, async (temporary) => {
-      const file = await open(temporary, 'w');
-      try {
-        for (const chunk of foldsCsvChunks(table)) await file.write(chunk);
-      } finally {
-        await file.close();
-      }
-    });
-  } catch (error) {
-    if (error instanceof FatalError) throw error;
-    throw new FatalError(`cannot write --out ${outFile}: ${messageOf(error)}`, { cause: error });
+  const none = new Uint8Array(0);
+  const tested = new Set(dataset.videos.filter((video) => video.split === 'test').map((video) => video.id));
+  const { table, videoCount, foldsUsed } = buildFolds(dataset.pairs, (id) => (tested.has(id) ? none : (listed.get(id) ?? none)), foldOf, settings.seed);
+  await writeTable(outFile, table);
+  let test: FoldsWritten['test'];
+  if (tested.size > 0) {
+    const testFile = testFileBeside(outFile);
+    const testRows = buildFolds(dataset.pairs, (id) => (tested.has(id) ? (listed.get(id) ?? none) : none), () => TEST_FOLD, settings.seed);
+    await writeTable(testFile, testRows.table);
+    test = { file: testFile, rows: testRows.table.rows.length, videos: testRows.videoCount };
   }
+  const rows = table.rows.length;
   const why =
     rows > 0
       ? ''
       : dataset.pairs.length === 0
-        ? ' (no FAKE with a REAL original in the metadata)'
+        ? ' (no FAKE with a REAL original in the data set)'
         : ` (no grid crops found under ${paths.cropsDir}: run dfdc crops first, or check --crops-dir)`;
+  const testSummary = test ? `; ${test.rows} rows of ${test.videos} test videos to ${test.file}` : '';
   return {
     file: outFile,
     rows,
     videos: videoCount,
     folds: foldsUsed,
-    summary: `folds: wrote ${rows} rows for ${videoCount} videos in ${foldsUsed.length} of ${settings.nSplits} folds (${foldsUsed.join(', ') || 'none'}) to ${outFile}${why}`,
+    ...(test ? { test } : {}),
+    notes: [...notes],
+    summary: `folds: wrote ${rows} rows for ${videoCount} videos in ${foldsUsed.length} of ${settings.nSplits} folds (${foldsUsed.join(', ') || 'none'}) to ${outFile}${why}${testSummary}`,
   };
+}
+
+/** The fold written for the videos of a test split, which are in no training fold. */
+export const TEST_FOLD = -1;
+
+/** `folds.csv` -> `folds-test.csv`, in the same folder. */
+export function testFileBeside(outFile: string): string {
+  return outFile.replace(/(\.csv)?$/i, (extension) => `-test${extension || ''}`);
+}
+
+async function writeTable(file: string, table: FoldTable): Promise<void> {
+  try {
+    await removeTemporariesOf(file);
+    // Written in chunks: the whole text of DFDC's folds.csv is about 200 MB.
+    await writeAtomicWith(file, async (temporary) => {
+      const handle = await open(temporary, 'w');
+      try {
+        for (const chunk of foldsCsvChunks(table)) await handle.write(chunk);
+      } finally {
+        await handle.close();
+      }
+    });
+  } catch (error) {
+    if (error instanceof FatalError) throw error;
+    throw new FatalError(`cannot write ${file}: ${messageOf(error)}`, { cause: error });
+  }
 }

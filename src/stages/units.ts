@@ -8,7 +8,7 @@ import { UnitError } from '../util/errors.js';
 
 /** A video as messages name it: its path in DATA_ROOT, `dfdc_train_part_0/abc.mp4`. */
 export function videoSubject(video: Video): string {
-  return `${video.part.name}/${video.name}`;
+  return video.relativePath;
 }
 
 /**

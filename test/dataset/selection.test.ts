@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assembleDataset } from '../../src/dataset/dataset.js';
+import { listParts } from '../../src/dataset/layouts/dfdc.js';
 import { parseMetadata } from '../../src/dataset/metadata.js';
 import { partAt } from '../../src/dataset/parts.js';
 import { selectVideos, shardOfOriginal } from '../../src/dataset/selection.js';
@@ -16,7 +17,7 @@ function dataset(realsPerPart: number, fakesPerReal: number, partCount: number) 
     const part = partAt('/data', `dfdc_train_part_${p}`);
     return { part, metadata: parseMetadata(JSON.stringify(records), part.metadataFile), files: null };
   });
-  return assembleDataset('/data', contents);
+  return assembleDataset('/data', 'dfdc', listParts(contents));
 }
 
 test('shards cover every video exactly once and keep each FAKE with its original', () => {

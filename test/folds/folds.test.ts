@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { listGridCells } from '../../src/dataset/crop-files.js';
 import { loadDataset, type Dataset } from '../../src/dataset/dataset.js';
-import { assignFolds, buildFolds, foldOfPartNumber, foldRowAt, foldTable, foldsCsv, foldsOfParts, gridCellIndices } from '../../src/dataset/folds.js';
+import { assignFolds, foldOfGroup, buildFolds, foldOfPartNumber, foldRowAt, foldTable, foldsCsv, foldsOfParts, gridCellIndices } from '../../src/dataset/folds.js';
 import { outputPaths } from '../../src/dataset/output-paths.js';
 import { partAt } from '../../src/dataset/parts.js';
 import { DfdcError } from '../../src/util/errors.js';
@@ -44,24 +44,26 @@ function expectDfdcError(fn: () => unknown, message: string | RegExp): void {
   });
 }
 
-test('a part without a number or outside 0..P-1 is a clear error naming the folder and the fix', () => {
-  const folds = foldsOfParts([partAt('/d', 'dfdc_train_part_0'), partAt('/d', 'dfdc_train_part_49')], reference);
+test('a part outside 0..P-1 is a clear error naming the folder and the fix; a part without a number is left to group folds', () => {
+  const folds = foldsOfParts([partAt('/d', 'dfdc_train_part_0'), partAt('/d', 'train_sample_videos'), partAt('/d', 'dfdc_train_part_49')], reference);
   assert.deepEqual([...folds], [
     ['dfdc_train_part_0', 0],
     ['dfdc_train_part_49', 15],
   ]);
   expectDfdcError(
-    () => foldsOfParts([partAt('/d', 'dfdc_train_part_0'), partAt('/d', 'train_sample_videos')], reference),
-    'part folder train_sample_videos has no part number (folds come from the number after the last "_" of a dfdc* folder): rename it to dfdc_train_part_<N> with N in 0..49, or move it out of DATA_ROOT',
-  );
-  expectDfdcError(
     () => foldsOfParts([partAt('/d', 'dfdc_train_part_50')], reference),
     'part folder dfdc_train_part_50 has number 50, outside 0..49 (--parts 50): pass --parts 51 or more, or rename the folder',
   );
   expectDfdcError(
-    () => foldsOfParts([partAt('/d', 'x'), partAt('/d', 'dfdc_train_part_60'), partAt('/d', 'y')], reference),
-    /^part folder x has no part number .* \(and 2 more such part folders\)$/,
+    () => foldsOfParts([partAt('/d', 'x'), partAt('/d', 'dfdc_train_part_60'), partAt('/d', 'dfdc_train_part_70'), partAt('/d', 'dfdc_train_part_80')], reference),
+    /^part folder dfdc_train_part_60 has number 60, .* \(and 2 more such part folders\)$/,
   );
+});
+
+test('a group fold is FNV-1a of the group id modulo the number of folds', () => {
+  // FNV-1a 32 of "a" is 0xe40c292c (the published test vector).
+  assert.equal(foldOfGroup('a', 16), 0xe40c292c % 16);
+  assert.equal(foldOfGroup('train_sample_videos', 1), 0);
 });
 
 async function datasetOf(entries: readonly DataRootEntry[], fn: (dataset: Dataset) => void | Promise<void>): Promise<void> {
@@ -85,7 +87,7 @@ test('the leak check names the pair whose fake and original are in different fol
         "leak between folds: fake f3 (dfdc_train_part_3, fold 1) and its original r2 (dfdc_train_part_2, fold 0) are in different folds; keep each fake in its original's part, or choose --n-splits/--parts so both parts share a fold",
       );
       // 25 folds of 50 parts (size 2): parts 2 and 3 share fold 1.
-      const foldOf = assignFolds(dataset, { nSplits: 25, partCount: 50 });
+      const { foldOf } = assignFolds(dataset, { nSplits: 25, partCount: 50 });
       assert.deepEqual(
         dataset.videos.map((video) => [video.id, foldOf(video)]),
         [
@@ -155,7 +157,7 @@ for (const name of ['dataset_a', 'dataset_b']) {
     const dirs = { rootDir: root, outputDir: root, cropsDir: join(expected, 'crops') };
     const dataset = await loadDataset(dirs);
     assert.deepEqual(dataset.problems, []);
-    const foldOf = assignFolds(dataset, reference);
+    const { foldOf } = assignFolds(dataset, reference);
     const ids = dataset.pairs.flatMap((pair) => [pair.original.id, ...pair.fakes.map((fake) => fake.id)]);
     const listed = await listGridCells(outputPaths(dirs), ids);
     const { table } = buildFolds(dataset.pairs, (id) => listed.get(id)!, foldOf, 777);

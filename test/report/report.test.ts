@@ -221,7 +221,7 @@ test('--videos: exactly the named videos in the given order, a FAKE by its origi
 
 test('bad options and nothing to report: one line each, exit 2 or 3, no page written', () => {
   const cases: Array<[string[], number, RegExp]> = [
-    [['--videos', 'real_a,nope,gone'], 2, /^dfdc: --videos: unknown video ids "nope", "gone" \(not in any metadata\.json under .*root\)\n$/],
+    [['--videos', 'real_a,nope,gone'], 2, /^dfdc: --videos: unknown video ids "nope", "gone" \(not in the data set under .*root; dfdc index lists the ids\)\n$/],
     [['--videos', ' , '], 2, /^dfdc: --videos: must name at least one video id\n$/],
     [['--limit', '0'], 2, /^dfdc: --limit: must be at least 1\n$/],
     [['--limit', 'many'], 2, /^dfdc: --limit: /],

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { assembleDataset } from '../../src/dataset/dataset.js';
+import { listParts } from '../../src/dataset/layouts/dfdc.js';
 import { parseMetadata } from '../../src/dataset/metadata.js';
 import { FRAME_ACTOR_GRID, type GridCell } from '../../src/dataset/output-paths.js';
 import { namedOriginals, sampleIds, sampleKey, stripCells } from '../../src/report/sample.js';
@@ -52,7 +53,7 @@ test('namedOriginals: a REAL by id or file name, a FAKE by its original, each on
     JSON.stringify({ 'r1.mp4': { label: 'REAL' }, 'f1.mp4': { label: 'FAKE', original: 'r1.mp4' }, 'r2.mp4': { label: 'REAL' } }),
     part.metadataFile,
   );
-  const dataset = assembleDataset('/root', [{ part, metadata, files: null }]);
+  const dataset = assembleDataset('/root', 'dfdc', listParts([{ part, metadata, files: null }]));
   const { originals, unknown } = namedOriginals(dataset, ['r2', 'nope', 'f1', 'r1.mp4', 'also-nope']);
   assert.deepEqual(originals.map((video) => video.id), ['r2', 'r1']);
   assert.deepEqual(unknown, ['nope', 'also-nope']);

@@ -1,0 +1,86 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Problem } from '../problems.js';
+import { videoId } from '../video-id.js';
+import { folderPart, videoFilesIn } from './folders.js';
+import type { Layout, ListedVideo, Listing, Split } from './layout.js';
+
+/**
+ * Celeb-DF (v1 and v2) as distributed:
+ *
+ *   Celeb-real/id<A>_<NNNN>.mp4              REAL, celebrity A
+ *   YouTube-real/<NNNNN>.mp4                 REAL, from YouTube
+ *   Celeb-synthesis/id<A>_id<B>_<NNNN>.mp4   FAKE of Celeb-real/id<A>_<NNNN>.mp4 with B's face
+ *   List_of_testing_videos.txt               the test set: lines `1 <path>` (real), `0 <path>` (fake)
+ *
+ * Ids are `<folder>_<name>` (`Celeb-synthesis_id0_id1_0000`). With the test list, listed videos are
+ * in split test and the others in train (they leave folds.csv for folds-test.csv); without it,
+ * none has a split. Identities for `--group identity`: A and B.
+ */
+export const celebdfLayout: Layout = {
+  name: 'celebdf',
+  expects: 'Celeb-real/, Celeb-synthesis/ (and YouTube-real/, List_of_testing_videos.txt)',
+  detectionScale: 'auto',
+  recognises: async (_root, entries) => entries.has('Celeb-real') || entries.has('Celeb-synthesis'),
+  list: async (dirs) => listCelebdf(dirs.rootDir),
+};
+
+const TEST_LIST = 'List_of_testing_videos.txt';
+const CELEB_REAL = /^(id\d+)_(\d+)$/;
+const CELEB_FAKE = /^(id\d+)_(id\d+)_(\d+)$/;
+
+async function listCelebdf(rootDir: string): Promise<Listing> {
+  const problems: Problem[] = [];
+  const videos: ListedVideo[] = [];
+  const testList = await readTestList(rootDir, problems);
+  const split = (path: string): Split | null => (testList === null ? null : testList.has(path) ? 'test' : 'train');
+  const seen = new Set<string>();
+  for (const folder of ['Celeb-real', 'YouTube-real', 'Celeb-synthesis']) {
+    const part = folderPart(rootDir, folder);
+    for (const file of await videoFilesIn(part.dir)) {
+      const name = file.slice(0, -4);
+      const relativePath = `${folder}/${file}`;
+      seen.add(relativePath);
+      const common = { id: videoId(`${folder}_${name}`), relativePath, part, split: split(relativePath), shown: JSON.stringify(file), listedIn: folder, links: [], present: null };
+      if (folder !== 'Celeb-synthesis') {
+        const celeb = CELEB_REAL.exec(name);
+        videos.push({ ...common, label: 'REAL', original: null, identities: celeb ? [`celeb:${celeb[1]}`] : [] });
+        continue;
+      }
+      const fake = CELEB_FAKE.exec(name);
+      if (!fake) {
+        problems.push({ file: folder, message: `${JSON.stringify(file)} is not id<A>_id<B>_<NNNN>.mp4, so its original is unknown: fake skipped (rename it, or list the data set in a manifest)` });
+        continue;
+      }
+      const originalName = `${fake[1]}_${fake[3]}`;
+      videos.push({
+        ...common,
+        label: 'FAKE',
+        original: { id: videoId(`Celeb-real_${originalName}`), shown: `Celeb-real/${originalName}.mp4` },
+        identities: [`celeb:${fake[1]}`, `celeb:${fake[2]}`],
+      });
+    }
+  }
+  const unknown = [...(testList ?? [])].filter((path) => !seen.has(path));
+  if (unknown.length > 0) problems.push({ file: TEST_LIST, message: `lists ${unknown.length} video(s) that are not in the data set (first: ${unknown[0]}): they are left out` });
+  return { videos, problems, rejected: new Set(), notListed: 'is not there' };
+}
+
+/** The paths of the official test list, or null when there is none (a list that cannot be read is a problem). */
+async function readTestList(rootDir: string, problems: Problem[]): Promise<Set<string> | null> {
+  let text: string;
+  try {
+    text = await readFile(join(rootDir, TEST_LIST), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') problems.push({ file: TEST_LIST, message: `cannot be read (${(error as NodeJS.ErrnoException).code}): no video has a split` });
+    return null;
+  }
+  const paths = new Set<string>();
+  text.split(/\r?\n/).forEach((line, index) => {
+    if (line.trim() === '') return;
+    const match = /^\s*([01])\s+(\S.*?)\s*$/.exec(line);
+    if (!match) problems.push({ file: TEST_LIST, message: `line ${index + 1} is not "<1|0> <path>": left out` });
+    else paths.add(match[2]!);
+  });
+  return paths;
+}

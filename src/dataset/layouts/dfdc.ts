@@ -1,0 +1,89 @@
+import { readdir, readFile } from 'node:fs/promises';
+import type { DatasetDirs } from '../dirs.js';
+import { parseMetadata, videoIdOf, type ParsedMetadata } from '../metadata.js';
+import { outputPaths } from '../output-paths.js';
+import { findParts, type Part } from '../parts.js';
+import type { Problem } from '../problems.js';
+import type { Layout, ListedVideo, Listing } from './layout.js';
+
+/**
+ * DFDC (and Kaggle's sample folder): every sub-folder of DATA_ROOT with a metadata.json is a part,
+ * `{"<name>.mp4": {"label": "REAL" | "FAKE", "original": "<name>.mp4"}}`. Ids are file names
+ * without `.mp4`, so a name may appear once in the whole data set (a later duplicate is a
+ * problem). Fold groups are the part folders.
+ */
+export const dfdcLayout: Layout = {
+  name: 'dfdc',
+  expects: 'dfdc_train_part_<N>/metadata.json (any sub-folder holding a metadata.json)',
+  detectionScale: 0.5,
+  recognises: async (rootDir) => (await findParts(rootDir)).length > 0,
+  list: async (dirs: DatasetDirs): Promise<Listing> => {
+    const parts = await findParts(dirs.rootDir, outputPaths(dirs).folders);
+    return listParts(await Promise.all(parts.map(readPart)));
+  },
+};
+
+/** One part as read: its metadata, and the names of its files (null when it could not be listed). */
+export interface PartContents {
+  readonly part: Part;
+  readonly metadata: ParsedMetadata;
+  readonly files: ReadonlySet<string> | null;
+}
+
+/** The listing of parts already read, in the given order. Pure. */
+export function listParts(contents: readonly PartContents[]): Listing {
+  const problems: Problem[] = [];
+  const rejected = new Set<string>();
+  const videos: ListedVideo[] = [];
+  const parts: Part[] = [];
+  const firstListed = new Map<string, Part>();
+  for (const { part, metadata, files } of contents) {
+    problems.push(...metadata.problems);
+    for (const name of metadata.rejectedNames) rejected.add(videoIdOf(name));
+    if (!metadata.readable) continue;
+    parts.push(part);
+    for (const record of metadata.records) {
+      // Said here, in the order of the parts, rather than after all of them (src/dataset/dataset.ts).
+      const earlier = firstListed.get(record.id);
+      if (earlier) {
+        problems.push({
+          file: part.metadataFile,
+          message: `${JSON.stringify(record.name)} is also listed in ${earlier.metadataFile}: outputs are keyed by video id, so the first one is kept and this one skipped`,
+        });
+        continue;
+      }
+      firstListed.set(record.id, part);
+      videos.push({
+        id: record.id,
+        relativePath: `${part.name}/${record.name}`,
+        label: record.label,
+        original: record.original === null ? null : { id: videoIdOf(record.original), shown: record.original },
+        part,
+        split: null,
+        shown: JSON.stringify(record.name),
+        listedIn: part.metadataFile,
+        links: [],
+        identities: [],
+        present: files === null ? null : files.has(record.name),
+      });
+    }
+  }
+  return { videos, parts, problems, rejected, notListed: 'is not in any metadata.json' };
+}
+
+async function readPart(part: Part): Promise<PartContents> {
+  let metadata: ParsedMetadata;
+  try {
+    metadata = parseMetadata(await readFile(part.metadataPath, 'utf8'), part.metadataFile);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+    metadata = { readable: false, records: [], rejectedNames: [], problems: [{ file: part.metadataFile, message: `unreadable (${reason}); part skipped` }] };
+  }
+  let files: ReadonlySet<string> | null;
+  try {
+    files = new Set(await readdir(part.dir));
+  } catch {
+    files = null;
+  }
+  return { part, metadata, files };
+}

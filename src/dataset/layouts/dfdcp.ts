@@ -1,0 +1,94 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { Problem } from '../problems.js';
+import { idOfPath, relativePathProblem } from '../video-id.js';
+import { folderParts, PresenceCheck } from './folders.js';
+import type { Layout, ListedVideo, Listing } from './layout.js';
+
+/**
+ * The DFDC preview (DFDCP): `dataset.json` at the root maps each video's path to its record,
+ * `{"label": "real" | "fake", "set": "train" | "test", "target_id": ..., "swapped_id": ...}`:
+ *
+ *   original_videos/<target_id>/<name>.mp4                          REAL
+ *   method_A/<target_id>/<...>/<swapped_id>_<name>.mp4               FAKE (also method_B)
+ *
+ * A record names no original: a FAKE's is `original_videos/<target_id>/<its file name without
+ * "<swapped_id>_">`. Ids are paths without `.mp4`, `/` made `_`. Split: the record's set.
+ * Identities: target and swapped ids.
+ */
+export const dfdcpLayout: Layout = {
+  name: 'dfdcp',
+  expects: 'dataset.json with original_videos/ and method_A/, method_B/',
+  detectionScale: 0.5,
+  recognises: async (_root, entries) => entries.has(DATASET_FILE),
+  list: async (dirs) => listDfdcp(dirs.rootDir),
+};
+
+const DATASET_FILE = 'dataset.json';
+
+const recordSchema = z.object({
+  label: z.enum(['real', 'fake']),
+  set: z.enum(['train', 'test', 'val']).optional(),
+  target_id: z.union([z.string(), z.number()]).transform(String).optional(),
+  swapped_id: z.union([z.string(), z.number()]).transform(String).optional(),
+});
+
+async function listDfdcp(rootDir: string): Promise<Listing> {
+  const problems: Problem[] = [];
+  let json: unknown;
+  try {
+    json = JSON.parse((await readFile(join(rootDir, DATASET_FILE), 'utf8')).replace(/^\uFEFF/, ''));
+  } catch (error) {
+    problems.push({ file: DATASET_FILE, message: `cannot be read as JSON (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): no video listed` });
+    return { videos: [], problems, rejected: new Set(), notListed: 'is not in dataset.json' };
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    problems.push({ file: DATASET_FILE, message: 'is not a JSON object mapping video paths to records: no video listed' });
+    return { videos: [], problems, rejected: new Set(), notListed: 'is not in dataset.json' };
+  }
+  const presence = new PresenceCheck(rootDir);
+  const partOf = folderParts(rootDir);
+  const rejected = new Set<string>();
+  const videos: ListedVideo[] = [];
+  for (const [path, value] of Object.entries(json)) {
+    const quoted = JSON.stringify(path);
+    const pathProblem = relativePathProblem(path);
+    const parsed = recordSchema.safeParse(value);
+    if (pathProblem !== null || !parsed.success) {
+      if (pathProblem === null) rejected.add(idOfPath(path));
+      problems.push({ file: DATASET_FILE, message: `${quoted} ${pathProblem ?? `is not a record such as {"label": "fake", "set": "train", "target_id": "1", "swapped_id": "2"} (${parsed.error!.issues[0]!.message})`}: left out` });
+      continue;
+    }
+    const record = parsed.data;
+    const base = path.slice(path.lastIndexOf('/') + 1);
+    const common = {
+      id: idOfPath(path),
+      relativePath: path,
+      part: partOf(path.includes('/') ? path.slice(0, path.indexOf('/')) : '.'),
+      split: record.set ?? null,
+      shown: quoted,
+      listedIn: DATASET_FILE,
+      links: [],
+      present: await presence.has(path),
+    };
+    if (record.label === 'real') {
+      videos.push({ ...common, label: 'REAL', original: null, identities: record.target_id ? [`dfdcp:${record.target_id}`] : [] });
+      continue;
+    }
+    const prefix = `${record.swapped_id}_`;
+    if (record.target_id === undefined || record.swapped_id === undefined || !base.startsWith(prefix)) {
+      rejected.add(common.id);
+      problems.push({ file: DATASET_FILE, message: `${quoted} names no target_id and swapped_id whose original dfdc can find (original_videos/<target_id>/<name without "<swapped_id>_">): fake skipped` });
+      continue;
+    }
+    const originalPath = `original_videos/${record.target_id}/${base.slice(prefix.length)}`;
+    videos.push({
+      ...common,
+      label: 'FAKE',
+      original: { id: idOfPath(originalPath), shown: originalPath },
+      identities: [`dfdcp:${record.target_id}`, `dfdcp:${record.swapped_id}`],
+    });
+  }
+  return { videos, problems, rejected, notListed: 'is not in dataset.json' };
+}

@@ -1,0 +1,126 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Problem } from '../problems.js';
+import { videoId } from '../video-id.js';
+import { folderPart, foldersIn, videoFilesIn } from './folders.js';
+import type { Layout, LayoutOptions, ListedVideo, Listing, Split } from './layout.js';
+
+/**
+ * FaceForensics++ as its download script lays it out:
+ *
+ *   original_sequences/youtube/<c>/videos/<A>.mp4                 REAL (YouTube)
+ *   original_sequences/actors/<c>/videos/<01>__<scene>.mp4         REAL (DeepFakeDetection's actors)
+ *   manipulated_sequences/<method>/<c>/videos/<A>_<B>.mp4          FAKE of youtube/<c>/<A> (B gave the face)
+ *   manipulated_sequences/DeepFakeDetection/<c>/videos/<01>_<02>__<scene>__<8 chars>.mp4
+ *                                                                  FAKE of actors/<c>/<01>__<scene>
+ *
+ * <c> is raw, c0, c23 or c40; each compression is a set of videos of its own (a fake is made from
+ * the original of the same compression). Ids: `youtube_<c>_<A>`, `actors_<c>_<name>`,
+ * `<method>_<c>_<name>` (e.g. `Deepfakes_c23_519_515`). Fold groups: A, B, A_B and B_A of every
+ * method and compression share one (`youtube:<A>`); a DeepFakeDetection fake shares its
+ * original's, across compressions. `--splits DIR` reads the official train.json, val.json and
+ * test.json (lists of [A, B] pairs).
+ */
+export const ffppLayout: Layout = {
+  name: 'ffpp',
+  expects: 'original_sequences/youtube/<c23|c40|raw>/videos/*.mp4 and manipulated_sequences/<method>/<c>/videos/*.mp4',
+  detectionScale: 'auto',
+  recognises: async (_root, entries) => entries.has('original_sequences') || entries.has('manipulated_sequences'),
+  list: async (dirs, options) => listFfpp(dirs.rootDir, options),
+};
+
+const COMPRESSIONS = ['raw', 'c0', 'c23', 'c40'];
+const YOUTUBE_FAKE = /^(\d+)_(\d+)$/;
+const ACTORS_FAKE = /^(\d+)_(\d+)__(.+)__([A-Za-z0-9]+)$/;
+const ACTORS_REAL = /^(\d+)__(.+)$/;
+
+async function listFfpp(rootDir: string, options: LayoutOptions): Promise<Listing> {
+  const problems: Problem[] = [];
+  const videos: ListedVideo[] = [];
+  const wanted = (compression: string) => COMPRESSIONS.includes(compression) && (!options.compression || options.compression.includes(compression));
+  const splitOf = options.splits ? await readSplits(options.splits, problems) : new Map<string, Split>();
+
+  for (const source of ['youtube', 'actors']) {
+    for (const compression of (await foldersIn(join(rootDir, 'original_sequences', source))).filter(wanted)) {
+      const folder = `original_sequences/${source}/${compression}/videos`;
+      const part = folderPart(rootDir, folder);
+      for (const file of await videoFilesIn(part.dir)) {
+        const name = file.slice(0, -4);
+        const actor = ACTORS_REAL.exec(name);
+        videos.push({
+          id: videoId(`${source}_${compression}_${name}`),
+          relativePath: `${folder}/${file}`,
+          label: 'REAL',
+          original: null,
+          part,
+          split: source === 'youtube' ? (splitOf.get(name) ?? null) : null,
+          shown: JSON.stringify(file),
+          listedIn: folder,
+          links: [`${source}:${name}`],
+          identities: source === 'youtube' ? [`ffpp:${name}`] : actor ? [`actor:${actor[1]}`] : [],
+          present: null,
+        });
+      }
+    }
+  }
+
+  for (const method of await foldersIn(join(rootDir, 'manipulated_sequences'))) {
+    for (const compression of (await foldersIn(join(rootDir, 'manipulated_sequences', method))).filter(wanted)) {
+      const folder = `manipulated_sequences/${method}/${compression}/videos`;
+      const part = folderPart(rootDir, folder);
+      for (const file of await videoFilesIn(part.dir)) {
+        const name = file.slice(0, -4);
+        const youtube = YOUTUBE_FAKE.exec(name);
+        const actors = ACTORS_FAKE.exec(name);
+        const common = { id: videoId(`${method}_${compression}_${name}`), relativePath: `${folder}/${file}`, label: 'FAKE' as const, part, shown: JSON.stringify(file), listedIn: folder, present: null };
+        if (actors) {
+          const originalName = `${actors[1]}__${actors[3]}`;
+          videos.push({
+            ...common,
+            original: { id: videoId(`actors_${compression}_${originalName}`), shown: `original_sequences/actors/${compression}/videos/${originalName}.mp4` },
+            split: null,
+            links: [`actors:${originalName}`],
+            identities: [`actor:${actors[1]}`, `actor:${actors[2]}`],
+          });
+        } else if (youtube) {
+          const [, target, source] = youtube as unknown as [string, string, string];
+          videos.push({
+            ...common,
+            original: { id: videoId(`youtube_${compression}_${target}`), shown: `original_sequences/youtube/${compression}/videos/${target}.mp4` },
+            split: splitOf.get(name) ?? null,
+            links: [`youtube:${target}`, `youtube:${source}`],
+            identities: [`ffpp:${target}`, `ffpp:${source}`],
+          });
+        } else {
+          problems.push({ file: folder, message: `${JSON.stringify(file)} is neither <A>_<B>.mp4 nor <01>_<02>__<scene>__<id>.mp4, so its original is unknown: fake skipped (rename it, or list the data set in a manifest)` });
+        }
+      }
+    }
+  }
+  return { videos, problems, rejected: new Set(), notListed: 'is not there' };
+}
+
+/**
+ * The official splits: `<dir>/{train,val,test}.json`, each a list of [A, B] pairs; A, B, A_B and
+ * B_A take the pair's split. A file that cannot be read or is not such a list is one problem, and
+ * its videos have no split.
+ */
+async function readSplits(dir: string, problems: Problem[]): Promise<Map<string, Split>> {
+  const splitOf = new Map<string, Split>();
+  for (const split of ['train', 'val', 'test'] as const) {
+    const file = join(dir, `${split}.json`);
+    let pairs: unknown;
+    try {
+      pairs = JSON.parse(await readFile(file, 'utf8'));
+    } catch (error) {
+      problems.push({ file, message: `cannot be read as JSON (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): its videos have no split` });
+      continue;
+    }
+    if (!Array.isArray(pairs) || !pairs.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every((id) => typeof id === 'string'))) {
+      problems.push({ file, message: 'is not a list of ["A", "B"] pairs such as [["953", "974"]]: its videos have no split' });
+      continue;
+    }
+    for (const [a, b] of pairs as [string, string][]) for (const name of [a, b, `${a}_${b}`, `${b}_${a}`]) splitOf.set(name, split);
+  }
+  return splitOf;
+}

@@ -1,0 +1,69 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Part } from '../parts.js';
+
+/**
+ * What the layouts that find videos on disk, or check listed ones, share: a folder of videos as a
+ * part, its video files, and whether listed files are there (one listing per folder).
+ */
+
+/** A folder of DATA_ROOT (`/`-separated, relative; `.` for the root itself) as a part: no number, named by its path. */
+export function folderPart(rootDir: string, relativeDir: string): Part {
+  const dir = relativeDir === '.' ? rootDir : join(rootDir, ...relativeDir.split('/'));
+  return { name: relativeDir, number: null, dir, metadataPath: dir, metadataFile: relativeDir };
+}
+
+/** The `.mp4` files of a folder (files or links to files), sorted by code unit; [] when it is not there. */
+export async function videoFilesIn(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const names: string[] = [];
+  for (const entry of entries) {
+    if (!entry.name.toLowerCase().endsWith('.mp4') || entry.name.startsWith('.')) continue;
+    if (entry.isFile() || (entry.isSymbolicLink() && (await stat(join(dir, entry.name)).then((info) => info.isFile(), () => false)))) names.push(entry.name);
+  }
+  return names.sort();
+}
+
+/** The sub-folders of a folder, sorted; [] when it is not there. */
+export async function foldersIn(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const names: string[] = [];
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
+    if (entry.isDirectory() || (entry.isSymbolicLink() && (await stat(join(dir, entry.name)).then((info) => info.isDirectory(), () => false)))) names.push(entry.name);
+  }
+  return names.sort();
+}
+
+/** Answers "is this listed file there?" with one listing per folder. */
+export class PresenceCheck {
+  private readonly listings = new Map<string, Promise<ReadonlySet<string> | null>>();
+
+  constructor(private readonly rootDir: string) {}
+
+  /** True or false; null when its folder cannot be listed (then nothing is called missing). */
+  async has(relativePath: string): Promise<boolean | null> {
+    const at = relativePath.lastIndexOf('/');
+    const folder = at < 0 ? '' : relativePath.slice(0, at);
+    let listing = this.listings.get(folder);
+    if (!listing) {
+      listing = readdir(join(this.rootDir, ...folder.split('/').filter(Boolean))).then(
+        (names) => new Set(names),
+        (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' || error.code === 'ENOTDIR' ? new Set<string>() : null),
+      );
+      this.listings.set(folder, listing);
+    }
+    const names = await listing;
+    return names === null ? null : names.has(relativePath.slice(at + 1));
+  }
+}
+
+/** folderPart, one object per folder (parts are told apart by identity). */
+export function folderParts(rootDir: string): (relativeDir: string) => Part {
+  const parts = new Map<string, Part>();
+  return (relativeDir) => {
+    let part = parts.get(relativeDir);
+    if (!part) parts.set(relativeDir, (part = folderPart(rootDir, relativeDir)));
+    return part;
+  };
+}
