@@ -429,12 +429,12 @@ function optionValue(name: string): string | undefined {
 const layoutCopies: Record<string, Record<string, string>> = {
   ffpp: {
     real_a: 'original_sequences/youtube/c23/videos/000.mp4',
-    real_b: 'original_sequences/youtube/c23/videos/001.mp4',
+    real_b: 'original_sequences/youtube/c23/videos/004.mp4',
     real_solo: 'original_sequences/youtube/c23/videos/002.mp4',
     noface: 'original_sequences/youtube/c23/videos/003.mp4',
     fake_a_blur: 'manipulated_sequences/Deepfakes/c23/videos/000_001.mp4',
     fake_a_hue: 'manipulated_sequences/FaceSwap/c23/videos/000_001.mp4',
-    fake_b_noise: 'manipulated_sequences/Deepfakes/c23/videos/001_000.mp4',
+    fake_b_noise: 'manipulated_sequences/Deepfakes/c23/videos/004_005.mp4',
     portrait: 'original_sequences/actors/c23/videos/01__talking.mp4',
     fake_portrait: 'manipulated_sequences/DeepFakeDetection/c23/videos/01_02__talking__FIXTURE1.mp4',
   },
@@ -504,8 +504,8 @@ function layoutLists(): Record<string, Record<string, string>> {
   return {
     ffpp: {
       'splits/train.json': JSON.stringify([['000', '001']]),
-      'splits/val.json': JSON.stringify([]),
-      'splits/test.json': JSON.stringify([['002', '003']]),
+      'splits/val.json': JSON.stringify([['002', '003']]),
+      'splits/test.json': JSON.stringify([['004', '005']]),
     },
     celebdf: { 'List_of_testing_videos.txt': '1 Celeb-real/id2_0002.mp4\n0 Celeb-synthesis/id2_id1_0002.mp4\n1 YouTube-real/00001.mp4\n' },
     dfdcp: { 'dataset.json': JSON.stringify(dataset) },

@@ -48,7 +48,7 @@ export const detectSettings = z.object({
     hint: 'dfdc run detects every 10th frame, or every frame with --all-frames',
   }),
   scale: option(scale.default('layout'), {
-    help: "detection size: each frame is resized by s before MTCNN (0.5 = the reference's half size); 'auto' = the winner's write-up rule (2x under 300 px wide, 1x to 1000, 0.5x to 1900, 0.33x above); 'layout' = 0.5 for DFDC and the DFDC preview, auto for FaceForensics++, Celeb-DF and manifests (README, \"Detection size\"); boxes are always stored at half size",
+    help: "detection size: each frame is resized by s before MTCNN (0.5 = the reference's half size); 'auto' = the winner's write-up rule (2x under 300 px wide, 1x to 1000, 0.5x to 1900, 0.33x above); 'layout' = the data set layout's own, 0.5 for every layout today (measured: README, \"Detection size\"); boxes are always stored at half size",
     value: 's',
   }),
   batchSize: option(wholeNumber(1).pipe(z.number().max(256, 'must be at most 256')).default(32), {

@@ -20,7 +20,7 @@ import type { Layout, ListedVideo, Listing, Split } from './layout.js';
 export const celebdfLayout: Layout = {
   name: 'celebdf',
   expects: 'Celeb-real/, Celeb-synthesis/ (and YouTube-real/, List_of_testing_videos.txt)',
-  detectionScale: 'auto',
+  detectionScale: 0.5,
   recognises: async (_root, entries) => entries.has('Celeb-real') || entries.has('Celeb-synthesis'),
   list: async (dirs) => listCelebdf(dirs.rootDir),
 };

@@ -24,7 +24,7 @@ import type { Layout, LayoutOptions, ListedVideo, Listing, Split } from './layou
 export const ffppLayout: Layout = {
   name: 'ffpp',
   expects: 'original_sequences/youtube/<c23|c40|raw>/videos/*.mp4 and manipulated_sequences/<method>/<c>/videos/*.mp4',
-  detectionScale: 'auto',
+  detectionScale: 0.5,
   recognises: async (_root, entries) => entries.has('original_sequences') || entries.has('manipulated_sequences'),
   list: async (dirs, options) => listFfpp(dirs.rootDir, options),
 };

@@ -22,7 +22,7 @@ import type { Layout, LayoutOptions, ListedVideo, Listing, Split } from './layou
 export const manifestLayout: Layout = {
   name: 'manifest',
   expects: 'manifest.csv (path,label,original[,split][,group]) or --manifest FILE',
-  detectionScale: 'auto',
+  detectionScale: 0.5,
   recognises: async (_root, entries, options) => options.manifest !== undefined || entries.has(MANIFEST_FILE),
   list: async (dirs, options) => listManifest(dirs.rootDir, options),
 };
