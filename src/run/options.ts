@@ -24,7 +24,7 @@ export const runOptions = {
     defaultText: 'no sharding',
   }),
   shardCount: option(wholeNumber(1).optional(), {
-    help: 'number of shards (also DFDC_SHARD_COUNT or SLURM_ARRAY_TASK_COUNT)',
+    help: 'number of shards of the whole job (also DFDC_SHARD_COUNT; SLURM_ARRAY_TASK_COUNT only for a full 0..n-1 array)',
     value: 'n',
     defaultText: 'no sharding',
   }),

@@ -17,7 +17,7 @@ import type { RunOptions } from './options.js';
 import { Progress } from './progress.js';
 import { checkProvenance, recordProvenance } from './provenance.js';
 import { RunReport, StageRecorder } from './report.js';
-import { resolveShard } from './shard.js';
+import { recordShardCount, resolveShard } from './shard.js';
 import type { Input, Output, RunContext, SettingsSchema, StageRun, Unit, UnitStage } from './stage.js';
 import { openStateFolder } from './state-folder.js';
 import { defaultWorkerCount } from './workers.js';
@@ -49,11 +49,13 @@ const CHECKS_WORTH_SAYING = 5000;
 
 export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   const { dirs, options } = request;
-  const shard = resolveShard(options, process.env);
   const paths = outputPaths(dirs);
   const unitStages = request.stages.some(({ stage }) => stage.kind === 'units');
+  // Folds alone is never sharded: a job script that sets DFDC_SHARD_COUNT may run it at the end.
+  const shard = unitStages ? resolveShard(options, process.env) : undefined;
   // A run of units keeps state and a report in the output folder; folds alone writes only its CSV.
   if (unitStages) await openStateFolder(paths);
+  if (shard) await recordShardCount(paths.stateDir, shard);
   const dataset = await loadDataset(dirs, request.dataset);
   const selection = selectVideos(dataset, {
     ...(options.parts ? { parts: options.parts } : {}),
