@@ -15,6 +15,11 @@ async function ffmpegForHelp(argv: readonly string[]): Promise<string | undefine
   }
 }
 
+// A terminal or log collector that goes away (`dfdc run ... 2>&1 | head`, a closed SSH session)
+// must not cost the run: writes to a closed stdout or stderr fail (EPIPE, EIO) and are dropped,
+// and the work, the report and the exit code go on as usual.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
 const program = buildProgram({ ffmpeg: await ffmpegForHelp(process.argv) });
 try {
   await program.parseAsync(process.argv);

@@ -10,7 +10,7 @@ import { removePath, removeTemporariesOf, temporaryPathFor, TemporaryIndex } fro
 import { forEachConcurrent } from '../util/concurrency.js';
 import { fileAccessFor, type FileAccess } from '../util/file-system.js';
 import { DfdcError, FatalError, UnitError, errnoCode, machineFailure, messageOf, writeFailure } from '../util/errors.js';
-import { ExitCode, type ExitCodeValue } from '../util/exit-codes.js';
+import { ExitCode, signalExitCode, type StopSignal, type ExitCodeValue } from '../util/exit-codes.js';
 import { packageVersion } from '../util/package-root.js';
 import { StageCompletion, settingsHash, type UnitState } from './completion.js';
 import type { RunOptions } from './options.js';
@@ -81,14 +81,21 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
 
   const interrupt = new AbortController();
   let interrupts = 0;
-  const onSignal = (): void => {
+  // Ctrl-C, a scheduler's SIGTERM (preemption, time limit: SIGKILL follows after a grace period,
+  // 30 s by default in Kubernetes) and SIGHUP (the terminal closed) all stop the units in progress
+  // at once (ffmpeg killed, partial outputs dropped), write the report, and exit with 128 + the
+  // signal's number, so a scheduler can tell them apart.
+  let stoppedBy: StopSignal | undefined;
+  const onSignal = (signal: StopSignal): void => {
     interrupts += 1;
-    if (interrupts > 1) process.exit(ExitCode.Interrupted);
-    progress.message('interrupted: stopping the units in progress, whose partial outputs are removed (Ctrl-C again to stop at once; nothing half-written is kept either way)', 'warning');
+    if (interrupts > 1) process.exit(signalExitCode[signal]);
+    stoppedBy = signal;
+    const again = signal === 'SIGINT' ? 'Ctrl-C again to stop at once; ' : '';
+    progress.message(`${signal === 'SIGINT' ? 'interrupted' : `stopped by ${signal}`}: stopping the units in progress, whose partial outputs are removed (${again}nothing half-written is kept either way)`, 'warning');
     interrupt.abort(new Error('interrupted'));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stopSignals: StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of stopSignals) process.on(signal, onSignal);
 
   const access = fileAccessFor([dirs.rootDir, dirs.outputDir, dirs.cropsDir]);
   const workers = options.workers ?? defaultWorkerCount();
@@ -127,8 +134,7 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
     }
     throw fatal;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of stopSignals) process.off(signal, onSignal);
     await pool?.close();
   }
 
@@ -139,7 +145,7 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   } else if (options.json) {
     process.stdout.write(`${JSON.stringify(report.file, null, 2)}\n`);
   }
-  if (interrupt.signal.aborted) return ExitCode.Interrupted;
+  if (stoppedBy) return signalExitCode[stoppedBy];
   return report.unfinishedCount > 0 ? ExitCode.SomeFailed : ExitCode.Ok;
 }
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -90,4 +90,61 @@ test('Ctrl-C stops the running units cleanly, exits 130, and a rerun completes t
   assert.deepEqual(leftovers, [], 'Ctrl-C left temporary files');
   const rerun = runCli(args(out));
   assert.equal(rerun.status, 0, rerun.stderr);
+});
+
+/**
+ * A scheduler's stop: the signal, then SIGKILL after a grace period. Kubernetes waits 30 s by
+ * default; 5 s here, shorter than one 1080p detect unit. The run must be gone before the SIGKILL,
+ * with 128 + the signal's number and its report written, and a rerun must equal an uninterrupted run.
+ */
+for (const [signal, code] of [
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const) {
+  test(`${signal} stops the units in progress within a scheduler's grace period, exits ${code}, and a rerun equals an uninterrupted run`, async () => {
+    const scratch = scratchDir(`signal-${signal}`);
+    const reference = join(scratch, 'uninterrupted');
+    assert.equal(runCli(args(reference)).status, 0);
+    const out = join(scratch, 'out');
+    const noisy = args(out).filter((arg) => arg !== '--quiet');
+    const child = spawn(process.execPath, [cliPath, ...noisy], { env: cliEnvironment(), stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let killedHard = false;
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (!child.killed && stderr.includes('crops: ')) {
+        child.kill(signal);
+        setTimeout(() => {
+          if (child.exitCode === null && child.signalCode === null) {
+            killedHard = true;
+            child.kill('SIGKILL');
+          }
+        }, 5000).unref();
+      }
+    });
+    const status = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
+    assert.equal(killedHard, false, `still running 5 s after ${signal}: ${stderr}`);
+    assert.equal(status, code, stderr);
+    assert.match(stderr, new RegExp(`stopped by ${signal}: stopping the units in progress`));
+    assert.ok(JSON.parse(readFileSync(join(out, 'run-report.json'), 'utf8')), 'no report');
+    const rerun = runCli(args(out));
+    assert.equal(rerun.status, 0, rerun.stderr);
+    const expected = snapshot(reference);
+    const actual = snapshot(out);
+    assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort());
+    for (const [file, bytes] of expected) assert.ok(bytes.equals(actual.get(file)!), `${file} differs from the uninterrupted run`);
+  });
+}
+
+test('a closed stderr does not stop the run: the work, the report and the exit code are as usual', () => {
+  const scratch = scratchDir('closed-stderr');
+  const out = join(scratch, 'out');
+  // `dfdc run ... 2>&1 | head -c 1`: the reader goes away after the first byte.
+  const result = spawnSync('bash', ['-c', `"${process.execPath}" "${cliPath}" ${args(out).map((arg) => `'${arg}'`).join(' ')} 2>&1 | head -c 1 >/dev/null; echo "\${PIPESTATUS[0]}"`], {
+    env: cliEnvironment(),
+    encoding: 'utf8',
+  });
+  assert.equal(result.stdout.trim(), '0', result.stderr);
+  const report = JSON.parse(readFileSync(join(out, 'run-report.json'), 'utf8')) as { stages: Record<string, { done: number }> };
+  assert.equal(report.stages.diffs?.done, 4);
 });
