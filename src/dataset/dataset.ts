@@ -5,6 +5,8 @@ import { resolveLayout } from './layouts/index.js';
 import type { LayoutName, LayoutOptions, ListedVideo, Listing, Split } from './layouts/layout.js';
 import type { Part } from './parts.js';
 import type { Problem } from './problems.js';
+import { UsageError } from '../util/errors.js';
+import { idProblem, relativePathProblem } from './video-id.js';
 
 /**
  * The data set model every stage starts from: parts with their videos, the REAL videos, the FAKEs with
@@ -95,15 +97,28 @@ export function originalOf(video: Video): RealVideo {
 export function assembleDataset(rootDir: string, layout: LayoutName, listing: Listing): Dataset {
   const problems: Problem[] = [...listing.problems];
   const accepted = new Map<string, ListedVideo>();
+  const rejected = new Set(listing.rejected);
   for (const video of listing.videos) {
+    // Ids name output folders that are replaced whole: one that is empty, "." or ".." would be the
+    // crops folder itself or its parent.
+    const unusable = idProblem(video.id) ?? relativePathProblem(video.relativePath);
+    if (unusable !== null) {
+      rejected.add(video.id);
+      problems.push({ file: video.listedIn, message: `${video.shown} ${unusable}; left out` });
+      continue;
+    }
     const earlier = accepted.get(video.id);
-    if (earlier) {
+    if (!earlier) accepted.set(video.id, video);
+    else if (earlier.relativePath === video.relativePath) {
       problems.push({
         file: video.listedIn,
         message: `${video.shown} is also listed in ${earlier.listedIn}: outputs are keyed by video id, so the first one is kept and this one skipped`,
       });
     } else {
-      accepted.set(video.id, video);
+      problems.push({
+        file: video.listedIn,
+        message: `${video.shown} has the id ${JSON.stringify(video.id)}, as ${earlier.relativePath} has: outputs are keyed by video id, so the first one is kept and this one skipped (rename one of them)`,
+      });
     }
   }
 
@@ -145,10 +160,17 @@ export function assembleDataset(rootDir: string, layout: LayoutName, listing: Li
       continue;
     }
     const wanted = video.original!;
-    const original = reals.get(wanted.id);
+    const found = reals.get(wanted.id);
+    // Two paths can give one id: the original is the video at the path named, not its namesake.
+    const original = found && (wanted.path === undefined || found.relativePath === wanted.path) ? found : undefined;
+    if (found && !original) {
+      partOf(video.part);
+      problems.push({ file: video.listedIn, message: `${video.shown}.original ${JSON.stringify(wanted.shown)} has the id of ${found.relativePath}, which was kept in its place: rename one of them; fake skipped` });
+      continue;
+    }
     if (!original) {
       partOf(video.part);
-      problems.push({ file: video.listedIn, message: `${video.shown}.original ${JSON.stringify(wanted.shown)} ${whyNoOriginal(wanted.id, accepted, listing)}; fake skipped` });
+      problems.push({ file: video.listedIn, message: `${video.shown}.original ${JSON.stringify(wanted.shown)} ${whyNoOriginal(wanted.id, accepted, rejected, listing.notListed)}; fake skipped` });
       continue;
     }
     const fake: FakeVideo = { ...base(video), label: 'FAKE', originalId: original.id, original };
@@ -175,11 +197,11 @@ export function assembleDataset(rootDir: string, layout: LayoutName, listing: Li
   };
 }
 
-function whyNoOriginal(id: string, accepted: ReadonlyMap<string, ListedVideo>, listing: Listing): string {
+function whyNoOriginal(id: string, accepted: ReadonlyMap<string, ListedVideo>, rejected: ReadonlySet<string>, notListed: string): string {
   const found = accepted.get(id);
   if (found) return `is labelled FAKE in ${found.listedIn}, not REAL`;
-  if (listing.rejected.has(id)) return 'has a bad record of its own (see its problem)';
-  return listing.notListed;
+  if (rejected.has(id)) return 'has a bad record of its own (see its problem)';
+  return notListed;
 }
 
 /**
@@ -188,7 +210,13 @@ function whyNoOriginal(id: string, accepted: ReadonlyMap<string, ListedVideo>, l
  */
 export async function loadDataset(dirs: DatasetDirs, options: DatasetOptions = {}): Promise<Dataset> {
   const layout = await resolveLayout(dirs.rootDir, options);
-  return assembleDataset(dirs.rootDir, layout.name, await layout.list(dirs, options));
+  const listing = await layout.list(dirs, options);
+  // A DFDC root may hold parts with no video yet; elsewhere nothing found means the wrong folder.
+  if (layout.name !== 'dfdc' && listing.videos.length === 0 && listing.problems.length === 0) {
+    const chosen = options.compression ? ` with --compression ${options.compression.join(',')}` : '';
+    throw new UsageError(`--root-dir ${dirs.rootDir}: no video found as ${layout.name}${chosen} (expected ${layout.expects})`);
+  }
+  return assembleDataset(dirs.rootDir, layout.name, listing);
 }
 
 /** Which layout to read DATA_ROOT as (`--dataset`), and its options. */

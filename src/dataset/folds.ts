@@ -1,5 +1,5 @@
 import { csvField } from '../util/csv.js';
-import { FatalError } from '../util/errors.js';
+import { FatalError, UsageError } from '../util/errors.js';
 import type { Dataset, Pair, Video } from './dataset.js';
 import { FRAME_ACTOR_GRID, cropFileName } from './output-paths.js';
 import type { Part } from './parts.js';
@@ -36,13 +36,20 @@ export function foldOfPartNumber(part: number, settings: FoldSettings): number {
  * number (Kaggle's train_sample_videos) is left out here: its videos get group folds.
  */
 export function foldsOfParts(parts: readonly Part[], settings: FoldSettings): Map<string, number> {
+  if (settings.nSplits > settings.partCount && parts.some((part) => part.number !== null)) {
+    throw new UsageError(
+      `--n-splits: must be at most the number of parts (${settings.nSplits} > ${settings.partCount}; the number of parts is --parts in dfdc folds, --total-parts in dfdc run)`,
+    );
+  }
   const last = settings.partCount - 1;
   const errors: string[] = [];
   const folds = new Map<string, number>();
   for (const part of parts) {
     if (part.number === null) continue;
     if (part.number > last) {
-      errors.push(`part folder ${part.name} has number ${part.number}, outside 0..${last} (--parts ${settings.partCount}): pass --parts ${part.number + 1} or more, or rename the folder`);
+      errors.push(
+        `part folder ${part.name} has number ${part.number}, outside 0..${last} (${settings.partCount} parts): give ${part.number + 1} or more parts (--parts in dfdc folds, --total-parts in dfdc run), or rename the folder`,
+      );
     } else {
       folds.set(part.name, foldOfPartNumber(part.number, settings));
     }

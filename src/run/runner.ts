@@ -116,6 +116,7 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   };
 
   try {
+    for (const { stage, settings } of request.stages) if (stage.kind === 'whole' && !shard) stage.check?.(settings, context);
     for (const { stage, settings } of request.stages) {
       if (interrupt.signal.aborted) break;
       if (stage.kind === 'whole') {

@@ -143,6 +143,11 @@ export interface WholeStage<S extends SettingsSchema = SettingsSchema> {
   readonly description: string;
   readonly settings: S;
   readonly readsCrops: boolean;
+  /**
+   * What it can check from the data set alone, before the first stage of the run starts (folds:
+   * part numbers, leaks), so that `dfdc run` does not stop on it after hours of work.
+   */
+  check?(settings: z.output<S>, run: RunContext): void;
   /** Returns its one summary line. A shard skips it: it needs every shard's outputs. */
   run(settings: z.output<S>, run: RunContext): Promise<string>;
 }

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Dataset } from '../dataset/dataset.js';
@@ -41,12 +41,6 @@ export const foldsSettings = z
       value: 'how',
       choices: ['default', 'identity'],
     }),
-  })
-  .superRefine((settings, context) => {
-    // Only once both are valid numbers: a bad --parts has its own message.
-    if (settings.parts >= 1 && settings.nSplits >= 1 && settings.nSplits > settings.parts) {
-      context.addIssue({ code: 'custom', path: ['nSplits'], message: `must be at most the number of parts (${settings.nSplits} > ${settings.parts})` });
-    }
   });
 
 export type FoldsSettings = z.output<typeof foldsSettings>;
@@ -57,6 +51,9 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
   description: 'Stage 5 (generate-folds): write folds.csv (video,file,label,original,frame,fold) from metadata.json and the existing crops',
   settings: foldsSettings,
   readsCrops: true,
+  check: (settings, run) => {
+    assignFolds(run.dataset, { nSplits: settings.nSplits, partCount: settings.parts }, settings.group);
+  },
   run: async (settings, run) => {
     const outFile = resolveFoldsOut(settings.out ?? join(run.paths.outputDir, 'folds.csv'));
     const incomplete = await incompleteCrops(run);
@@ -129,19 +126,30 @@ export interface FoldsWritten {
  * trained on). Returns what it wrote and a one-line summary.
  */
 export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: string, settings: FoldsSettings, leftOut: ReadonlySet<string> = new Set()): Promise<FoldsWritten> {
-  const { foldOf, notes } = assignFolds(dataset, { nSplits: settings.nSplits, partCount: settings.parts }, settings.group);
+  const { foldOf, notes: foldNotes } = assignFolds(dataset, { nSplits: settings.nSplits, partCount: settings.parts }, settings.group);
+  const notes = [...foldNotes];
   const ids = dataset.pairs.flatMap(({ original, fakes }) => [original.id, ...fakes.map((fake) => fake.id)]).filter((id) => !leftOut.has(id));
   const listed = await listGridCells(paths, ids);
   const none = new Uint8Array(0);
-  const tested = new Set(dataset.videos.filter((video) => video.split === 'test').map((video) => video.id));
+  const { tested, pulledIn } = testVideos(dataset);
+  if (pulledIn > 0) notes.push(`${pulledIn} video(s) outside the test split share a fold group with test videos: they go to the test file too, so that no face is both trained and tested on`);
   const { table, videoCount, foldsUsed } = buildFolds(dataset.pairs, (id) => (tested.has(id) ? none : (listed.get(id) ?? none)), foldOf, settings.seed);
   await writeTable(outFile, table);
   let test: FoldsWritten['test'];
+  const testFile = testFileBeside(outFile);
   if (tested.size > 0) {
-    const testFile = testFileBeside(outFile);
-    const testRows = buildFolds(dataset.pairs, (id) => (tested.has(id) ? (listed.get(id) ?? none) : none), () => TEST_FOLD, settings.seed);
+    // The test file also has the REAL videos without a FAKE (Celeb-DF's YouTube-real): they are tested on too.
+    const withFakes = new Set(dataset.pairs.map((pair) => pair.original));
+    const testPairs = [...dataset.pairs, ...dataset.reals.filter((real) => tested.has(real.id) && !withFakes.has(real)).map((original) => ({ original, fakes: [] }))];
+    const soloIds = testPairs.slice(dataset.pairs.length).map((pair) => pair.original.id).filter((id) => !leftOut.has(id));
+    for (const [id, cells] of await listGridCells(paths, soloIds)) listed.set(id, cells);
+    const testRows = buildFolds(testPairs, (id) => (tested.has(id) ? (listed.get(id) ?? none) : none), () => TEST_FOLD, settings.seed);
     await writeTable(testFile, testRows.table);
     test = { file: testFile, rows: testRows.table.rows.length, videos: testRows.videoCount };
+  } else if (await stat(testFile).then(() => true, () => false)) {
+    // Left by a run when the data set had a test split: it would overlap this folds.csv.
+    await rm(testFile, { force: true });
+    notes.push(`removed ${testFile}: the data set has no test split now`);
   }
   const rows = table.rows.length;
   const why =
@@ -160,6 +168,16 @@ export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: 
     notes: [...notes],
     summary: `folds: wrote ${rows} rows for ${videoCount} videos in ${foldsUsed.length} of ${settings.nSplits} folds (${foldsUsed.join(', ') || 'none'}) to ${outFile}${why}${testSummary}`,
   };
+}
+
+/**
+ * The videos whose rows go to the test file: those of the official test split, and every video
+ * of a fold group that holds one (a FAKE tested on while its original is trained on would leak).
+ */
+function testVideos(dataset: Dataset): { tested: Set<string>; pulledIn: number } {
+  const groups = new Set(dataset.videos.filter((video) => video.split === 'test').map((video) => video.group));
+  const tested = new Set(dataset.videos.filter((video) => groups.has(video.group)).map((video) => video.id));
+  return { tested, pulledIn: dataset.videos.filter((video) => tested.has(video.id) && video.split !== 'test').length };
 }
 
 /** The fold written for the videos of a test split, which are in no training fold. */

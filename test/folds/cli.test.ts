@@ -129,7 +129,7 @@ test('CLI: a part folder without a number (Kaggle sample) gets the fold of its g
   const beyond = runCli(['folds', '--root-dir', beyondRoot, '--out', 'folds.csv', '--parts', '10', '--n-splits', '5'], { cwd: beyondRoot });
   assert.equal(beyond.status, 3);
   assert.deepEqual(beyond.lines, [
-    'dfdc: part folder dfdc_train_part_12 has number 12, outside 0..9 (--parts 10): pass --parts 13 or more, or rename the folder',
+    'dfdc: part folder dfdc_train_part_12 has number 12, outside 0..9 (10 parts): give 13 or more parts (--parts in dfdc folds, --total-parts in dfdc run), or rename the folder',
   ]);
 });
 
@@ -156,7 +156,7 @@ test('CLI: bad options are one line and exit 2', async () => {
     [['--n-splits', 'abc'], 'dfdc: --n-splits: must be an integer'],
     [['--n-splits', '2.5'], 'dfdc: --n-splits: must be an integer'],
     [['--parts', '0'], 'dfdc: --parts: must be at least 1'],
-    [['--parts', '10', '--n-splits', '11'], 'dfdc: --n-splits: must be at most the number of parts (11 > 10)'],
+    [['--parts', '10', '--n-splits', '11'], 'dfdc: --n-splits: must be at most the number of parts (11 > 10; the number of parts is --parts in dfdc folds, --total-parts in dfdc run)'],
     [['--seed', 'x'], 'dfdc: --seed: must be an integer'],
     [['--seed', '1e30'], 'dfdc: --seed: must be an integer'],
   ];
@@ -182,4 +182,36 @@ test('CLI: without --out, folds.csv goes into the output folder, as with dfdc ru
   assert.equal(result.status, 0, result.stderr);
   assert.deepEqual(result.lines, [`folds: wrote 2 rows for 2 videos in 1 of 16 folds (0) to ${join(root, 'out', 'folds.csv')}`]);
   assert.deepEqual(sortedLines(readFileSync(join(root, 'out', 'folds.csv'), 'utf8')), ['f,0_0.png,1,r,0,0', 'r,0_0.png,0,r,0,0']);
+});
+
+test('CLI: a test video takes its whole fold group to folds-test.csv, with the REAL videos that have no FAKE; the file goes when the split does', () => {
+  const root = scratchDir('folds-cli');
+  const manifest = (test: boolean) =>
+    ['path,label,original,split', 'r.mp4,REAL,,', `f.mp4,FAKE,r.mp4,${test ? 'test' : ''}`, 'r2.mp4,REAL,,', 'f2.mp4,FAKE,r2.mp4,', `solo.mp4,REAL,,${test ? 'test' : ''}`, ''].join('\n');
+  writeFileSync(join(root, 'manifest.csv'), manifest(true));
+  for (const name of ['r', 'f', 'r2', 'f2', 'solo']) writeFileSync(join(root, `${name}.mp4`), '');
+  makeCrops(join(root, 'crops'), { r: ['0_0.png'], f: ['0_0.png'], r2: ['0_0.png'], f2: ['0_0.png'], solo: ['0_0.png', '10_0.png'] });
+  const result = runCli(['folds', '--root-dir', root, '--n-splits', '2', '--quiet']);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stderr, /1 video\(s\) outside the test split share a fold group with test videos/);
+  assert.deepEqual(sortedLines(readFileSync(join(root, 'folds-test.csv'), 'utf8')), ['f,0_0.png,1,r,0,-1', 'r,0_0.png,0,r,0,-1', 'solo,0_0.png,0,solo,0,-1', 'solo,10_0.png,0,solo,10,-1']);
+  assert.deepEqual(sortedLines(readFileSync(join(root, 'folds.csv'), 'utf8')).map((line) => line.split(',').slice(0, 5).join(',')), ['f2,0_0.png,1,r2,0', 'r2,0_0.png,0,r2,0']);
+
+  writeFileSync(join(root, 'manifest.csv'), manifest(false));
+  const again = runCli(['folds', '--root-dir', root, '--n-splits', '2']);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /removed .*folds-test\.csv: the data set has no test split now/);
+  assert.equal(readdirSync(root).includes('folds-test.csv'), false);
+  assert.equal(sortedLines(readFileSync(join(root, 'folds.csv'), 'utf8')).length, 4);
+});
+
+test('CLI: dfdc run checks what folds need before the first stage: a part beyond --total-parts stops it before any work', async () => {
+  const root = scratchDir('folds-cli');
+  await writeDataRoot(root, [{ part: 12, name: 'r.mp4', record: { label: 'REAL' }, source: 'empty' }]);
+  const result = runCli(['run', '--root-dir', root, '--output-dir', join(root, 'out'), '--total-parts', '10', '--n-splits', '5']);
+  assert.equal(result.status, 3, result.stderr);
+  assert.deepEqual(result.lines, [
+    'dfdc: part folder dfdc_train_part_12 has number 12, outside 0..9 (10 parts): give 13 or more parts (--parts in dfdc folds, --total-parts in dfdc run), or rename the folder',
+  ]);
+  assert.equal(readdirSync(join(root, 'out', '.run-state')).includes('units'), false, 'a stage ran');
 });

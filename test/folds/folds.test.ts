@@ -52,7 +52,7 @@ test('a part outside 0..P-1 is a clear error naming the folder and the fix; a pa
   ]);
   expectDfdcError(
     () => foldsOfParts([partAt('/d', 'dfdc_train_part_50')], reference),
-    'part folder dfdc_train_part_50 has number 50, outside 0..49 (--parts 50): pass --parts 51 or more, or rename the folder',
+    'part folder dfdc_train_part_50 has number 50, outside 0..49 (50 parts): give 51 or more parts (--parts in dfdc folds, --total-parts in dfdc run), or rename the folder',
   );
   expectDfdcError(
     () => foldsOfParts([partAt('/d', 'x'), partAt('/d', 'dfdc_train_part_60'), partAt('/d', 'dfdc_train_part_70'), partAt('/d', 'dfdc_train_part_80')], reference),

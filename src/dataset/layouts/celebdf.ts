@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Problem } from '../problems.js';
-import { videoId } from '../video-id.js';
+import { FatalError, messageOf } from '../../util/errors.js';
+import { normalizedPath, videoId } from '../video-id.js';
 import { folderPart, videoFilesIn } from './folders.js';
 import type { Layout, ListedVideo, Listing, Split } from './layout.js';
 
@@ -32,7 +33,7 @@ const CELEB_FAKE = /^(id\d+)_(id\d+)_(\d+)$/;
 async function listCelebdf(rootDir: string): Promise<Listing> {
   const problems: Problem[] = [];
   const videos: ListedVideo[] = [];
-  const testList = await readTestList(rootDir, problems);
+  const testList = await readTestList(rootDir);
   const split = (path: string): Split | null => (testList === null ? null : testList.has(path) ? 'test' : 'train');
   const seen = new Set<string>();
   for (const folder of ['Celeb-real', 'YouTube-real', 'Celeb-synthesis']) {
@@ -56,31 +57,36 @@ async function listCelebdf(rootDir: string): Promise<Listing> {
       videos.push({
         ...common,
         label: 'FAKE',
-        original: { id: videoId(`Celeb-real_${originalName}`), shown: `Celeb-real/${originalName}.mp4` },
+        original: { id: videoId(`Celeb-real_${originalName}`), shown: `Celeb-real/${originalName}.mp4`, path: `Celeb-real/${originalName}.mp4` },
         identities: [`celeb:${fake[1]}`, `celeb:${fake[2]}`],
       });
     }
   }
   const unknown = [...(testList ?? [])].filter((path) => !seen.has(path));
-  if (unknown.length > 0) problems.push({ file: TEST_LIST, message: `lists ${unknown.length} video(s) that are not in the data set (first: ${unknown[0]}): they are left out` });
+  if (unknown.length > 0) problems.push({ file: TEST_LIST, message: `lists ${unknown.length} video(s) that are not in the data set (first: ${unknown[0]}): there is nothing of them to test on` });
   return { videos, problems, rejected: new Set(), notListed: 'is not there' };
 }
 
-/** The paths of the official test list, or null when there is none (a list that cannot be read is a problem). */
-async function readTestList(rootDir: string, problems: Problem[]): Promise<Set<string> | null> {
+/**
+ * The paths of the official test list, or null when there is none. It decides what is tested on:
+ * a list that cannot be read, or a line that is not `<1|0> <path>`, stops the run before any work
+ * rather than let a test video into the training folds.
+ */
+async function readTestList(rootDir: string): Promise<Set<string> | null> {
+  const file = join(rootDir, TEST_LIST);
   let text: string;
   try {
-    text = await readFile(join(rootDir, TEST_LIST), 'utf8');
+    text = await readFile(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') problems.push({ file: TEST_LIST, message: `cannot be read (${(error as NodeJS.ErrnoException).code}): no video has a split` });
-    return null;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new FatalError(`${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? messageOf(error)}): check its permissions, or move it away to have no test split`);
   }
   const paths = new Set<string>();
   text.split(/\r?\n/).forEach((line, index) => {
     if (line.trim() === '') return;
     const match = /^\s*([01])\s+(\S.*?)\s*$/.exec(line);
-    if (!match) problems.push({ file: TEST_LIST, message: `line ${index + 1} is not "<1|0> <path>": left out` });
-    else paths.add(match[2]!);
+    if (!match) throw new FatalError(`${file}: line ${index + 1} is not "<1|0> <path>" (got ${JSON.stringify(line.slice(0, 60))}): restore the list from the download, then rerun`);
+    paths.add(normalizedPath(match[2]!));
   });
   return paths;
 }

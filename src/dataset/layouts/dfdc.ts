@@ -4,6 +4,7 @@ import { parseMetadata, videoIdOf, type ParsedMetadata } from '../metadata.js';
 import { outputPaths } from '../output-paths.js';
 import { findParts, type Part } from '../parts.js';
 import type { Problem } from '../problems.js';
+import { videoId } from '../video-id.js';
 import type { Layout, ListedVideo, Listing } from './layout.js';
 
 /**
@@ -44,7 +45,7 @@ export function listParts(contents: readonly PartContents[]): Listing {
     parts.push(part);
     for (const record of metadata.records) {
       // Said here, in the order of the parts, rather than after all of them (src/dataset/dataset.ts).
-      const earlier = firstListed.get(record.id);
+      const earlier = firstListed.get(videoId(record.id));
       if (earlier) {
         problems.push({
           file: part.metadataFile,
@@ -52,12 +53,12 @@ export function listParts(contents: readonly PartContents[]): Listing {
         });
         continue;
       }
-      firstListed.set(record.id, part);
+      firstListed.set(videoId(record.id), part);
       videos.push({
-        id: record.id,
+        id: videoId(record.id),
         relativePath: `${part.name}/${record.name}`,
         label: record.label,
-        original: record.original === null ? null : { id: videoIdOf(record.original), shown: record.original },
+        original: record.original === null ? null : { id: videoId(videoIdOf(record.original)), shown: record.original },
         part,
         split: null,
         shown: JSON.stringify(record.name),

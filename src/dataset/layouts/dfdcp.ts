@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Problem } from '../problems.js';
-import { idOfPath, relativePathProblem } from '../video-id.js';
+import { FatalError, messageOf } from '../../util/errors.js';
+import { idOfPath, normalizedPath, relativePathProblem } from '../video-id.js';
 import { folderParts, PresenceCheck } from './folders.js';
 import type { Layout, ListedVideo, Listing } from './layout.js';
 
@@ -36,23 +37,24 @@ const recordSchema = z.object({
 
 async function listDfdcp(rootDir: string): Promise<Listing> {
   const problems: Problem[] = [];
+  // dataset.json is the whole data set: one that cannot be read stops the run before any work.
+  const file = join(rootDir, DATASET_FILE);
   let json: unknown;
   try {
-    json = JSON.parse((await readFile(join(rootDir, DATASET_FILE), 'utf8')).replace(/^\uFEFF/, ''));
+    json = JSON.parse((await readFile(file, 'utf8')).replace(/^\uFEFF/, ''));
   } catch (error) {
-    problems.push({ file: DATASET_FILE, message: `cannot be read as JSON (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): no video listed` });
-    return { videos: [], problems, rejected: new Set(), notListed: 'is not in dataset.json' };
+    throw new FatalError(`${file} cannot be read as JSON (${(error as NodeJS.ErrnoException).code ?? messageOf(error).split('\n')[0]}): restore it from the download, then rerun`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    problems.push({ file: DATASET_FILE, message: 'is not a JSON object mapping video paths to records: no video listed' });
-    return { videos: [], problems, rejected: new Set(), notListed: 'is not in dataset.json' };
+    throw new FatalError(`${file} is not a JSON object mapping video paths to records: restore it from the download, then rerun`);
   }
   const presence = new PresenceCheck(rootDir);
   const partOf = folderParts(rootDir);
   const rejected = new Set<string>();
   const videos: ListedVideo[] = [];
-  for (const [path, value] of Object.entries(json)) {
-    const quoted = JSON.stringify(path);
+  for (const [key, value] of Object.entries(json)) {
+    const path = normalizedPath(key);
+    const quoted = JSON.stringify(key);
     const pathProblem = relativePathProblem(path);
     const parsed = recordSchema.safeParse(value);
     if (pathProblem !== null || !parsed.success) {
@@ -86,7 +88,7 @@ async function listDfdcp(rootDir: string): Promise<Listing> {
     videos.push({
       ...common,
       label: 'FAKE',
-      original: { id: idOfPath(originalPath), shown: originalPath },
+      original: { id: idOfPath(originalPath), shown: originalPath, path: originalPath },
       identities: [`dfdcp:${record.target_id}`, `dfdcp:${record.swapped_id}`],
     });
   }

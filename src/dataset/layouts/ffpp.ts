@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { FatalError, UsageError, messageOf } from '../../util/errors.js';
 import { join } from 'node:path';
 import type { Problem } from '../problems.js';
 import { videoId } from '../video-id.js';
@@ -77,7 +78,7 @@ async function listFfpp(rootDir: string, options: LayoutOptions): Promise<Listin
           const originalName = `${actors[1]}__${actors[3]}`;
           videos.push({
             ...common,
-            original: { id: videoId(`actors_${compression}_${originalName}`), shown: `original_sequences/actors/${compression}/videos/${originalName}.mp4` },
+            original: originalAt(`actors_${compression}_${originalName}`, `original_sequences/actors/${compression}/videos/${originalName}.mp4`),
             split: null,
             links: [`actors:${originalName}`],
             identities: [`actor:${actors[1]}`, `actor:${actors[2]}`],
@@ -86,7 +87,7 @@ async function listFfpp(rootDir: string, options: LayoutOptions): Promise<Listin
           const [, target, source] = youtube as unknown as [string, string, string];
           videos.push({
             ...common,
-            original: { id: videoId(`youtube_${compression}_${target}`), shown: `original_sequences/youtube/${compression}/videos/${target}.mp4` },
+            original: originalAt(`youtube_${compression}_${target}`, `original_sequences/youtube/${compression}/videos/${target}.mp4`),
             split: splitOf.get(name) ?? null,
             links: [`youtube:${target}`, `youtube:${source}`],
             identities: [`ffpp:${target}`, `ffpp:${source}`],
@@ -100,12 +101,20 @@ async function listFfpp(rootDir: string, options: LayoutOptions): Promise<Listin
   return { videos, problems, rejected: new Set(), notListed: 'is not there' };
 }
 
+function originalAt(rawId: string, path: string) {
+  return { id: videoId(rawId), shown: path, path };
+}
+
 /**
  * The official splits: `<dir>/{train,val,test}.json`, each a list of [A, B] pairs; A, B, A_B and
- * B_A take the pair's split. A file that cannot be read or is not such a list is one problem, and
- * its videos have no split.
+ * B_A take the pair's split. They decide what is trained on and what is tested: a folder that is
+ * not there (a typo) is a usage error, a file that is missing or not such a list stops the run,
+ * before any work, rather than let test videos into the training folds.
  */
 async function readSplits(dir: string, problems: Problem[]): Promise<Map<string, Split>> {
+  if (!(await stat(dir).then((info) => info.isDirectory(), () => false))) {
+    throw new UsageError(`--splits ${dir}: no such folder (give the folder holding FaceForensics++'s train.json, val.json and test.json)`);
+  }
   const splitOf = new Map<string, Split>();
   for (const split of ['train', 'val', 'test'] as const) {
     const file = join(dir, `${split}.json`);
@@ -113,14 +122,19 @@ async function readSplits(dir: string, problems: Problem[]): Promise<Map<string,
     try {
       pairs = JSON.parse(await readFile(file, 'utf8'));
     } catch (error) {
-      problems.push({ file, message: `cannot be read as JSON (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): its videos have no split` });
-      continue;
+      const why = (error as NodeJS.ErrnoException).code ?? messageOf(error).split('\n')[0];
+      throw new FatalError(`${file} cannot be read as JSON (${why}): restore it from FaceForensics++'s dataset/splits, then rerun`);
     }
     if (!Array.isArray(pairs) || !pairs.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every((id) => typeof id === 'string'))) {
-      problems.push({ file, message: 'is not a list of ["A", "B"] pairs such as [["953", "974"]]: its videos have no split' });
-      continue;
+      throw new FatalError(`${file} is not a list of ["A", "B"] pairs such as [["953", "974"]]: restore it from FaceForensics++'s dataset/splits, then rerun`);
     }
-    for (const [a, b] of pairs as [string, string][]) for (const name of [a, b, `${a}_${b}`, `${b}_${a}`]) splitOf.set(name, split);
+    for (const [a, b] of pairs as [string, string][]) {
+      for (const name of [a, b, `${a}_${b}`, `${b}_${a}`]) {
+        const earlier = splitOf.get(name);
+        if (earlier !== undefined && earlier !== split) problems.push({ file, message: `${JSON.stringify(name)} is also in ${earlier}.json: it stays in ${earlier}` });
+        else splitOf.set(name, split);
+      }
+    }
   }
   return splitOf;
 }

@@ -53,6 +53,8 @@ export const datasetOptionsSchema = z.object(datasetOptions);
 export async function resolveLayout(rootDir: string, options: LayoutOptions & { dataset?: LayoutName | 'auto' }): Promise<Layout> {
   const forced = options.dataset !== undefined && options.dataset !== 'auto' ? layouts.find((layout) => layout.name === options.dataset) : undefined;
   if (forced) return forced;
+  // A manifest given by name is the data set.
+  if (options.manifest !== undefined) return layouts.find((layout) => layout.name === 'manifest')!;
   const entries = new Set(await readdir(rootDir));
   const matching: Layout[] = [];
   for (const layout of layouts) if (await layout.recognises(rootDir, entries, options)) matching.push(layout);

@@ -30,8 +30,11 @@ export interface ListedVideo {
   /** Its path relative to DATA_ROOT, `/`-separated. */
   readonly relativePath: string;
   readonly label: Label;
-  /** A FAKE's original: its id, and how the listing names it (for messages). Null for a REAL. */
-  readonly original: { readonly id: string; readonly shown: string } | null;
+  /**
+   * A FAKE's original: its id, how the listing names it (for messages), and its path when the
+   * listing gives one (two paths can give one id: `a/b.mp4` and `a_b.mp4`). Null for a REAL.
+   */
+  readonly original: { readonly id: string; readonly shown: string; readonly path?: string } | null;
   /** The folder (or list) it belongs to: DFDC's part folder, FaceForensics++'s method/compression folder. */
   readonly part: Part;
   readonly split: Split | null;

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Problem } from '../problems.js';
-import { idOfPath, relativePathProblem } from '../video-id.js';
+import { FatalError, messageOf } from '../../util/errors.js';
+import { idOfPath, normalizedPath, relativePathProblem } from '../video-id.js';
 import { folderParts, PresenceCheck } from './folders.js';
 import type { Layout, LayoutOptions, ListedVideo, Listing, Split } from './layout.js';
 
@@ -17,7 +18,8 @@ import type { Layout, LayoutOptions, ListedVideo, Listing, Split } from './layou
  *   group     videos that must share a fold (e.g. one person); empty: a FAKE with its original
  *
  * Ids are paths without their extension, `/` made `_` (`real/a.mp4` -> `real_a`). A bad row is one
- * problem naming its line, and is left out.
+ * problem naming its line, and is left out; a manifest that cannot be read at all stops the run.
+ * Columns after the known ones are ignored.
  */
 export const manifestLayout: Layout = {
   name: 'manifest',
@@ -33,17 +35,28 @@ const COLUMNS = ['path', 'label', 'original', 'split', 'group'];
 async function listManifest(rootDir: string, options: LayoutOptions): Promise<Listing> {
   const file = options.manifest ? resolve(options.manifest) : join(rootDir, MANIFEST_FILE);
   const shownFile = relative(rootDir, file).startsWith('..') ? file : relative(rootDir, file);
-  const empty = (message: string): Listing => ({ videos: [], problems: [{ file: shownFile, message }], rejected: new Set(), notListed: 'is not in the manifest' });
-  let rows: string[][];
+  // The manifest is the whole data set: one that cannot be read stops the run before any work,
+  // rather than run on nothing and write an empty folds.csv over a good one.
+  const stop = (message: string): never => {
+    throw new FatalError(`${file} ${message}`);
+  };
+  let text = '';
   try {
-    rows = parse(await readFile(file, 'utf8'), { bom: true, relax_column_count: true, skip_empty_lines: true }) as string[][];
+    text = await readFile(file, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return empty(`cannot be read as CSV (${code && !code.startsWith('CSV_') ? code : (error as Error).message.split('\n')[0]}): no video listed`);
+    stop(`cannot be read (${(error as NodeJS.ErrnoException).code ?? messageOf(error)}): give the manifest with --manifest FILE, or put manifest.csv in DATA_ROOT`);
   }
+  let records: { record: string[]; info: { lines: number } }[] = [];
+  try {
+    records = parse(text, { bom: true, relax_column_count: true, skip_empty_lines: true, info: true }) as typeof records;
+  } catch (error) {
+    const at = (error as { lines?: number }).lines;
+    stop(`is not valid CSV${at ? ` at line ${at}` : ''} (${messageOf(error).split('\n')[0]}): fix it (a field with a comma or a quote must be quoted, its quotes doubled), then rerun`);
+  }
+  const rows = records.map(({ record }) => record);
   const header = (rows[0] ?? []).map((name) => name.trim().toLowerCase());
-  if (header.length < 3 || COLUMNS.slice(0, 3).some((name, index) => header[index] !== name) || header.slice(3).some((name) => !COLUMNS.slice(3).includes(name))) {
-    return empty(`its header must be path,label,original[,split][,group] (got ${JSON.stringify(rows[0]?.join(',') ?? '')}): no video listed`);
+  if (header.length < 3 || COLUMNS.slice(0, 3).some((name, index) => header[index] !== name)) {
+    stop(`must begin with the header path,label,original[,split][,group] (got ${JSON.stringify(rows[0]?.join(',') ?? '')}): add it, then rerun`);
   }
   const column = (row: string[], name: string) => {
     const at = header.indexOf(name);
@@ -54,11 +67,11 @@ async function listManifest(rootDir: string, options: LayoutOptions): Promise<Li
   const problems: Problem[] = [];
   const rejected = new Set<string>();
   const videos: ListedVideo[] = [];
-  for (const [index, row] of rows.slice(1).entries()) {
-    const line = `line ${index + 2}`;
-    const path = column(row, 'path').replace(/\\/g, '/').replace(/^\.\//, '');
+  for (const { record: row, info } of records.slice(1)) {
+    const line = `line ${info.lines}`;
+    const path = normalizedPath(column(row, 'path'));
     const label = column(row, 'label').toUpperCase();
-    const original = column(row, 'original').replace(/\\/g, '/').replace(/^\.\//, '');
+    const original = normalizedPath(column(row, 'original'));
     const split = column(row, 'split').toLowerCase();
     const group = column(row, 'group');
     const fail = (message: string) => {
@@ -78,7 +91,7 @@ async function listManifest(rootDir: string, options: LayoutOptions): Promise<Li
         id: idOfPath(path),
         relativePath: path,
         label,
-        original: label === 'FAKE' ? { id: idOfPath(original), shown: original } : null,
+        original: label === 'FAKE' ? { id: idOfPath(original), shown: original, path: original } : null,
         part: partOf(path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '.'),
         split: split === '' ? null : (split as Split),
         shown: `${line}: ${JSON.stringify(path)}`,

@@ -1,0 +1,140 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadDataset, type Dataset } from '../../src/dataset/dataset.js';
+import { groupsOf } from '../../src/dataset/groups.js';
+import type { DatasetOptions } from '../../src/dataset/dataset.js';
+import { selectVideos, shardOfOriginal } from '../../src/dataset/selection.js';
+import { MAX_ID_BYTES, idOfPath, videoId } from '../../src/dataset/video-id.js';
+import { FatalError, UsageError } from '../../src/util/errors.js';
+import { scratchDir } from '../helpers/cli.js';
+
+/**
+ * The layouts as a hostile data set meets them: names that cannot be ids, ids that collide, lists
+ * that cannot be read, splits that would leak. Roots are written here; the files are empty (no
+ * stage runs on them).
+ */
+function root(files: Record<string, string>): string {
+  const dir = scratchDir('layouts');
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+
+function load(dir: string, options: DatasetOptions = {}): Promise<Dataset> {
+  return loadDataset({ rootDir: dir, outputDir: join(dir, 'out'), cropsDir: join(dir, 'out', 'crops') }, options);
+}
+
+const problems = (dataset: Dataset) => dataset.problems.map((problem) => `${problem.file}: ${problem.message}`);
+
+test('groups: keys shared directly or through others make one group, named by its first key', () => {
+  assert.deepEqual(groupsOf([['b'], ['c', 'youtube:1'], ['a', 'youtube:1', 'youtube:2'], ['d', 'youtube:2'], ['e']]), ['b', 'youtube:1', 'youtube:1', 'youtube:1', 'e']);
+  assert.deepEqual(groupsOf([['z', 'y'], ['x', 'y']]), ['x', 'x']);
+});
+
+test('ids: / made _, long ones shortened to at most 200 bytes ending in a hash, distinct ones kept distinct', () => {
+  assert.equal(idOfPath('real/a.mp4'), 'real_a');
+  assert.equal(idOfPath('set.v2/b.mp4'), 'set.v2_b');
+  const long = (end: string) => idOfPath(`set.v2/${'x'.repeat(240)}${end}.mp4`);
+  for (const id of [long('1'), long('2'), videoId('é'.repeat(150))]) {
+    assert.ok(Buffer.byteLength(id) <= MAX_ID_BYTES, id);
+    assert.match(id, /^[^._-].*-[0-9a-f]{8}$/);
+  }
+  assert.notEqual(long('1'), long('2'));
+  assert.equal(long('1'), long('1'));
+});
+
+test('a manifest path whose id would be empty, "." or ".." is left out, never used as a folder name', async () => {
+  const dataset = await load(
+    root({ 'manifest.csv': 'path,label,original\n.mp4,REAL,\n..mp4,REAL,\nok/...mp4,REAL,\nreal/a.mp4,REAL,\n', 'real/a.mp4': '' }),
+  );
+  assert.deepEqual(dataset.videos.map((video) => video.id), ['real_a']);
+  assert.equal(dataset.problems.length, 3, problems(dataset).join('\n'));
+  assert.ok(problems(dataset).every((line) => /^manifest\.csv: line \d: .*left out$/.test(line)), problems(dataset).join('\n'));
+});
+
+test('two paths with one id: the second is named with the first, and a FAKE of the second is not given the first', async () => {
+  const dataset = await load(
+    root({ 'manifest.csv': 'path,label,original\na_b.mp4,REAL,\na/b.mp4,REAL,\nf.mp4,FAKE,a/b.mp4\ng.mp4,FAKE,./a_b.mp4\n', 'a_b.mp4': '', 'a/b.mp4': '', 'f.mp4': '', 'g.mp4': '' }),
+  );
+  assert.deepEqual(dataset.fakes.map((fake) => [fake.id, fake.originalId]), [['g', 'a_b']]);
+  assert.match(problems(dataset).join('\n'), /line 3: "a\/b\.mp4" has the id "a_b", as a_b\.mp4 has: .*rename one of them/);
+  assert.match(problems(dataset).join('\n'), /line 4: "f\.mp4"\.original "a\/b\.mp4" has the id of a_b\.mp4, .*fake skipped/);
+});
+
+test('manifest problems name the line of the file, blank lines counted; quoted commas are fine', async () => {
+  const dataset = await load(root({ 'manifest.csv': 'path,label,original,group\r\n\r\n"real/a, 1.mp4",REAL,,"a, b"\r\n\r\n\r\nreal/b.mp4,REEL,,\r\n', 'real/a, 1.mp4': '', 'real/b.mp4': '' }));
+  assert.deepEqual(dataset.videos.map((video) => [video.id, video.group]), [['real_a, 1', 'a, b']]);
+  assert.deepEqual(problems(dataset), ['manifest.csv: line 6: label must be REAL or FAKE (got "REEL"): left out']);
+});
+
+test('a manifest that cannot be read stops the run before any work, naming the file and the fix', async () => {
+  await assert.rejects(load(root({ 'manifest.csv': 'path,label,original\n"a.mp4,REAL,\n' })), (error: unknown) => error instanceof FatalError && /manifest\.csv is not valid CSV .*: fix it/.test(error.message));
+  await assert.rejects(load(root({ 'manifest.csv': 'video,kind\n' })), (error: unknown) => error instanceof FatalError && /must begin with the header path,label,original/.test(error.message));
+  await assert.rejects(load(root({ 'x.txt': '' }), { manifest: '/nonexistent/list.csv' }), (error: unknown) => error instanceof FatalError && /list\.csv cannot be read \(ENOENT\)/.test(error.message));
+});
+
+test('a root that matches no layout, or two, is a usage error saying what each expects', async () => {
+  await assert.rejects(load(root({ 'notes.txt': '' })), (error: unknown) => error instanceof UsageError && /matches no layout .*ffpp: original_sequences/.test(error.message));
+  await assert.rejects(
+    load(root({ 'dataset.json': '{}', 'Celeb-real/id0_0000.mp4': '' })),
+    (error: unknown) => error instanceof UsageError && /looks like celebdf and dfdcp: choose one with --dataset celebdf\|dfdcp/.test(error.message),
+  );
+  await assert.rejects(load(root({ 'original_sequences/youtube/c23/videos/000.mp4': '' }), { compression: ['raw'] }), /no video found as ffpp with --compression raw/);
+});
+
+test('FaceForensics++: names that fit no pattern or hold control characters are left out with one line each', async () => {
+  const dataset = await load(
+    root({
+      'original_sequences/youtube/c23/videos/000.mp4': '',
+      'original_sequences/youtube/c23/videos/0\t1.mp4': '',
+      'manipulated_sequences/Deepfakes/c23/videos/000_001.mp4': '',
+      'manipulated_sequences/Deepfakes/c23/videos/000-001.mp4': '',
+      'manipulated_sequences/Deepfakes/masks/videos/000_001.mp4': '',
+    }),
+  );
+  assert.deepEqual(dataset.videos.map((video) => video.id), ['youtube_c23_000', 'Deepfakes_c23_000_001']);
+  assert.equal(dataset.problems.length, 2, problems(dataset).join('\n'));
+});
+
+test('FaceForensics++ splits: a folder that is not there is a usage error, a file that is not a pair list stops the run', async () => {
+  const dir = root({ 'original_sequences/youtube/c23/videos/000.mp4': '', 'splits/train.json': '[["000","001"]]', 'splits/val.json': '[]', 'splits/test.json': 'not json' });
+  await assert.rejects(load(dir, { splits: join(dir, 'split') }), (error: unknown) => error instanceof UsageError && /--splits .*split: no such folder/.test(error.message));
+  await assert.rejects(load(dir, { splits: join(dir, 'splits') }), (error: unknown) => error instanceof FatalError && /test\.json cannot be read as JSON/.test(error.message));
+});
+
+test('Celeb-DF: a test list line that is not "<1|0> <path>" stops the run instead of training on a test video', async () => {
+  const dir = root({ 'Celeb-real/id0_0000.mp4': '', 'List_of_testing_videos.txt': '1 Celeb-real/id0_0000.mp4\r\nCeleb-real/id0_0000.mp4\r\n' });
+  await assert.rejects(load(dir), (error: unknown) => error instanceof FatalError && /List_of_testing_videos\.txt: line 2 is not "<1\|0> <path>"/.test(error.message));
+});
+
+test('shards of a layout other than DFDC follow fold groups: every FaceForensics++ pair in one shard', async () => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 40; i += 2) {
+    const [a, b] = [String(i).padStart(3, '0'), String(i + 1).padStart(3, '0')];
+    Object.assign(files, {
+      [`original_sequences/youtube/c23/videos/${a}.mp4`]: '',
+      [`original_sequences/youtube/c23/videos/${b}.mp4`]: '',
+      [`manipulated_sequences/Deepfakes/c23/videos/${a}_${b}.mp4`]: '',
+      [`manipulated_sequences/FaceSwap/c23/videos/${b}_${a}.mp4`]: '',
+    });
+  }
+  const dataset = await load(root(files));
+  const shardOf = new Map<string, number>();
+  for (let index = 0; index < 4; index += 1) {
+    for (const video of selectVideos(dataset, { shard: { index, count: 4 } }).videos) {
+      assert.equal(shardOf.has(video.id), false, `${video.id} is in two shards`);
+      shardOf.set(video.id, index);
+    }
+  }
+  assert.equal(shardOf.size, dataset.videos.length);
+  for (let i = 0; i < 40; i += 2) {
+    const [a, b] = [String(i).padStart(3, '0'), String(i + 1).padStart(3, '0')];
+    const shards = new Set([`youtube_c23_${a}`, `youtube_c23_${b}`, `Deepfakes_c23_${a}_${b}`, `FaceSwap_c23_${b}_${a}`].map((id) => shardOf.get(id)));
+    assert.equal(shards.size, 1, `pair ${a}/${b} is split over shards`);
+    assert.equal([...shards][0], shardOfOriginal(`youtube:${a}`, 4));
+  }
+});
