@@ -17,6 +17,7 @@ import type { RunOptions } from './options.js';
 import { Progress } from './progress.js';
 import { checkProvenance, recordProvenance } from './provenance.js';
 import { RunReport, StageRecorder } from './report.js';
+import { UnitClaims } from './claims.js';
 import { recordShardCount, resolveShard } from './shard.js';
 import type { Input, Output, RunContext, SettingsSchema, StageRun, Unit, UnitStage } from './stage.js';
 import { openStateFolder } from './state-folder.js';
@@ -101,6 +102,7 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   const workers = options.workers ?? defaultWorkerCount();
   const backend = options.backend ?? 'wasm';
   let pool: TaskPool | undefined;
+  let claims: UnitClaims | undefined;
   const context: RunContext = {
     dirs,
     paths,
@@ -124,7 +126,7 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
         else progress.message(await stage.run(settings, context));
         continue;
       }
-      await runUnitStage(stage, settings, context, { force: options.force ?? false, progress, report, access });
+      await runUnitStage(stage, settings, context, { force: options.force ?? false, progress, report, access, claims: (claims ??= new UnitClaims(paths.stateDir)) });
     }
   } catch (error) {
     const fatal = asFatal(error, dirs);
@@ -136,6 +138,7 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
     throw fatal;
   } finally {
     for (const signal of stopSignals) process.off(signal, onSignal);
+    await claims?.close();
     await pool?.close();
   }
 
@@ -174,6 +177,7 @@ function outputFailure(error: unknown, dirs: DatasetDirs): FatalError | undefine
 
 interface StageServices {
   readonly force: boolean;
+  readonly claims: UnitClaims;
   readonly progress: Progress;
   readonly report: RunReport;
   readonly access: FileAccess;
@@ -194,7 +198,8 @@ async function runUnitStage<U extends Unit>(
   run: RunContext,
   services: StageServices,
 ): Promise<void> {
-  const { progress, report, force, access } = services;
+  const { progress, report, force, access, claims } = services;
+  const heldElsewhere = new Map<string, number>();
   const settings = stage.resolveSettings ? (stage.resolveSettings(given as never, run) as Record<string, unknown>) : given;
   const started = Date.now();
   const recorder = new StageRecorder(stage.name, progress);
@@ -287,64 +292,92 @@ async function runUnitStage<U extends Unit>(
     todo,
     stage.concurrency(run),
     async ({ unit, reads, writes, keep }) => {
-      let streamed = 0;
-      // Folders are made under a hidden staging name and put in place whole when the unit is done,
-      // so that until then the earlier outputs stay as they were and nothing half-made is visible.
-      const staging = new Map(writes.filter((output) => output.kind === 'folder').map((output) => [output.path, temporaryPathFor(output.path)]));
-      try {
-        for (const output of writes) await removeTemporariesOf(output.path, await temporariesIn(dirname(output.path)));
-        const inputs = await completion.inputIdentities(reads);
-        const outcome = await stage.work(unit, {
-          settings: settings as never,
-          run: unitRun,
-          shared: prepared.shared,
-          output: (role) => {
-            const output = writes.find((candidate) => candidate.role === role);
-            if (!output) throw new Error(`${stage.name} declares no output ${role}`);
-            return staging.get(output.path) ?? output.path;
-          },
-          addFrames: (frames) => {
-            streamed += frames;
-            progress.addFrames(frames);
-          },
-        });
-        if (signal.aborted) throw signal.reason;
-        for (const [final, staged] of staging) {
-          await removePath(final);
-          if (await exists(staged)) await renameInto(staged, final);
-        }
-        await completion.markComplete(unit.id, inputs, writes, outcome);
-        if (outcome.warning) recorder.warning(unit.subject, outcome.warning);
-        recorder.done(outcome.frames ?? 0);
-        progress.advance(1, Math.max(0, (outcome.frames ?? 0) - streamed));
-      } catch (error) {
-        for (const staged of staging.values()) await removePath(staged).catch(() => undefined);
-        if (signal.aborted && !fatal) return;
-        const stopping =
-          error instanceof DfdcError && !(error instanceof UnitError) ? error : (machineFailure(error, run.paths.outputDir) ?? outputFailure(error, run.dirs));
-        if (stopping) {
-          if (!fatal) {
-            fatal = stopping;
-            stop.abort(stopping);
-          }
-          return;
-        }
-        if (fatal) return;
-        // The unit was not complete, so what it made earlier is out of date (its input changed, or
-        // its settings): a clean run would have nothing there. A --force run keeps the valid ones.
-        if (!keep) await clear(unit, writes).catch(() => undefined);
-        recorder.failed(unit.subject, reasonOf(error, unit));
+      // One process per unit at a time (src/run/claims.ts): a unit another process is doing is left to it.
+      const claim = await claims.take(stage.name, unit.id);
+      if (claim !== true) {
+        heldElsewhere.set(`${claim.host} pid ${claim.pid}`, (heldElsewhere.get(`${claim.host} pid ${claim.pid}`) ?? 0) + 1);
+        recorder.waiting(unit.subject, `being done by another process (${claim.host} pid ${claim.pid})`);
         progress.advance(1, 0);
+        return;
+      }
+      try {
+        // Another process may have completed it between this run's check and its claim.
+        if (!force) {
+          const now = await completion.check(unit.id, reads, writes, false);
+          completion.endChecks();
+          if (now.state === 'complete') {
+            recorder.skipped();
+            progress.advance(1, 0);
+            return;
+          }
+        }
+        await doUnit({ unit, reads, writes, keep });
+      } finally {
+        await claims.release(stage.name, unit.id);
       }
     },
     () => signal.aborted,
   );
+  async function doUnit({ unit, reads, writes, keep }: Todo<U>): Promise<void> {
+    let streamed = 0;
+    // Folders are made under a hidden staging name and put in place whole when the unit is done,
+    // so that until then the earlier outputs stay as they were and nothing half-made is visible.
+    const staging = new Map(writes.filter((output) => output.kind === 'folder').map((output) => [output.path, temporaryPathFor(output.path)]));
+    try {
+      for (const output of writes) await removeTemporariesOf(output.path, await temporariesIn(dirname(output.path)));
+      const inputs = await completion.inputIdentities(reads);
+      const outcome = await stage.work(unit, {
+        settings: settings as never,
+        run: unitRun,
+        shared: prepared.shared,
+        output: (role) => {
+          const output = writes.find((candidate) => candidate.role === role);
+          if (!output) throw new Error(`${stage.name} declares no output ${role}`);
+          return staging.get(output.path) ?? output.path;
+        },
+        addFrames: (frames) => {
+          streamed += frames;
+          progress.addFrames(frames);
+        },
+      });
+      if (signal.aborted) throw signal.reason;
+      for (const [final, staged] of staging) {
+        await removePath(final);
+        if (await exists(staged)) await renameInto(staged, final);
+      }
+      await completion.markComplete(unit.id, inputs, writes, outcome);
+      if (outcome.warning) recorder.warning(unit.subject, outcome.warning);
+      recorder.done(outcome.frames ?? 0);
+      progress.advance(1, Math.max(0, (outcome.frames ?? 0) - streamed));
+    } catch (error) {
+      for (const staged of staging.values()) await removePath(staged).catch(() => undefined);
+      if (signal.aborted && !fatal) return;
+      const stopping =
+        error instanceof DfdcError && !(error instanceof UnitError) ? error : (machineFailure(error, run.paths.outputDir) ?? outputFailure(error, run.dirs));
+      if (stopping) {
+        if (!fatal) {
+          fatal = stopping;
+          stop.abort(stopping);
+        }
+        return;
+      }
+      if (fatal) return;
+      // The unit was not complete, so what it made earlier is out of date (its input changed, or
+      // its settings): a clean run would have nothing there. A --force run keeps the valid ones.
+      if (!keep) await clear(unit, writes).catch(() => undefined);
+      recorder.failed(unit.subject, reasonOf(error, unit));
+      progress.advance(1, 0);
+    }
+  }
   recorder.report.seconds += (Date.now() - started) / 1000;
   progress.finish();
   if (fatal) throw fatal;
   // Provenance says what the outputs were made with once they are: a run cut short leaves it as it was.
   if (!signal.aborted) await recordProvenance(run.paths.stateDir, stage.name, shaping, { version: packageVersion, ...(prepared.madeWith ?? {}) });
   progress.message(recorder.summary());
+  for (const [holder, count] of heldElsewhere) {
+    progress.message(`${stage.name}: ${noun(count)} left to another process working on this output (${holder}); rerun when it has finished`, 'warning');
+  }
   for (const { stage: upstream, role, count } of waitingOn.values()) {
     progress.message(
       `${stage.name}: ${noun(count)} wait for their ${role} from dfdc ${upstream} (it has not made them, failed on them, or they are out of date): run dfdc ${upstream}, then this stage again`,

@@ -148,3 +148,33 @@ test('a closed stderr does not stop the run: the work, the report and the exit c
   const report = JSON.parse(readFileSync(join(out, 'run-report.json'), 'utf8')) as { stages: Record<string, { done: number }> };
   assert.equal(report.stages.diffs?.done, 4);
 });
+
+test('the same run started twice at once on one output: no unit is done by both, nothing is lost, and a rerun equals an uninterrupted run', async () => {
+  const scratch = scratchDir('double-launch');
+  const reference = join(scratch, 'uninterrupted');
+  assert.equal(runCli(args(reference)).status, 0);
+  const out = join(scratch, 'out');
+  const start = () =>
+    new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [cliPath, ...args(out)], { env: cliEnvironment(), stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('exit', (status) => resolve({ status, stderr }));
+    });
+  const both = await Promise.all([start(), start()]);
+  for (const { status, stderr } of both) {
+    assert.ok(status === 0 || status === 1, `exit ${status}: ${stderr}`);
+    assert.doesNotMatch(stderr, /\n\s+at |ENOENT|this is a bug/, stderr);
+  }
+  const third = runCli([...args(out), '--json']);
+  assert.equal(third.status, 0, third.stderr);
+  // A process that exited 0 vouched for every unit: then nothing was left to redo.
+  if (both.some(({ status }) => status === 0)) {
+    const summary = JSON.parse(third.stdout) as { stages: Record<string, { done: number }> };
+    for (const [stage, counts] of Object.entries(summary.stages)) assert.equal(counts.done, 0, `${stage} had units lost by the double launch`);
+  }
+  const expected = snapshot(reference);
+  const actual = snapshot(out);
+  assert.deepEqual([...actual.keys()].filter((file) => !file.startsWith('.run-state/claims')).sort(), [...expected.keys()].sort());
+  for (const [file, bytes] of expected) assert.ok(bytes.equals(actual.get(file)!), `${file} differs from the uninterrupted run`);
+});

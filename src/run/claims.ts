@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { boundedFileName } from '../util/file-names.js';
+
+/**
+ * Claims: no unit is worked on by two processes at once (the same command started twice, two
+ * tasks given one shard). Before a unit's work, its process creates
+ * `.run-state/claims/<stage>/<unit>.json` with exclusive create (one of two processes wins, on
+ * local disks and NFS alike), holding its host, pid and a token; the file's modification time is
+ * its heartbeat, renewed every HEARTBEAT_MS while the process runs. The claim is removed when the
+ * unit is done or failed. A claim is stale, and may be taken over, when its process is gone: on
+ * this host, when no process has its pid; on another host (a node that died, a job killed with
+ * SIGKILL), when its heartbeat is older than STALE_MS (docs/completion.md, "Two processes").
+ */
+
+export const HEARTBEAT_MS = 15_000;
+export const STALE_MS = 60_000;
+
+interface ClaimFile {
+  host: string;
+  pid: number;
+  token: string;
+  since: string;
+}
+
+/** Who holds a claim, for the message of a unit left to it. */
+export interface Holder {
+  readonly host: string;
+  readonly pid: number;
+}
+
+export class UnitClaims {
+  private readonly held = new Map<string, string>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly host = hostname();
+
+  constructor(
+    private readonly stateDir: string,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  private pathOf(stage: string, unit: string): string {
+    return join(this.stateDir, 'claims', stage, boundedFileName(`${unit}.json`));
+  }
+
+  /** Claims a unit: true when this process may work on it, else who holds it. */
+  async take(stage: string, unit: string): Promise<true | Holder> {
+    const path = this.pathOf(stage, unit);
+    await mkdir(join(this.stateDir, 'claims', stage), { recursive: true });
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      if (await this.create(path)) return true;
+      const current = await readClaim(path);
+      if (current === undefined) continue; // released meanwhile: try again
+      if (!(await this.isStale(path, current))) return { host: current.host, pid: current.pid };
+      await this.takeOver(path, current);
+    }
+    const current = await readClaim(path);
+    return current ? { host: current.host, pid: current.pid } : { host: '?', pid: 0 };
+  }
+
+  /** Releases a claim this process holds. */
+  async release(stage: string, unit: string): Promise<void> {
+    const path = this.pathOf(stage, unit);
+    const token = this.held.get(path);
+    if (token === undefined) return;
+    this.held.delete(path);
+    // Only our own claim: one taken over after a long pause (a stopped laptop) is no longer ours.
+    if ((await readClaim(path))?.token === token) await unlink(path).catch(() => undefined);
+  }
+
+  /** Releases every claim this process holds, and stops the heartbeat. */
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat);
+    await Promise.all([...this.held.keys()].map(async (path) => {
+      const token = this.held.get(path);
+      this.held.delete(path);
+      if ((await readClaim(path))?.token === token) await unlink(path).catch(() => undefined);
+    }));
+  }
+
+  private async create(path: string): Promise<boolean> {
+    const claim: ClaimFile = { host: this.host, pid: process.pid, token: randomBytes(8).toString('hex'), since: new Date(this.now()).toISOString() };
+    let handle;
+    try {
+      handle = await open(path, 'wx');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    }
+    try {
+      await handle.writeFile(JSON.stringify(claim));
+    } finally {
+      await handle.close();
+    }
+    this.held.set(path, claim.token);
+    return true;
+  }
+
+  private async isStale(path: string, claim: ClaimFile): Promise<boolean> {
+    // On this host a dead pid says it at once; a heartbeat that stopped says it anywhere (and
+    // covers a pid that was reused since).
+    if (claim.host === this.host && (!processExists(claim.pid) || (claim.pid === process.pid && !this.held.has(path)))) return true;
+    const info = await stat(path).catch(() => undefined);
+    return info !== undefined && this.now() - info.mtimeMs > STALE_MS;
+  }
+
+  /**
+   * Removes a stale claim, and only that one: it is renamed aside first (one process wins the
+   * rename), and put back if what was moved is not the stale claim read (another process took the
+   * unit over in between).
+   */
+  private async takeOver(path: string, stale: ClaimFile): Promise<void> {
+    const aside = `${path}.stale.${process.pid}.${randomBytes(4).toString('hex')}`;
+    try {
+      await rename(path, aside);
+    } catch {
+      return;
+    }
+    const moved = await readClaim(aside);
+    if (moved?.token !== stale.token) await link(aside, path).catch(() => undefined);
+    await unlink(aside).catch(() => undefined);
+  }
+
+  private async beat(): Promise<void> {
+    const time = new Date(this.now());
+    await Promise.all([...this.held.keys()].map((path) => utimes(path, time, time).catch(() => undefined)));
+  }
+}
+
+async function readClaim(path: string): Promise<ClaimFile | undefined> {
+  try {
+    const claim = JSON.parse(await readFile(path, 'utf8')) as Partial<ClaimFile>;
+    if (typeof claim.host === 'string' && typeof claim.pid === 'number' && typeof claim.token === 'string') return claim as ClaimFile;
+    // A claim cut short (its writer killed between create and write) is no one's.
+    return { host: '', pid: 0, token: '', since: '' };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return { host: '', pid: 0, token: '', since: '' };
+  }
+}
+
+function processExists(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

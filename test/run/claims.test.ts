@@ -1,0 +1,68 @@
+import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { STALE_MS, UnitClaims } from '../../src/run/claims.js';
+import { scratchDir } from '../helpers/cli.js';
+
+/** Claims as two processes, a dead one and a dead node leave them. */
+function claimFile(stateDir: string, unit: string, claim: object, ageMs = 0): void {
+  const dir = join(stateDir, 'claims', 'detect');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${unit}.json`);
+  writeFileSync(path, JSON.stringify(claim));
+  const time = new Date(Date.now() - ageMs);
+  utimesSync(path, time, time);
+}
+
+/** Tries to take a claim from another process; resolves with what it got. */
+function takeInAnotherProcess(stateDir: string, unit: string): Promise<unknown> {
+  const script = `import { UnitClaims } from ${JSON.stringify(new URL('../../src/run/claims.js', import.meta.url).href)};
+const claims = new UnitClaims(${JSON.stringify(stateDir)});
+const got = await claims.take('detect', ${JSON.stringify(unit)});
+process.stdout.write(JSON.stringify(got));
+await claims.close();`;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--input-type=module', '-e', script], (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout))));
+  });
+}
+
+test('a claim is taken once: another process is told who has it; released, it can be taken again', async () => {
+  const stateDir = scratchDir('claims');
+  const claims = new UnitClaims(stateDir);
+  try {
+    assert.equal(await claims.take('detect', 'a'), true);
+    assert.deepEqual(await takeInAnotherProcess(stateDir, 'a'), { host: hostname(), pid: process.pid });
+    await claims.release('detect', 'a');
+    assert.equal(await takeInAnotherProcess(stateDir, 'a'), true);
+    // That process is gone and its claim released: this one takes it again.
+    assert.equal(await claims.take('detect', 'a'), true);
+  } finally {
+    await claims.close();
+  }
+});
+
+test('a claim of a process that is gone, or of a node whose heartbeat stopped, is taken over; a live one is not', async () => {
+  const stateDir = scratchDir('claims');
+  const claims = new UnitClaims(stateDir);
+  try {
+    // A pid far above any in use on this host: that process is gone (killed with SIGKILL).
+    claimFile(stateDir, 'dead', { host: hostname(), pid: 2 ** 22 + 12345, token: 't1' });
+    assert.equal(await claims.take('detect', 'dead'), true);
+    claimFile(stateDir, 'away', { host: 'node-that-died', pid: 1, token: 't2' }, STALE_MS + 5000);
+    assert.equal(await claims.take('detect', 'away'), true);
+    claimFile(stateDir, 'busy', { host: 'another-node', pid: 7, token: 't3' }, 1000);
+    assert.deepEqual(await claims.take('detect', 'busy'), { host: 'another-node', pid: 7 });
+    // A claim cut short by its writer's death (empty) is no one's once it is old.
+    claimFile(stateDir, 'cut', {}, STALE_MS + 5000);
+    writeFileSync(join(stateDir, 'claims', 'detect', 'cut.json'), '');
+    utimesSync(join(stateDir, 'claims', 'detect', 'cut.json'), new Date(Date.now() - STALE_MS - 5000), new Date(Date.now() - STALE_MS - 5000));
+    assert.equal(await claims.take('detect', 'cut'), true);
+  } finally {
+    await claims.close();
+  }
+  // close() released what it held, and only that.
+  assert.deepEqual(readdirSync(join(stateDir, 'claims', 'detect')), ['busy.json']);
+});
