@@ -113,9 +113,7 @@ function checkRecord(name: string, value: unknown): MetadataRecord | string {
     if (originalProblem !== null) return `${quoted}.original ${JSON.stringify(original)} ${originalProblem}`;
     return { name, id: videoIdOf(name), label, original };
   }
-  if (original !== undefined && original !== null) {
-    return `${quoted}.original must be null or absent for a REAL (got ${JSON.stringify(original)})`;
-  }
+  // A REAL's `original` is ignored, as the reference ignores it: the label decides.
   return { name, id: videoIdOf(name), label, original: null };
 }
 

@@ -6,7 +6,7 @@ import type { RgbImage } from '../image/rgb-image.js';
 import type { UnitOutcome, UnitStage } from '../run/stage.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { TaskPool } from '../workers/pool.js';
-import { option, positiveNumber, thresholds, wholeNumber } from '../util/options.js';
+import { option, faceSize, thresholds, wholeNumber } from '../util/options.js';
 import { decodeVideo, decodeWarning, type DecodedFrame } from '../video/decode.js';
 import { describeFfmpeg, locateFfmpeg } from '../video/ffmpeg-binaries.js';
 import { layoutNamed } from '../dataset/layouts/index.js';
@@ -56,7 +56,10 @@ export const detectSettings = z.object({
     value: 'n',
   }),
   thresholds: option(thresholds().default([0.85, 0.95, 0.95]), { help: 'P-Net, R-Net, O-Net face thresholds', value: 'a,b,c' }),
-  minFaceSize: option(positiveNumber().default(20), { help: 'smallest face MTCNN looks for, in detection pixels', value: 'px' }),
+  minFaceSize: option(faceSize().default(20), {
+    help: 'smallest face MTCNN looks for, in detection pixels',
+    value: 'px',
+  }),
 });
 
 export type DetectSettings = z.output<typeof detectSettings>;

@@ -4,7 +4,7 @@ import { listFolder } from '../dataset/crop-files.js';
 import type { RealVideo } from '../dataset/dataset.js';
 import { FRAME_ACTOR_GRID, cropFileName, landmarkFileName } from '../dataset/output-paths.js';
 import type { UnitStage } from '../run/stage.js';
-import { option, positiveNumber, thresholds } from '../util/options.js';
+import { option, faceSize, thresholds } from '../util/options.js';
 import { videoSubject, withCropAdvice } from './units.js';
 
 /**
@@ -18,7 +18,7 @@ export const landmarksSettings = z.object({
     value: 'a,b,c',
     runFlag: '--landmark-thresholds',
   }),
-  minFaceSize: option(positiveNumber().default(20), {
+  minFaceSize: option(faceSize().default(20), {
     help: 'smallest face MTCNN looks for in a crop, in crop pixels',
     value: 'px',
     runFlag: '--landmark-min-face-size',

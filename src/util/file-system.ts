@@ -53,3 +53,16 @@ export function fileAccessFor(paths: readonly string[]): FileAccess {
 
 export const localFileAccess = local;
 export const networkFileAccess = network;
+
+/**
+ * A list the user gave (a metadata.json, a manifest, a split file) as text, refusing anything but
+ * a regular file: reading a FIFO would wait for a writer for ever, and a device has no end. The
+ * refusal is an error with code `ENOTREG` and the path, like the system's own.
+ */
+export async function readListFile(path: string): Promise<string> {
+  const info = await stat(path);
+  if (!info.isFile()) {
+    throw Object.assign(new Error(`${path} is not a regular file (a FIFO, a socket or a device)`), { code: 'ENOTREG', path });
+  }
+  return readFile(path, 'utf8');
+}

@@ -69,6 +69,14 @@ export function positiveNumber() {
   return numberText('must be a positive number').pipe(z.number().positive('must be a positive number').finite('must be a finite number'));
 }
 
+/**
+ * MTCNN's smallest face, in pixels of the image it looks at. It enlarges the image by 12/px, so
+ * below 8 a 1080p frame outgrows what a typed array can hold.
+ */
+export function faceSize() {
+  return positiveNumber().pipe(z.number().min(8, 'must be at least 8 (MTCNN enlarges the image by 12/px: below 8 frames outgrow memory)'));
+}
+
 /** A comma-separated list of `count` numbers, e.g. `--thresholds 0.85,0.95,0.95`. */
 export function numberList(count: number) {
   return z

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -137,4 +138,22 @@ test('shards of a layout other than DFDC follow fold groups: every FaceForensics
     assert.equal(shards.size, 1, `pair ${a}/${b} is split over shards`);
     assert.equal([...shards][0], shardOfOriginal(`youtube:${a}`, 4));
   }
+});
+
+test('a metadata.json that is a FIFO is one problem, not a run that waits for ever', async () => {
+  const dir = root({ 'dfdc_train_part_0/metadata.json': '{"a.mp4": {"label": "REAL"}}', 'dfdc_train_part_1/a.mp4': '' });
+  assert.equal(spawnSync('mkfifo', [join(dir, 'dfdc_train_part_1', 'metadata.json')]).status, 0);
+  const dataset = await load(dir);
+  assert.deepEqual(problems(dataset), ['dfdc_train_part_1/metadata.json: is not a regular file (a FIFO or a device): part skipped; replace it with the metadata.json of the download']);
+});
+
+test('DFDC: a 250-byte file name gives an id within 200 bytes; a name on disk in another Unicode normalisation is said to be one', async () => {
+  const long = `${'v'.repeat(246)}.mp4`;
+  const nfc = 'caf\u00e9.mp4';
+  const dir = root({ 'dfdc_train_part_0/metadata.json': JSON.stringify({ [long]: { label: 'REAL' }, [nfc]: { label: 'REAL' } }), [`dfdc_train_part_0/${long}`]: '', [`dfdc_train_part_0/${nfc.normalize('NFD')}`]: '' });
+  const dataset = await load(dir);
+  const [longVideo] = dataset.videos;
+  assert.ok(Buffer.byteLength(longVideo!.id) <= MAX_ID_BYTES && longVideo!.relativePath.endsWith(long));
+  assert.deepEqual(dataset.missingVideos.map((video) => video.name), [nfc]);
+  assert.match(problems(dataset).join('\n'), /"caf.+\.mp4" is on disk as "caf.+\.mp4", the same name in another Unicode normalisation \(NFC\/NFD\)/);
 });

@@ -52,14 +52,15 @@ test('a bad record is one line naming the file and the record; the others are ke
     'dfdc_train_part_3/metadata.json: "f1.mp4".original is missing: a FAKE must name its REAL original, e.g. "xyz.mp4"',
     'dfdc_train_part_3/metadata.json: "f2.mp4".original is null: a FAKE must name its REAL original, e.g. "xyz.mp4"',
     'dfdc_train_part_3/metadata.json: "f3.mp4".original must be a video file name such as "abc.mp4" or null (got 7)',
-    'dfdc_train_part_3/metadata.json: "r2.mp4".original must be null or absent for a REAL (got "ok.mp4")',
     'dfdc_train_part_3/metadata.json: "str.mp4" must be an object such as {"label": "REAL"} (got "REAL")',
   ]);
   assert.deepEqual(
     parsed.records.map((record) => record.name),
-    ['ok.mp4', 'good.mp4'],
+    ['ok.mp4', 'r2.mp4', 'good.mp4'],
   );
-  assert.deepEqual(parsed.rejectedNames, ['abc.mp4', 'nolabel.mp4', 'f1.mp4', 'f2.mp4', 'f3.mp4', 'r2.mp4', 'str.mp4']);
+  // A REAL's original is ignored, as the reference ignores it.
+  assert.equal(parsed.records.find((record) => record.name === 'r2.mp4')?.original, null);
+  assert.deepEqual(parsed.rejectedNames, ['abc.mp4', 'nolabel.mp4', 'f1.mp4', 'f2.mp4', 'f3.mp4', 'str.mp4']);
 });
 
 test('names that would escape the part folder are rejected, as a video and as an original', () => {

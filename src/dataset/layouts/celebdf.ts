@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readListFile } from '../../util/file-system.js';
 import type { Problem } from '../problems.js';
 import { FatalError, messageOf } from '../../util/errors.js';
 import { normalizedPath, videoId } from '../video-id.js';
@@ -76,7 +76,7 @@ async function readTestList(rootDir: string): Promise<Set<string> | null> {
   const file = join(rootDir, TEST_LIST);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readListFile(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new FatalError(`${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? messageOf(error)}): check its permissions, or move it away to have no test split`);

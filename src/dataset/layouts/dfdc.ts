@@ -1,4 +1,6 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { messageOf } from '../../util/errors.js';
+import { readListFile } from '../../util/file-system.js';
 import type { DatasetDirs } from '../dirs.js';
 import { parseMetadata, videoIdOf, type ParsedMetadata } from '../metadata.js';
 import { outputPaths } from '../output-paths.js';
@@ -67,18 +69,32 @@ export function listParts(contents: readonly PartContents[]): Listing {
         identities: [],
         present: files === null ? null : files.has(record.name),
       });
+      const spelled = files !== null && !files.has(record.name) ? otherNormalisation(record.name, files) : undefined;
+      if (spelled !== undefined) {
+        problems.push({
+          file: part.metadataFile,
+          message: `${JSON.stringify(record.name)} is on disk as ${JSON.stringify(spelled)}, the same name in another Unicode normalisation (NFC/NFD), which is another file name: rename the file or the record so they match byte for byte`,
+        });
+      }
     }
   }
   return { videos, parts, problems, rejected, notListed: 'is not in any metadata.json' };
 }
 
+/** The name in `files` that is `name` in another Unicode normalisation, if any. */
+function otherNormalisation(name: string, files: ReadonlySet<string>): string | undefined {
+  return [name.normalize('NFC'), name.normalize('NFD')].find((candidate) => candidate !== name && files.has(candidate));
+}
+
 async function readPart(part: Part): Promise<PartContents> {
   let metadata: ParsedMetadata;
   try {
-    metadata = parseMetadata(await readFile(part.metadataPath, 'utf8'), part.metadataFile);
+    metadata = parseMetadata(await readListFile(part.metadataPath), part.metadataFile);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
-    metadata = { readable: false, records: [], rejectedNames: [], problems: [{ file: part.metadataFile, message: `unreadable (${reason}); part skipped` }] };
+    const code = (error as NodeJS.ErrnoException).code;
+    const message =
+      code === 'ENOTREG' ? 'is not a regular file (a FIFO or a device): part skipped; replace it with the metadata.json of the download' : `unreadable (${code ?? messageOf(error)}); part skipped`;
+    metadata = { readable: false, records: [], rejectedNames: [], problems: [{ file: part.metadataFile, message }] };
   }
   let files: ReadonlySet<string> | null;
   try {

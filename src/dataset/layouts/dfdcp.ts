@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readListFile } from '../../util/file-system.js';
 import { z } from 'zod';
 import type { Problem } from '../problems.js';
 import { FatalError, messageOf } from '../../util/errors.js';
@@ -41,7 +41,7 @@ async function listDfdcp(rootDir: string): Promise<Listing> {
   const file = join(rootDir, DATASET_FILE);
   let json: unknown;
   try {
-    json = JSON.parse((await readFile(file, 'utf8')).replace(/^\uFEFF/, ''));
+    json = JSON.parse((await readListFile(file)).replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new FatalError(`${file} cannot be read as JSON (${(error as NodeJS.ErrnoException).code ?? messageOf(error).split('\n')[0]}): restore it from the download, then rerun`);
   }

@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { readListFile } from '../../util/file-system.js';
 import { FatalError, UsageError, messageOf } from '../../util/errors.js';
 import { join } from 'node:path';
 import type { Problem } from '../problems.js';
@@ -120,7 +121,7 @@ async function readSplits(dir: string, problems: Problem[]): Promise<Map<string,
     const file = join(dir, `${split}.json`);
     let pairs: unknown;
     try {
-      pairs = JSON.parse(await readFile(file, 'utf8'));
+      pairs = JSON.parse(await readListFile(file));
     } catch (error) {
       const why = (error as NodeJS.ErrnoException).code ?? messageOf(error).split('\n')[0];
       throw new FatalError(`${file} cannot be read as JSON (${why}): restore it from FaceForensics++'s dataset/splits, then rerun`);

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
+import { readListFile } from '../../util/file-system.js';
 import { parse } from 'csv-parse/sync';
 import type { Problem } from '../problems.js';
 import { FatalError, messageOf } from '../../util/errors.js';
@@ -42,7 +42,7 @@ async function listManifest(rootDir: string, options: LayoutOptions): Promise<Li
   };
   let text = '';
   try {
-    text = await readFile(file, 'utf8');
+    text = await readListFile(file);
   } catch (error) {
     stop(`cannot be read (${(error as NodeJS.ErrnoException).code ?? messageOf(error)}): give the manifest with --manifest FILE, or put manifest.csv in DATA_ROOT`);
   }
