@@ -13,7 +13,7 @@ import { option } from '../util/options.js';
  */
 export const datasetDirsOptions = {
   rootDir: option(z.string({ error: 'is required: give --root-dir DATA_ROOT or set DFDC_ROOT' }).min(1, 'must not be empty'), {
-    help: 'DATA_ROOT: the folder whose sub-folders hold metadata.json and the videos',
+    help: 'DATA_ROOT: the top folder of the data set (DFDC parts, FaceForensics++, Celeb-DF, the DFDC preview, or a manifest)',
     value: 'dir',
     env: 'DFDC_ROOT',
   }),
@@ -48,9 +48,10 @@ export interface DatasetDirs {
  */
 export function resolveDatasetDirs(options: DatasetDirsOptions, { writesCrops = false } = {}): DatasetDirs {
   const rootDir = resolve(options.rootDir);
-  if (!existsSync(rootDir) || !statSync(rootDir).isDirectory()) {
-    throw new UsageError(`--root-dir ${options.rootDir}: no such folder (give the DATA_ROOT that holds dfdc_train_part_*/metadata.json)`);
+  if (!existsSync(rootDir)) {
+    throw new UsageError(`--root-dir ${options.rootDir}: no such folder (give the top folder of the data set: dfdc_train_part_*/, original_sequences/, Celeb-real/, dataset.json or manifest.csv are in it)`);
   }
+  if (!statSync(rootDir).isDirectory()) throw new UsageError(`--root-dir ${options.rootDir} is a file: give the folder that holds the data set`);
   const outputDir = resolve(options.outputDir ?? rootDir);
   const cropsDir = resolve(outputDir, options.cropsDir);
   const flag = `--crops-dir ${options.cropsDir}`;

@@ -62,7 +62,9 @@ export function selectVideos(dataset: Dataset, options: SelectionOptions = {}): 
   const shardKey = (original: RealVideo): string => (dataset.layout === 'dfdc' ? original.id : original.group);
   const inShard = (original: RealVideo): boolean => !shard || shardOfOriginal(shardKey(original), shard.count) === shard.index;
 
-  let reals = dataset.reals.filter((real) => inParts(real) && inShard(real));
+  // A REAL is chosen by its own folder or by one of its FAKEs' (FaceForensics++ keeps fakes in method folders).
+  const viaFakes = new Set(wantedParts ? dataset.fakes.filter(inParts).map((fake) => fake.original) : []);
+  let reals = dataset.reals.filter((real) => (inParts(real) || viaFakes.has(real)) && inShard(real));
   if (options.limit !== undefined) reals = reals.slice(0, options.limit);
   const chosen = new Set<RealVideo>(reals);
   // A FAKE follows its original: chosen when its original is (its own part may differ in odd data sets).

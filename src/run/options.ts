@@ -37,7 +37,7 @@ export const workersOption = {
   workers: option(wholeNumber(1).optional(), {
     help: 'worker threads (one TF.js backend each for MTCNN), and videos in flight for crops',
     value: 'n',
-    defaultText: 'the number of cores',
+    defaultText: 'the CPUs this process may use (affinity, cgroup quota), fewer if its memory limit allows fewer',
   }),
 };
 

@@ -21,7 +21,7 @@ import { UnitClaims } from './claims.js';
 import { recordShardCount, resolveShard } from './shard.js';
 import type { Input, Output, RunContext, SettingsSchema, StageRun, Unit, UnitStage } from './stage.js';
 import { openStateFolder } from './state-folder.js';
-import { defaultWorkerCount } from './workers.js';
+import { chooseWorkerCount } from './workers.js';
 
 /**
  * The one runner of dfdc: it drives any list of stages (src/stages/) over one data set, the same
@@ -99,7 +99,10 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   for (const signal of stopSignals) process.on(signal, onSignal);
 
   const access = fileAccessFor([dirs.rootDir, dirs.outputDir, dirs.cropsDir]);
-  const workers = options.workers ?? defaultWorkerCount();
+  // The CPUs and memory this process may use, not the host's (a 2-CPU pod on a 64-core node).
+  const chosen = chooseWorkerCount(options.workers);
+  if (chosen.warning) progress.message(chosen.warning, 'warning');
+  const workers = chosen.workers;
   const backend = options.backend ?? 'wasm';
   let pool: TaskPool | undefined;
   let claims: UnitClaims | undefined;

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadDataset, type Dataset } from '../../src/dataset/dataset.js';
+import { assignFolds } from '../../src/dataset/folds.js';
 import { groupsOf } from '../../src/dataset/groups.js';
 import type { DatasetOptions } from '../../src/dataset/dataset.js';
 import { selectVideos, shardOfOriginal } from '../../src/dataset/selection.js';
@@ -156,4 +157,28 @@ test('DFDC: a 250-byte file name gives an id within 200 bytes; a name on disk in
   assert.ok(Buffer.byteLength(longVideo!.id) <= MAX_ID_BYTES && longVideo!.relativePath.endsWith(long));
   assert.deepEqual(dataset.missingVideos.map((video) => video.name), [nfc]);
   assert.match(problems(dataset).join('\n'), /"caf.+\.mp4" is on disk as "caf.+\.mp4", the same name in another Unicode normalisation \(NFC\/NFD\)/);
+});
+
+test('--group identity keeps every video of one person in one fold, and says when the groups cannot fill the folds', async () => {
+  const dataset = await load(
+    root({
+      'Celeb-real/id0_0000.mp4': '',
+      'Celeb-real/id1_0001.mp4': '',
+      'Celeb-real/id2_0002.mp4': '',
+      'Celeb-synthesis/id0_id1_0000.mp4': '',
+      'Celeb-synthesis/id2_id2_0002.mp4': '',
+      'YouTube-real/00000.mp4': '',
+    }),
+  );
+  const byDefault = assignFolds(dataset, { nSplits: 4, partCount: 50 });
+  const byIdentity = assignFolds(dataset, { nSplits: 4, partCount: 50 }, 'identity');
+  const fold = (assignment: typeof byDefault, id: string) => assignment.foldOf(dataset.videos.find((video) => video.id === id)!);
+  // id1 appears in id0's fake: by identity, id1's own video shares their fold.
+  assert.equal(fold(byIdentity, 'Celeb-real_id1_0001'), fold(byIdentity, 'Celeb-real_id0_0000'));
+  assert.equal(fold(byIdentity, 'Celeb-synthesis_id0_id1_0000'), fold(byIdentity, 'Celeb-real_id0_0000'));
+  assert.equal(dataset.videos.find((video) => video.id === 'Celeb-real_id1_0001')!.identityGroup, 'identity:celeb:id0');
+  assert.equal(fold(byDefault, 'Celeb-synthesis_id0_id1_0000'), fold(byDefault, 'Celeb-real_id0_0000'));
+  // Three identity groups for four folds.
+  assert.match(byIdentity.notes.join('\n'), /^3 fold group\(s\) for 4 folds: fold\(s\) .* have no video/m);
+  assert.deepEqual(assignFolds(dataset, { nSplits: 1, partCount: 50 }, 'identity').notes, []);
 });
