@@ -33,6 +33,8 @@ export interface Holder {
 
 export class UnitClaims {
   private readonly held = new Map<string, string>();
+  /** Stages whose claims folder exists: made once, not once per unit. */
+  private readonly folders = new Set<string>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly host = hostname();
 
@@ -51,7 +53,10 @@ export class UnitClaims {
   /** Claims a unit: true when this process may work on it, else who holds it. */
   async take(stage: string, unit: string): Promise<true | Holder> {
     const path = this.pathOf(stage, unit);
-    await mkdir(join(this.stateDir, 'claims', stage), { recursive: true });
+    if (!this.folders.has(stage)) {
+      await mkdir(join(this.stateDir, 'claims', stage), { recursive: true });
+      this.folders.add(stage);
+    }
     for (let attempt = 0; attempt < 3; attempt += 1) {
       if (await this.create(path)) return true;
       const current = await readClaim(path);

@@ -1,7 +1,7 @@
 /**
  * The tests' one way to run the CLI and their one temporary-folder helper.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,4 +75,39 @@ export function scratchDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), `dfdc-${prefix}-`));
   scratchDirs.push(dir);
   return dir;
+}
+
+export interface SignalledRun {
+  readonly status: number | null;
+  readonly stderr: string;
+  /** Whether it was still running `killAfterMs` after the signal, and was killed with SIGKILL. */
+  readonly killedHard: boolean;
+}
+
+/**
+ * Starts the CLI in a child process; once its stderr holds `stop.when`, sends it `stop.signal`, and
+ * SIGKILL `stop.killAfterMs` later if it is still running (a scheduler's grace period). Without
+ * `stop`, the run goes to its end. Resolves when it has exited.
+ */
+export function runCliStopped(args: readonly string[], stop?: { when: string; signal: NodeJS.Signals; killAfterMs?: number }): Promise<SignalledRun> {
+  const child = spawn(process.execPath, [cliPath, ...args], { env: cliEnvironment(), stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  let signalled = false;
+  let killedHard = false;
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (stop && !signalled && stderr.includes(stop.when)) {
+      signalled = true;
+      child.kill(stop.signal);
+      if (stop.killAfterMs !== undefined) {
+        setTimeout(() => {
+          if (child.exitCode === null && child.signalCode === null) {
+            killedHard = true;
+            child.kill('SIGKILL');
+          }
+        }, stop.killAfterMs).unref();
+      }
+    }
+  });
+  return new Promise((resolve) => child.on('exit', (status) => resolve({ status, stderr, killedHard })));
 }

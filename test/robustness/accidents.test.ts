@@ -1,9 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cliEnvironment, cliPath, runCli, scratchDir } from '../helpers/cli.js';
+import { cliEnvironment, cliPath, runCli, runCliStopped, scratchDir } from '../helpers/cli.js';
 import { listFiles } from '../helpers/compare-images.js';
 import { copySampleRoot } from '../helpers/data-root.js';
 import { sampleRoot } from '../helpers/shared.js';
@@ -163,20 +163,8 @@ test('state files that are folders or garbage get one line that names them and a
 
 test('a --force run with other settings cut short leaves the provenance of the outputs that are there', async () => {
   const out = copyOfReference('force-cut');
-  const child = spawn(process.execPath, [cliPath, 'detect', '--root-dir', sampleRoot, '--output-dir', out, '--every', '10', '--thresholds', '0.8,0.9,0.9', '--force'], {
-    env: cliEnvironment(),
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  let interrupted = false;
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-    if (!interrupted && stderr.includes('detect: ')) {
-      interrupted = true;
-      child.kill('SIGINT');
-    }
-  });
-  assert.equal(await new Promise<number | null>((resolve) => child.on('exit', resolve)), 130, stderr);
+  const cut = await runCliStopped(['detect', '--root-dir', sampleRoot, '--output-dir', out, '--every', '10', '--thresholds', '0.8,0.9,0.9', '--force'], { when: 'detect: ', signal: 'SIGINT' });
+  assert.equal(cut.status, 130, cut.stderr);
   const rerun = run(out);
   assert.equal(rerun.status, 0, rerun.stderr);
   assertSameOutputs(out);

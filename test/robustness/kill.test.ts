@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cliEnvironment, cliPath, runCli, scratchDir } from '../helpers/cli.js';
+import { cliEnvironment, cliPath, runCli, runCliStopped, scratchDir } from '../helpers/cli.js';
 import { listFiles } from '../helpers/compare-images.js';
 import { fixturesDir } from '../helpers/shared.js';
 
@@ -72,17 +72,7 @@ test('Ctrl-C stops the running units cleanly, exits 130, and a rerun completes t
   const out = join(scratch, 'out');
   // Without --quiet, so the interrupt can wait for the detect stage to have started.
   const noisy = args(out).filter((arg) => arg !== '--quiet');
-  const child = spawn(process.execPath, [cliPath, ...noisy], { env: cliEnvironment(), stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  let interrupted = false;
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-    if (!interrupted && stderr.includes('detect: ')) {
-      interrupted = true;
-      child.kill('SIGINT');
-    }
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (status) => resolve(status)));
+  const { status: code, stderr } = await runCliStopped(noisy, { when: 'detect: ', signal: 'SIGINT' });
   assert.equal(code, 130, stderr);
   assert.match(stderr, /interrupted: stopping the units in progress/);
   assert.doesNotMatch(stderr, /\n\s+at /);
@@ -107,22 +97,7 @@ for (const [signal, code] of [
     assert.equal(runCli(args(reference)).status, 0);
     const out = join(scratch, 'out');
     const noisy = args(out).filter((arg) => arg !== '--quiet');
-    const child = spawn(process.execPath, [cliPath, ...noisy], { env: cliEnvironment(), stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    let killedHard = false;
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (!child.killed && stderr.includes('crops: ')) {
-        child.kill(signal);
-        setTimeout(() => {
-          if (child.exitCode === null && child.signalCode === null) {
-            killedHard = true;
-            child.kill('SIGKILL');
-          }
-        }, 5000).unref();
-      }
-    });
-    const status = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
+    const { status, stderr, killedHard } = await runCliStopped(noisy, { when: 'crops: ', signal, killAfterMs: 5000 });
     assert.equal(killedHard, false, `still running 5 s after ${signal}: ${stderr}`);
     assert.equal(status, code, stderr);
     assert.match(stderr, new RegExp(`stopped by ${signal}: stopping the units in progress`));
@@ -154,14 +129,7 @@ test('the same run started twice at once on one output: no unit is done by both,
   const reference = join(scratch, 'uninterrupted');
   assert.equal(runCli(args(reference)).status, 0);
   const out = join(scratch, 'out');
-  const start = () =>
-    new Promise<{ status: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [cliPath, ...args(out)], { env: cliEnvironment(), stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('exit', (status) => resolve({ status, stderr }));
-    });
-  const both = await Promise.all([start(), start()]);
+  const both = await Promise.all([runCliStopped(args(out)), runCliStopped(args(out))]);
   for (const { status, stderr } of both) {
     assert.ok(status === 0 || status === 1, `exit ${status}: ${stderr}`);
     assert.doesNotMatch(stderr, /\n\s+at |ENOENT|this is a bug/, stderr);
