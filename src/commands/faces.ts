@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { readRgbImage } from '../image/png.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { createMtcnnDetector, type Face } from '../mtcnn/detector.js';
+import { resolveBackend } from '../mtcnn/engine.js';
 import { backendOption } from '../run/options.js';
 import { messageOf } from '../util/errors.js';
 import { ExitCode } from '../util/exit-codes.js';
@@ -42,7 +43,7 @@ export function facesCommand(): Command {
     facesOptions,
   ).action(async (images: string[], raw: unknown) => {
       const options = facesOptionsSchema.parse(raw);
-      const detector = createMtcnnDetector({ backend: options.backend });
+      const detector = createMtcnnDetector({ backend: await resolveBackend(options.backend) });
       const results: ImageFaces[] = [];
       let failed = 0;
       try {

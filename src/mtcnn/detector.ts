@@ -1,7 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { RgbImage } from '../image/rgb-image.js';
 import { assertRgb } from '../image/rgb-image.js';
-import { useBackend, type BackendName } from '../tfjs/backend.js';
 import {
   applyStageOneRegression,
   bbreg,
@@ -16,7 +14,7 @@ import {
   type Candidates,
   type PaddedBox,
 } from './boxes.js';
-import { MtcnnNets } from './nets.js';
+import { loadNetworks, type MtcnnBackend, type MtcnnNetworks } from './engine.js';
 import { batchedNms, batchedNumpyMinNms } from './nms.js';
 import { numpyArgsort } from './numpy-argsort.js';
 import { pnetOutputSide, pyramidLevels, type PyramidLevel } from './pyramid.js';
@@ -60,8 +58,8 @@ export interface DetectOptions {
 }
 
 export interface MtcnnDetectorOptions {
-  /** TF.js backend for this thread (default wasm). */
-  backend?: BackendName;
+  /** The engine for this thread (default wasm; `auto` is resolved by the caller, engine.ts). */
+  backend?: MtcnnBackend;
 }
 
 export const defaultFactor = 0.709;
@@ -82,20 +80,17 @@ const pnetPixelsPerCall = 150_000;
 const f = Math.fround;
 
 export class MtcnnDetector {
-  private readonly backend: BackendName;
-  private nets: Promise<MtcnnNets> | undefined;
+  readonly backend: MtcnnBackend;
+  private nets: Promise<MtcnnNetworks> | undefined;
 
   constructor(options: MtcnnDetectorOptions = {}) {
     this.backend = options.backend ?? 'wasm';
   }
 
-  /** Selects the backend and builds the weight tensors, once (again after a failure). Called by detectFaces. */
-  load(): Promise<MtcnnNets> {
+  /** Loads the engine and the weights, once (again after a failure). Called by detectFaces. */
+  load(): Promise<MtcnnNetworks> {
     if (!this.nets) {
-      const loading = (async () => {
-        await useBackend(this.backend);
-        return new MtcnnNets(loadMtcnnWeights());
-      })();
+      const loading = loadNetworks(this.backend, loadMtcnnWeights());
       loading.catch(() => {
         if (this.nets === loading) this.nets = undefined;
       });
@@ -122,17 +117,17 @@ export class MtcnnDetector {
     const { trace, thresholds } = options;
     const levels = pyramidLevels(width, height, options.minFaceSize, options.factor ?? defaultFactor);
     const positions = options.batchPositions;
-    let boxes = proposeBoxes(nets, frames, levels, thresholds[0], positions, trace);
-    if (boxes.scores.length > 0) boxes = refineBoxes(nets, frames, boxes, thresholds[1], positions, trace);
-    const faces = boxes.scores.length > 0 ? outputFaces(nets, frames, boxes, thresholds[2], positions, trace) : frames.map(() => []);
+    let boxes = await proposeBoxes(nets, frames, levels, thresholds[0], positions, trace);
+    if (boxes.scores.length > 0) boxes = await refineBoxes(nets, frames, boxes, thresholds[1], positions, trace);
+    const faces = boxes.scores.length > 0 ? await outputFaces(nets, frames, boxes, thresholds[2], positions, trace) : frames.map(() => []);
     return faces.map(largestFirst);
   }
 
-  /** Frees the weight tensors; the detector loads them again if used afterwards. */
+  /** Frees the engine's weights; the detector loads them again if used afterwards. */
   async dispose(): Promise<void> {
     const nets = this.nets;
     this.nets = undefined;
-    if (nets) (await nets).dispose();
+    if (nets) await (await nets).dispose();
   }
 }
 
@@ -151,15 +146,15 @@ interface StageBoxes {
  * Stage 1: P-Net on every level; NMS 0.5 per level and frame, NMS 0.7 across levels; the regression
  * without +1; rerec.
  */
-function proposeBoxes(
-  nets: MtcnnNets,
+async function proposeBoxes(
+  nets: MtcnnNetworks,
   frames: readonly RgbImage[],
   levels: readonly PyramidLevel[],
   threshold: number,
   positions: readonly number[] | undefined,
   trace: TraceCallback | undefined,
-): StageBoxes {
-  const perLevel = runPnet(nets, frames, levels, threshold);
+): Promise<StageBoxes> {
+  const perLevel = await runPnet(nets, frames, levels, threshold);
   const parts = levels.map((level, l) => {
     const candidates = perLevel[l]!;
     trace?.({ step: 'level', scale: level.scale, height: level.height, width: level.width });
@@ -187,15 +182,15 @@ function proposeBoxes(
 }
 
 /** Stage 2: R-Net on 24x24 crops; score > t1 (the R-Net score replaces P-Net's); NMS 0.7; bbreg; rerec. */
-function refineBoxes(
-  nets: MtcnnNets,
+async function refineBoxes(
+  nets: MtcnnNetworks,
   frames: readonly RgbImage[],
   stage: StageBoxes,
   threshold: number,
   positions: readonly number[] | undefined,
   trace: TraceCallback | undefined,
-): StageBoxes {
-  const out = refine(nets, 'rnet', frames, stage.boxes, stage.image, 24, trace);
+): Promise<StageBoxes> {
+  const out = await refine(nets, 'rnet', frames, stage.boxes, stage.image, 24, trace);
   trace?.({ step: 'rnet', reg: rows(out.reg, 4), probabilities: Array.from(out.probabilities) });
   const { passed } = passingBoxes(stage, out, threshold);
   const keep = batchedNms(passed.boxes, passed.scores, nmsImages(passed.image, positions), 0.7);
@@ -212,15 +207,15 @@ function refineBoxes(
  * Stage 3: O-Net on 48x48 crops; score > t2; landmarks from the O-Net input boxes; bbreg; the numpy
  * 'Min' NMS 0.7. Faces per frame in NMS order (highest score first).
  */
-function outputFaces(
-  nets: MtcnnNets,
+async function outputFaces(
+  nets: MtcnnNetworks,
   frames: readonly RgbImage[],
   stage: StageBoxes,
   threshold: number,
   positions: readonly number[] | undefined,
   trace: TraceCallback | undefined,
-): Face[][] {
-  const out = refine(nets, 'onet', frames, stage.boxes, stage.image, 48, trace);
+): Promise<Face[][]> {
+  const out = await refine(nets, 'onet', frames, stage.boxes, stage.image, 48, trace);
   trace?.({ step: 'onet', reg: rows(out.reg, 4), landmarks: rows(out.landmarks, 10), probabilities: Array.from(out.probabilities) });
   const { pass, passed } = passingBoxes(stage, out, threshold);
   const { boxes, scores, reg, image } = passed;
@@ -295,7 +290,7 @@ function largestFirst(faces: Face[]): Face[] {
  * (large levels one frame at a time, where batching is slower; small levels batched, where it saves
  * per-op overhead).
  */
-function runPnet(nets: MtcnnNets, frames: readonly RgbImage[], levels: readonly PyramidLevel[], threshold: number): Candidates[] {
+async function runPnet(nets: MtcnnNetworks, frames: readonly RgbImage[], levels: readonly PyramidLevel[], threshold: number): Promise<Candidates[]> {
   const perLevel: Candidates[][] = levels.map(() => []);
   if (levels.length === 0) return [];
   const { width, height } = frames[0]!;
@@ -307,7 +302,7 @@ function runPnet(nets: MtcnnNets, frames: readonly RgbImage[], levels: readonly 
     members.forEach((frame, m) => {
       integrals[m] = integralImage(frame, integrals[m]);
     });
-    levels.forEach((level, l) => {
+    for (const [l, level] of levels.entries()) {
       const pixels = level.width * level.height;
       const perCall = Math.max(1, Math.floor(pnetPixelsPerCall / pixels));
       for (let start = 0; start < members.length; start += perCall) {
@@ -316,13 +311,10 @@ function runPnet(nets: MtcnnNets, frames: readonly RgbImage[], levels: readonly 
         for (let m = 0; m < count; m++) {
           resampleArea(members[start + m]!, whole, level.width, level.height, input, m * pixels * 3, { normalize: true, integral: integrals[start + m]! });
         }
-        const output = tf.tidy(() => nets.pnet(tf.tensor4d(input.subarray(0, count * pixels * 3), [count, level.height, level.width, 3])));
-        const [, outHeight, outWidth] = output.shape;
-        const values = output.dataSync() as Float32Array;
-        output.dispose();
+        const { values, outHeight, outWidth } = await nets.pnet(input.subarray(0, count * pixels * 3), [count, level.height, level.width, 3]);
         perLevel[l]!.push(generateBoundingBox(values, count, outHeight, outWidth, level.scale, threshold, first + start));
       }
-    });
+    }
   }
   return perLevel.map((parts) => concatCandidates(parts));
 }
@@ -339,15 +331,15 @@ interface RefineOutput {
  * skip (empty after clipping; never seen) gets probability -Infinity, so the box is dropped
  * (docs/mtcnn.md §13).
  */
-function refine(
-  nets: MtcnnNets,
+async function refine(
+  nets: MtcnnNetworks,
   net: 'rnet' | 'onet',
   frames: readonly RgbImage[],
   boxes: Float32Array,
   image: Int32Array,
   size: number,
   trace: TraceCallback | undefined,
-): RefineOutput {
+): Promise<RefineOutput> {
   const { width, height } = frames[0]!;
   const padded: PaddedBox[] = pad(boxes, width, height);
   trace?.({ step: 'pad', x: padded.map((p) => p.x), y: padded.map((p) => p.y), ex: padded.map((p) => p.ex), ey: padded.map((p) => p.ey) });
@@ -364,12 +356,8 @@ function refine(
   const raw = new Float32Array(n * columns);
   for (let first = 0; first < n; first += refineChunk[net]) {
     const count = Math.min(refineChunk[net], n - first);
-    const output = tf.tidy(() => {
-      const x = tf.tensor4d(input.subarray(first * perCrop, (first + count) * perCrop), [count, size, size, 3]);
-      return net === 'rnet' ? nets.rnet(x) : nets.onet(x);
-    });
-    raw.set(output.dataSync() as Float32Array, first * columns);
-    output.dispose();
+    const x = input.subarray(first * perCrop, (first + count) * perCrop);
+    raw.set(await (net === 'rnet' ? nets.rnet(x, count) : nets.onet(x, count)), first * columns);
   }
   const probabilities = new Float32Array(n);
   const reg = new Float32Array(n * 4);

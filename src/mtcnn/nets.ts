@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { MtcnnNetworks } from './engine.js';
 import { weight, type MtcnnWeights } from './weights.js';
 
 /**
@@ -175,5 +176,41 @@ export class MtcnnNets {
   dispose(): void {
     for (const tensor of this.kept) tensor.dispose();
     this.kept.length = 0;
+  }
+}
+
+/** The networks on the active TF.js backend, behind the engines' interface (engine.ts). */
+export class TfjsNetworks implements MtcnnNetworks {
+  private readonly nets: MtcnnNets;
+
+  constructor(weights: MtcnnWeights) {
+    this.nets = new MtcnnNets(weights);
+  }
+
+  async pnet(input: Float32Array, shape: readonly [number, number, number, number]) {
+    const output = tf.tidy(() => this.nets.pnet(tf.tensor4d(input, [...shape])));
+    const [, outHeight, outWidth] = output.shape;
+    const values = output.dataSync() as Float32Array;
+    output.dispose();
+    return { values, outHeight, outWidth };
+  }
+
+  async rnet(input: Float32Array, count: number): Promise<Float32Array> {
+    return this.refine((x) => this.nets.rnet(x), input, [count, 24, 24, 3]);
+  }
+
+  async onet(input: Float32Array, count: number): Promise<Float32Array> {
+    return this.refine((x) => this.nets.onet(x), input, [count, 48, 48, 3]);
+  }
+
+  private refine(net: (x: tf.Tensor4D) => tf.Tensor2D, input: Float32Array, shape: [number, number, number, number]): Float32Array {
+    const output = tf.tidy(() => net(tf.tensor4d(input, shape)));
+    const values = output.dataSync() as Float32Array;
+    output.dispose();
+    return values;
+  }
+
+  async dispose(): Promise<void> {
+    this.nets.dispose();
   }
 }

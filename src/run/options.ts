@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { backendNames } from '../tfjs/backend.js';
+import { backendChoices } from '../mtcnn/engine.js';
 import { nameList, option, wholeNumber } from '../util/options.js';
 
 /**
@@ -35,7 +35,7 @@ export const runOptions = {
 /** `--workers`: every stage with a pool or with several videos in flight. */
 export const workersOption = {
   workers: option(wholeNumber(1).optional(), {
-    help: 'worker threads (one TF.js backend each for MTCNN), and videos in flight for crops',
+    help: 'worker threads (one MTCNN engine each), and videos in flight for crops',
     value: 'n',
     defaultText: 'the CPUs this process may use (affinity, cgroup quota), fewer if its memory limit allows fewer',
   }),
@@ -43,10 +43,10 @@ export const workersOption = {
 
 /** `--backend`: stages that run MTCNN. */
 export const backendOption = {
-  backend: option(z.enum(backendNames).default('wasm'), {
-    help: 'TF.js backend: wasm (installs from npm), cpu (pure JS, slow), tensorflow (needs @tensorflow/tfjs-node or -node-gpu installed by you)',
+  backend: option(z.enum(backendChoices).default('auto'), {
+    help: "MTCNN engine: auto (native where it loads, else wasm), native (ONNX Runtime's CPU kernels, the optional onnxruntime-node), wasm (TF.js WebAssembly, installs from npm), cpu (TF.js pure JS, slow), tensorflow (needs @tensorflow/tfjs-node or -node-gpu installed by you)",
     value: 'name',
-    choices: backendNames,
+    choices: backendChoices,
   }),
 };
 

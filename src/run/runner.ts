@@ -5,6 +5,7 @@ import type { DatasetDirs } from '../dataset/dirs.js';
 import { outputPaths } from '../dataset/output-paths.js';
 import { formatProblem } from '../dataset/problems.js';
 import { selectVideos } from '../dataset/selection.js';
+import { resolveBackend } from '../mtcnn/engine.js';
 import { TaskPool } from '../workers/pool.js';
 import { removePath, removeTemporariesOf, temporaryPathFor, TemporaryIndex } from '../util/atomic-write.js';
 import { forEachConcurrent } from '../util/concurrency.js';
@@ -89,7 +90,13 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   let stoppedBy: StopSignal | undefined;
   const onSignal = (signal: StopSignal): void => {
     interrupts += 1;
-    if (interrupts > 1) process.exit(signalExitCode[signal]);
+    if (interrupts > 1) {
+      // At once: the signal's default action ends the process where it stands. Not process.exit(),
+      // which tears down worker threads and so aborts a native engine mid-computation (SIGABRT).
+      for (const each of stopSignals) process.removeListener(each, onSignal);
+      process.kill(process.pid, signal);
+      return;
+    }
     stoppedBy = signal;
     const again = signal === 'SIGINT' ? 'Ctrl-C again to stop at once; ' : '';
     progress.message(`${signal === 'SIGINT' ? 'interrupted' : `stopped by ${signal}`}: stopping the units in progress, whose partial outputs are removed (${again}nothing half-written is kept either way)`, 'warning');
@@ -103,7 +110,10 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   const chosen = chooseWorkerCount(options.workers);
   if (chosen.warning) progress.message(chosen.warning, 'warning');
   const workers = chosen.workers;
-  const backend = options.backend ?? 'wasm';
+  // `auto` is resolved (onnxruntime-node loaded to see whether it can) only when a stage runs MTCNN.
+  const runsMtcnn = request.stages.some(({ stage }) => stage.kind === 'units' && stage.pool === 'mtcnn');
+  const choice = options.backend ?? 'auto';
+  const backend = runsMtcnn ? await resolveBackend(choice) : choice === 'auto' ? 'wasm' : choice;
   let pool: TaskPool | undefined;
   let claims: UnitClaims | undefined;
   const context: RunContext = {
@@ -391,8 +401,8 @@ async function runUnitStage<U extends Unit>(
 
 /**
  * What shapes a stage's outputs, as provenance and unit records compare it: its settings, and for
- * stages that run MTCNN the TF.js backend, since backends agree only within float noise and outputs
- * of two backends must not mix.
+ * stages that run MTCNN the engine (`native`, `wasm`, ...; `auto` resolved), since engines agree only
+ * within float noise and outputs of two engines must not mix.
  */
 export function shapingSettings(stage: { pool?: 'mtcnn' | 'plain' }, settings: Record<string, unknown>, backend: string): Record<string, unknown> {
   return stage.pool === 'mtcnn' ? { ...settings, backend } : settings;

@@ -3,7 +3,7 @@ import type { Dataset } from '../dataset/dataset.js';
 import type { DatasetDirs } from '../dataset/dirs.js';
 import type { OutputPaths } from '../dataset/output-paths.js';
 import type { Selection } from '../dataset/selection.js';
-import type { BackendName } from '../tfjs/backend.js';
+import type { MtcnnBackend } from '../mtcnn/engine.js';
 import type { FileAccess } from '../util/file-system.js';
 import type { TaskPool } from '../workers/pool.js';
 import type { ReportFile } from './report.js';
@@ -79,7 +79,8 @@ export interface RunContext {
   readonly signal: AbortSignal;
   /** Worker threads (and units in flight for stages without a pool). */
   readonly workers: number;
-  readonly backend: BackendName;
+  /** The MTCNN engine the run resolved `--backend` to. */
+  readonly backend: MtcnnBackend;
   /** How to read the data set's and the output's file systems (src/util/file-system.ts). */
   readonly files: FileAccess;
   /** The worker pool, started on first use and shared by every stage of the run. */

@@ -13,8 +13,8 @@ import { FatalError } from '../util/errors.js';
  *   optional and not dependencies of dfdc; imported by a name in a variable so nothing needs them.
  */
 
-export const backendNames = ['wasm', 'cpu', 'tensorflow'] as const;
-export type BackendName = (typeof backendNames)[number];
+export const tfjsBackendNames = ['wasm', 'cpu', 'tensorflow'] as const;
+export type TfjsBackendName = (typeof tfjsBackendNames)[number];
 
 const tensorflowPackages = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
 
@@ -58,11 +58,11 @@ async function registerTensorflow(): Promise<void> {
   );
 }
 
-const registered = new Map<BackendName, Promise<void>>();
-let active: BackendName | undefined;
+const registered = new Map<TfjsBackendName, Promise<void>>();
+let active: TfjsBackendName | undefined;
 
 /** Loads `name` (once per thread), makes it TF.js's active backend and waits until it is ready. */
-export async function useBackend(name: BackendName = 'wasm'): Promise<void> {
+export async function useBackend(name: TfjsBackendName = 'wasm'): Promise<void> {
   if (active === name) return;
   // Silences TF.js's console advice (e.g. the cpu backend's "install tfjs-node" banner).
   tf.env().set('PROD', true);

@@ -1,7 +1,7 @@
 import { Worker, type TransferListItem } from 'node:worker_threads';
-import type { BackendName } from '../tfjs/backend.js';
+import type { MtcnnBackend } from '../mtcnn/engine.js';
 import { FatalError, errorFromMessage } from '../util/errors.js';
-import type { AnswerMessage } from './protocol.js';
+import type { AnswerMessage, CloseMessage } from './protocol.js';
 import type { TaskKind, TaskOf, ResultOf, WorkerSettings } from './tasks.js';
 
 /**
@@ -29,6 +29,7 @@ export class WorkerPool {
   private readonly idle: Worker[] = [];
   private readonly queue: Queued[] = [];
   private readonly running = new Map<Worker, Queued>();
+  private readonly exited = new Map<Worker, Promise<void>>();
   private nextId = 1;
   private closed = false;
   private fatal: FatalError | undefined;
@@ -38,9 +39,15 @@ export class WorkerPool {
       const worker = new Worker(moduleUrl, { workerData: options.workerData });
       worker.on('message', (message: AnswerMessage) => this.settle(worker, message));
       worker.on('error', (error) => this.crash(worker, error));
-      worker.on('exit', (code) => {
-        if (!this.closed) this.crash(worker, new Error(`worker thread exited with code ${code}`));
-      });
+      this.exited.set(
+        worker,
+        new Promise((resolve) =>
+          worker.on('exit', (code) => {
+            if (!this.closed) this.crash(worker, new Error(`worker thread exited with code ${code}`));
+            resolve();
+          }),
+        ),
+      );
       this.workers.push(worker);
       this.idle.push(worker);
     }
@@ -60,9 +67,24 @@ export class WorkerPool {
     });
   }
 
-  async close(): Promise<void> {
+  /**
+   * Ends every worker the safe way (protocol.ts): each finishes its task in progress, frees its
+   * engine and exits. A task still queued is rejected. A worker that has not exited after
+   * `graceMs` (a hung task) is terminated.
+   */
+  async close(graceMs = 60_000): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.workers.map((worker) => worker.terminate()));
+    const closed = new Error('worker pool is closed');
+    for (const queued of this.queue.splice(0)) queued.reject(closed);
+    await Promise.all(
+      this.workers.map(async (worker) => {
+        const timer = setTimeout(() => void worker.terminate(), graceMs);
+        worker.postMessage({ close: true } satisfies CloseMessage);
+        await this.exited.get(worker);
+        clearTimeout(timer);
+      }),
+    );
   }
 
   private dispatch(): void {
@@ -106,7 +128,7 @@ export class TaskPool {
   private readonly pool: WorkerPool;
   private loaded = false;
 
-  constructor(backend: BackendName, size: number) {
+  constructor(backend: MtcnnBackend, size: number) {
     this.pool = new WorkerPool(new URL('./worker.js', import.meta.url), { size, workerData: { backend } satisfies WorkerSettings });
   }
 

@@ -2,7 +2,7 @@ import type { RgbImage } from '../image/rgb-image.js';
 import type { CropLandmarksResult, CropLandmarksTask } from '../landmarks/crop-landmarks.js';
 import type { DetectOptions, Face } from '../mtcnn/detector.js';
 import type { DiffPairsResult, DiffPairsTask } from '../ssim/diff-files.js';
-import type { BackendName } from '../tfjs/backend.js';
+import type { MtcnnBackend } from '../mtcnn/engine.js';
 
 /**
  * What dfdc's worker threads do (src/workers/worker.ts), by kind: each task with its result.
@@ -14,14 +14,14 @@ export interface FacesTask {
   options: Omit<DetectOptions, 'trace'>;
 }
 
-/** The faces per frame, and the worker's TF.js memory after them (for leak checks). */
+/** The faces per frame, and on a TF.js engine the worker's TF.js memory after them (for leak checks). */
 export interface FacesResult {
   faces: Face[][];
-  memory: { numTensors: number; numBytes: number };
+  memory?: { numTensors: number; numBytes: number };
 }
 
 export interface Tasks {
-  /** Loads MTCNN (the TF.js backend and the weights) while the first frames are being decoded. */
+  /** Loads MTCNN (its engine and the weights) while the first frames are being decoded. */
   load: { task: Record<string, never>; result: null };
   /** MTCNN on a batch of frames (stage 1). */
   faces: { task: FacesTask; result: FacesResult };
@@ -38,5 +38,6 @@ export type WorkerTask = { [K in TaskKind]: { kind: K; task: TaskOf<K> } }[TaskK
 
 /** What every worker is started with. */
 export interface WorkerSettings {
-  backend: BackendName;
+  /** The MTCNN engine, resolved (never `auto`). */
+  backend: MtcnnBackend;
 }

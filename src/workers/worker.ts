@@ -9,8 +9,8 @@ import type { ResultOf, TaskKind, WorkerSettings, WorkerTask } from './tasks.js'
 /**
  * The worker thread behind every CPU-heavy stage: it runs one task at a time for the pool in
  * src/workers/pool.ts. WebAssembly threads do not start in Node, so this is how a run uses every
- * core: one TF.js backend per worker. MTCNN (stages 1 and 3) is created on the first task that
- * needs it, so a diffs-only run never starts TF.js.
+ * core: one MTCNN engine per worker. MTCNN (stages 1 and 3) is created on the first task that
+ * needs it, so a diffs-only run never starts an engine.
  */
 const settings = workerData as WorkerSettings;
 let detector: MtcnnDetector | undefined;
@@ -23,6 +23,7 @@ serveTasks<WorkerTask, ResultOf<TaskKind>>(async (message) => {
       return { result: null };
     case 'faces': {
       const faces = await mtcnn().detectFaces(message.task.frames, message.task.options);
+      if (settings.backend === 'native') return { result: { faces } };
       const { numTensors, numBytes } = tf.memory();
       return { result: { faces, memory: { numTensors, numBytes } } };
     }
@@ -31,4 +32,6 @@ serveTasks<WorkerTask, ResultOf<TaskKind>>(async (message) => {
     case 'diffs':
       return { result: await diffCropPairs(message.task) };
   }
+}, async () => {
+  await detector?.dispose();
 });

@@ -79,17 +79,23 @@ export function scratchDir(prefix: string): string {
 
 export interface SignalledRun {
   readonly status: number | null;
+  /** The signal that ended it, when one did. */
+  readonly signal: NodeJS.Signals | null;
   readonly stderr: string;
   /** Whether it was still running `killAfterMs` after the signal, and was killed with SIGKILL. */
   readonly killedHard: boolean;
 }
 
 /**
- * Starts the CLI in a child process; once its stderr holds `stop.when`, sends it `stop.signal`, and
+ * Starts the CLI in a child process; once its stderr holds `stop.when`, sends it `stop.signal` (and again
+ * `stop.againAfterMs` later, if set), and
  * SIGKILL `stop.killAfterMs` later if it is still running (a scheduler's grace period). Without
  * `stop`, the run goes to its end. Resolves when it has exited.
  */
-export function runCliStopped(args: readonly string[], stop?: { when: string; signal: NodeJS.Signals; killAfterMs?: number }): Promise<SignalledRun> {
+export function runCliStopped(
+  args: readonly string[],
+  stop?: { when: string; signal: NodeJS.Signals; killAfterMs?: number; againAfterMs?: number },
+): Promise<SignalledRun> {
   const child = spawn(process.execPath, [cliPath, ...args], { env: cliEnvironment(), stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   let signalled = false;
@@ -99,6 +105,7 @@ export function runCliStopped(args: readonly string[], stop?: { when: string; si
     if (stop && !signalled && stderr.includes(stop.when)) {
       signalled = true;
       child.kill(stop.signal);
+      if (stop.againAfterMs !== undefined) setTimeout(() => child.kill(stop.signal), stop.againAfterMs).unref();
       if (stop.killAfterMs !== undefined) {
         setTimeout(() => {
           if (child.exitCode === null && child.signalCode === null) {
@@ -109,5 +116,5 @@ export function runCliStopped(args: readonly string[], stop?: { when: string; si
       }
     }
   });
-  return new Promise((resolve) => child.on('exit', (status) => resolve({ status, stderr, killedHard })));
+  return new Promise((resolve) => child.on('exit', (status, signal) => resolve({ status, signal, stderr, killedHard })));
 }

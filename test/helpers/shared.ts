@@ -15,7 +15,7 @@ export const fixturesDir = join(packageRoot, 'fixtures');
 /** The committed sample DATA_ROOT (scripts/make-fixtures.ts builds it; fixtures/sample/README.md lists it). */
 export const sampleRoot = join(fixturesDir, 'sample');
 
-const inCi = process.env.CI === 'true' || process.env.CI === '1';
+export const inCi = process.env.CI === 'true' || process.env.CI === '1';
 
 function missingMessage(path: string): string {
   return `${path} is absent: parity tests need the reference outputs in ../shared (or DFDC_SHARED)`;

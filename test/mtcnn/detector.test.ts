@@ -111,6 +111,7 @@ test('in a worker thread the detector gives exactly the main thread result, with
     const [fromWorker, local] = await Promise.all([pool.run('faces', task), detector.detectFaces(frames, options)]);
     assert.deepEqual(fromWorker.faces, local);
     const again = await pool.run('faces', task);
+    assert.ok(again.memory && fromWorker.memory, 'a TF.js engine reports its tensors');
     assert.equal(again.memory.numTensors, fromWorker.memory.numTensors, 'flat tensor count in the worker');
   } finally {
     await pool.close();

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { after } from 'node:test';
 import { createMtcnnDetector } from '../../src/mtcnn/detector.js';
 import type { TraceEvent } from '../../src/mtcnn/trace.js';
-import type { BackendName } from '../../src/tfjs/backend.js';
+import type { MtcnnBackend } from '../../src/mtcnn/engine.js';
 import { sharedTest } from '../helpers/shared.js';
 import { goldenCases, goldenImage, goldenPath, goldenStages } from './golden-trace.js';
 import { boxTolerance, compareTrace } from './trace-compare.js';
@@ -15,7 +15,7 @@ import { boxTolerance, compareTrace } from './trace-compare.js';
  */
 export const probabilityTolerance = 1e-5;
 
-export function registerGoldenTests(backend: BackendName, include: (name: string) => boolean = () => true): void {
+export function registerGoldenTests(backend: MtcnnBackend, include: (name: string) => boolean = () => true): void {
   const names = existsSync(goldenPath) ? Object.keys(goldenCases()).filter(include) : [];
   if (names.length === 0) {
     sharedTest(`MTCNN golden cases on ${backend}`, goldenPath, () => assert.fail('no golden cases selected'));

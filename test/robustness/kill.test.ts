@@ -82,6 +82,17 @@ test('Ctrl-C stops the running units cleanly, exits 130, and a rerun completes t
   assert.equal(rerun.status, 0, rerun.stderr);
 });
 
+test('Ctrl-C twice ends the run at once by the signal itself (no native engine abort), and a rerun completes the outputs', async () => {
+  const scratch = scratchDir('sigint-twice');
+  const out = join(scratch, 'out');
+  const noisy = args(out).filter((arg) => arg !== '--quiet');
+  // Mid-detection, while the MTCNN engine (native where it loads) computes in the worker threads.
+  const { status, signal, stderr } = await runCliStopped(noisy, { when: 'detect: ', signal: 'SIGINT', againAfterMs: 300 });
+  assert.ok(signal === 'SIGINT' || status === 130, `ended by ${signal ?? `exit ${status}`}: ${stderr}`);
+  const rerun = runCli(args(out));
+  assert.equal(rerun.status, 0, rerun.stderr);
+});
+
 /**
  * A scheduler's stop: the signal, then SIGKILL after a grace period. Kubernetes waits 30 s by
  * default; 5 s here, shorter than one 1080p detect unit. The run must be gone before the SIGKILL,

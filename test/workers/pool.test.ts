@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
@@ -14,10 +14,13 @@ import { scratchDir } from '../helpers/cli.js';
  * so a full disk seen in a worker stops the run exactly as in the main thread.
  */
 const dist = (...parts: string[]) => pathToFileURL(join(packageRoot, 'dist', 'src', ...parts)).href;
-const workerFile = join(scratchDir('pool'), 'worker.mjs');
+const scratch = scratchDir('pool');
+const workerFile = join(scratch, 'worker.mjs');
+const closedLog = join(scratch, 'closed.log');
 writeFileSync(
   workerFile,
-  `import { threadId } from 'node:worker_threads';
+  `import { appendFileSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
 import { serveTasks } from '${dist('workers', 'protocol.js')}';
 import { FatalError, UnitError } from '${dist('util', 'errors.js')}';
 serveTasks(async (task) => {
@@ -26,8 +29,11 @@ serveTasks(async (task) => {
   if (task === 'fatal') throw new FatalError('no space left to write in /out/crops/x (ENOSPC)');
   if (task === 'errno') throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write', path: '/out/a' });
   if (task === 'die') process.exit(7);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await new Promise((resolve) => setTimeout(resolve, task === 'slow' ? 300 : 20));
+  if (task === 'slow') appendFileSync(${JSON.stringify(closedLog)}, 'slow task finished\\n');
   return { result: { task, threadId } };
+}, async () => {
+  appendFileSync(${JSON.stringify(closedLog)}, 'engine freed\\n');
 });
 `,
 );
@@ -70,4 +76,18 @@ test('a worker that dies fails the pool with one FatalError, so a stage stops on
   } finally {
     await pool.close();
   }
+});
+
+test('close lets the task in progress finish, frees the engine, then the thread exits; queued tasks are refused', async () => {
+  writeFileSync(closedLog, '');
+  const pool = new WorkerPool(pathToFileURL(workerFile), { size: 1 });
+  const slow = pool.run<{ task: string }>('slow');
+  const queued = pool.run('queued');
+  const refused = assert.rejects(queued, /pool is closed/);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await pool.close();
+  assert.equal((await slow).task, 'slow', 'the task in progress answered');
+  await refused;
+  assert.equal(readFileSync(closedLog, 'utf8'), 'slow task finished\nengine freed\n');
+  await pool.close();
 });

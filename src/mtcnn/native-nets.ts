@@ -1,0 +1,113 @@
+import { createRequire } from 'node:module';
+// onnxruntime-node 1.16 ships no typings of its own; its API is onnxruntime-common's, which it re-exports.
+import type * as Ort from 'onnxruntime-common';
+import type { MtcnnNetworks } from './engine.js';
+import { FatalError } from '../util/errors.js';
+import { mtcnnOnnxModel, type NetName } from './onnx-graph.js';
+import type { MtcnnWeights } from './weights.js';
+
+/**
+ * The native engine: P-Net, R-Net and O-Net as ONNX models (onnx-graph.ts) on ONNX Runtime's CPU
+ * execution provider, through onnxruntime-node, an optional dependency (README "Why each
+ * dependency"). Its kernels (MLAS) pick the CPU's widest vector instructions at run time, which
+ * 128-bit WebAssembly SIMD cannot. One session per network and thread, each with one intra-op
+ * thread: dfdc's worker threads are the parallelism (measured faster than ONNX Runtime's own threads
+ * on these small networks, docs/mtcnn.md §14), and a sum computed by one thread in one order is
+ * the same whatever the worker count, so outputs are byte-identical for any --workers.
+ */
+
+type OrtModule = typeof Ort;
+
+export interface NativeEngineStatus {
+  available: boolean;
+  /** e.g. `ONNX Runtime 1.16.3 (onnxruntime-node), CPU` */
+  description: string;
+  /** Why it is not available. */
+  reason: string;
+}
+
+/** The package name in a variable: dfdc installs and runs without it (it is optional). */
+const ortPackage = 'onnxruntime-node';
+
+let loading: Promise<{ ort?: OrtModule; status: NativeEngineStatus }> | undefined;
+
+function loadOrt(): Promise<{ ort?: OrtModule; status: NativeEngineStatus }> {
+  loading ??= (async () => {
+    try {
+      const imported = (await import(ortPackage)) as OrtModule & { default?: OrtModule };
+      const ort = imported.default ?? imported;
+      const version = (createRequire(import.meta.url)(`${ortPackage}/package.json`) as { version: string }).version;
+      return { ort, status: { available: true, description: `ONNX Runtime ${version} (onnxruntime-node), CPU`, reason: '' } };
+    } catch (error) {
+      const message = (error as Error).message.split('\n')[0] ?? String(error);
+      const missing = /Cannot find (package|module) 'onnxruntime-node'/.test(message);
+      const reason = missing ? 'onnxruntime-node is not installed' : `onnxruntime-node failed to load: ${message}`;
+      return { status: { available: false, description: '', reason } };
+    }
+  })();
+  return loading;
+}
+
+/** Whether the native engine loads in this process, and what it is. */
+export async function nativeEngineStatus(): Promise<NativeEngineStatus> {
+  return (await loadOrt()).status;
+}
+
+const sessionOptions: Ort.InferenceSession.SessionOptions = {
+  executionProviders: ['cpu'],
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+  graphOptimizationLevel: 'all',
+};
+
+class NativeNetworks implements MtcnnNetworks {
+  constructor(
+    private readonly ort: OrtModule,
+    private readonly sessions: Record<NetName, Ort.InferenceSession>,
+  ) {}
+
+  private async run(net: NetName, input: Float32Array, shape: readonly number[]): Promise<{ values: Float32Array; dims: readonly number[] }> {
+    const feeds = { input: new this.ort.Tensor('float32', input, shape as number[]) };
+    const { output } = await this.sessions[net].run(feeds);
+    // A copy the caller owns (the tensor's memory belongs to ONNX Runtime's output).
+    return { values: Float32Array.from(output!.data as Float32Array), dims: output!.dims };
+  }
+
+  async pnet(input: Float32Array, shape: readonly [number, number, number, number]) {
+    const { values, dims } = await this.run('pnet', input, shape);
+    return { values, outHeight: dims[1]!, outWidth: dims[2]! };
+  }
+
+  async rnet(input: Float32Array, count: number): Promise<Float32Array> {
+    return (await this.run('rnet', input, [count, 24, 24, 3])).values;
+  }
+
+  async onet(input: Float32Array, count: number): Promise<Float32Array> {
+    return (await this.run('onet', input, [count, 48, 48, 3])).values;
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(Object.values(this.sessions).map((session) => session.release()));
+  }
+}
+
+/** One line for a `--backend native` that cannot load. */
+function nativeUnavailable(reason: string): FatalError {
+  return new FatalError(
+    `the native MTCNN engine cannot load (${reason}); use --backend wasm, which needs nothing else, or reinstall dfdc with its optional dependency onnxruntime-node`,
+  );
+}
+
+/** The three networks on ONNX Runtime, or one clear line when it cannot load. */
+export async function loadNativeNetworks(weights: MtcnnWeights): Promise<MtcnnNetworks> {
+  const { ort, status } = await loadOrt();
+  if (!ort) throw nativeUnavailable(status.reason);
+  const create = (net: NetName) => ort.InferenceSession.create(mtcnnOnnxModel(weights, net), sessionOptions);
+  try {
+    const [pnet, rnet, onet] = await Promise.all([create('pnet'), create('rnet'), create('onet')]);
+    return new NativeNetworks(ort, { pnet, rnet, onet });
+  } catch (error) {
+    throw nativeUnavailable(`ONNX Runtime refused the MTCNN models: ${(error as Error).message.split('\n')[0]}`);
+  }
+}
