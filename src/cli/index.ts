@@ -1,18 +1,19 @@
 #!/usr/bin/env node
+import { describeAutoBackend } from '../mtcnn/engine.js';
 import { describeFfmpeg, locateFfmpeg } from '../video/ffmpeg-binaries.js';
-import { buildProgram } from './program.js';
+import { buildProgram, type ProgramContext } from './program.js';
 import { handleError } from './handle-error.js';
 
-/** Which ffmpeg a run would use, shown by `dfdc --help`; looked up only when the top-level help is asked for. */
-async function ffmpegForHelp(argv: readonly string[]): Promise<string | undefined> {
+/**
+ * Which ffmpeg and which MTCNN engine a run would use, shown by `dfdc --help`; looked up only when
+ * the top-level help is asked for (loading the native engine to see whether it can costs ~0.1 s).
+ */
+async function helpContext(argv: readonly string[]): Promise<ProgramContext> {
   const args = argv.slice(2);
   const topLevelHelp = args.length === 0 || (args.length === 1 && (args[0] === '--help' || args[0] === '-h'));
-  if (!topLevelHelp) return undefined;
-  try {
-    return describeFfmpeg(await locateFfmpeg());
-  } catch (error) {
-    return `not found (${error instanceof Error ? error.message : String(error)})`;
-  }
+  if (!topLevelHelp) return {};
+  const ffmpeg = await locateFfmpeg().then(describeFfmpeg, (error: unknown) => `not found (${error instanceof Error ? error.message : String(error)})`);
+  return { ffmpeg, engine: await describeAutoBackend() };
 }
 
 // A terminal or log collector that goes away (`dfdc run ... 2>&1 | head`, a closed SSH session)
@@ -20,7 +21,7 @@ async function ffmpegForHelp(argv: readonly string[]): Promise<string | undefine
 // and the work, the report and the exit code go on as usual.
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 
-const program = buildProgram({ ffmpeg: await ffmpegForHelp(process.argv) });
+const program = buildProgram(await helpContext(process.argv));
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

@@ -17,6 +17,8 @@ import { runCommand } from '../commands/run.js';
 export interface ProgramContext {
   /** Which ffmpeg a run would use, for the help text (found only when help is asked for). */
   ffmpeg?: string;
+  /** Which MTCNN engine `--backend auto` would use here, for the help text. */
+  engine?: string;
 }
 
 export function buildProgram(context: ProgramContext = {}): Command {
@@ -35,6 +37,7 @@ export function buildProgram(context: ProgramContext = {}): Command {
         'Quick start: dfdc run --root-dir DATA_ROOT --output-dir OUT (README.md explains every stage).',
         '',
         `ffmpeg: ${context.ffmpeg ?? 'FFMPEG_PATH, else ffmpeg on PATH, else the static build from the @ffmpeg-installer npm package'}`,
+        `MTCNN engine (--backend auto): ${context.engine ?? 'native (ONNX Runtime, where onnxruntime-node loads), else wasm'}`,
         'Exit codes: 0 done; 1 some videos or records failed (see run-report.json); 2 bad command line;',
         '            3 the run could not go on (ffmpeg missing, output not writable, disk full, fold leak);',
         '            130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (units in progress stopped, report written).',

@@ -1,16 +1,20 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { packageRoot } from '../../src/util/package-root.js';
 import { runCli, scratchDir } from '../helpers/cli.js';
-import { fixturesDir } from '../helpers/shared.js';
+import { fixturesDir, inCi } from '../helpers/shared.js';
+import { nativeEngineStatus } from '../../src/mtcnn/native-nets.js';
 
 /**
  * The package works when installed from its `npm pack` tarball: the tarball carries the built CLI,
- * the MTCNN weights and (through its dependencies) the wasm files and ffmpeg, and the installed
- * `dfdc` runs from a folder that is not this checkout.
+ * the MTCNN weights and (through its dependencies) the wasm files, ffmpeg and the native engine's
+ * CPU library, and the installed `dfdc` runs from a folder that is not this checkout. npm runs
+ * dependencies' install scripts on a global install, so the native engine must be a version with
+ * none (onnxruntime-node >= 1.17 downloads CUDA libraries in its postinstall: README, "Why each
+ * dependency").
  */
 const scratch = scratchDir('pack');
 const prefix = join(scratch, 'prefix');
@@ -46,6 +50,44 @@ test('installed dfdc --help lists the commands', () => {
   assert.equal(help.status, 0, help.stderr);
   assert.match(help.stdout, /Usage: dfdc/);
   assert.match(help.stdout, /folds/);
+  assert.match(help.stdout, /^MTCNN engine \(--backend auto\): (native \(ONNX Runtime [\d.]+|wasm \(the native engine is not available)/m);
+});
+
+// In CI, `npm install -g` must bring the native engine (it is optional only so that a machine it cannot
+// load on still installs dfdc); outside CI, only where this checkout has it too.
+const native = await nativeEngineStatus();
+const expectNative = inCi || native.available;
+
+test('the installed package has the native engine, from its own tarball, with no install script', { skip: expectNative ? false : `the native engine is not available here: ${native.reason}` }, () => {
+  const help = runCli(['--help'], { executable: dfdcBin, cwd: scratch });
+  assert.match(help.stdout, /^MTCNN engine \(--backend auto\): native \(ONNX Runtime [\d.]+ \(onnxruntime-node\), CPU\)$/m);
+  const ort = join(prefix, 'lib', 'node_modules', 'dfdc', 'node_modules', 'onnxruntime-node', 'package.json');
+  const manifest = JSON.parse(readFileSync(ort, 'utf8')) as { scripts?: Record<string, string> };
+  const installScripts = Object.keys(manifest.scripts ?? {}).filter((name) => ['preinstall', 'install', 'postinstall'].includes(name));
+  assert.deepEqual(installScripts, [], 'onnxruntime-node runs a script at install time');
+  const run = runCli(['faces', join(fixturesDir, 'source', 'astronaut-head.png'), '--backend', 'native', '--json'], { executable: dfdcBin, cwd: scratch });
+  assert.equal(run.status, 0, run.stderr);
+  const [result] = JSON.parse(run.stdout) as Array<{ faces: Array<{ probability: number }> }>;
+  assert.equal(result?.faces.length, 1);
+});
+
+/** Every package.json under `dir`'s node_modules, however deep (npm may nest a dependency). */
+function installedManifests(dir: string): string[] {
+  const modules = join(dir, 'node_modules');
+  if (!existsSync(modules)) return [];
+  const packages = readdirSync(modules).flatMap((name) =>
+    name.startsWith('@') ? readdirSync(join(modules, name)).map((scoped) => join(modules, name, scoped)) : name.startsWith('.') ? [] : [join(modules, name)],
+  );
+  return packages.flatMap((pkg) => (existsSync(join(pkg, 'package.json')) ? [join(pkg, 'package.json'), ...installedManifests(pkg)] : []));
+}
+
+test('nothing in the installed tree downloads at install time: the only install scripts are the ffmpeg packages chmod', () => {
+  const scripts = installedManifests(join(prefix, 'lib', 'node_modules', 'dfdc')).flatMap((file) => {
+    const manifest = JSON.parse(readFileSync(file, 'utf8')) as { name: string; scripts?: Record<string, string> };
+    return ['preinstall', 'install', 'postinstall'].flatMap((hook) => (manifest.scripts?.[hook] ? [`${manifest.name} ${hook}: ${manifest.scripts[hook]}`] : []));
+  });
+  assert.ok(scripts.length > 0 || !existsSync(join(prefix, 'lib', 'node_modules', 'dfdc', 'node_modules')), 'no installed packages found');
+  assert.deepEqual(scripts.filter((line) => !/^@ff(mpeg|probe)-installer\/[\w-]+ postinstall: chmod u\+x ff(mpeg|probe)$/.test(line)), []);
 });
 
 test('installed dfdc folds runs on the fixtures', () => {

@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameS
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { resolveBackend } from '../../src/mtcnn/engine.js';
 import { cliEnvironment, cliPath, runCli, runCliStopped, scratchDir } from '../helpers/cli.js';
 import { listFiles } from '../helpers/compare-images.js';
 import { copySampleRoot } from '../helpers/data-root.js';
@@ -115,12 +116,20 @@ test('a crops folder that is another output folder, the output folder or DATA_RO
   assert.equal(existsSync(join(scratch, 'refused')), false, 'something was written');
 });
 
-test('another TF.js backend stops the run instead of mixing outputs', () => {
+test('another MTCNN engine stops the run instead of mixing outputs, with the way out in the message', async () => {
+  // The reference run used --backend auto: native where it loads, else wasm. Engines agree only within
+  // float noise, so a rerun (or another node) on the other one must not add its boxes to these.
+  const made = await resolveBackend('auto');
+  const other = made === 'native' ? 'wasm' : 'cpu';
   const out = copyOfReference('backend');
   rmSync(join(out, 'boxes', 'real_a.json'));
-  const result = runCli(['detect', '--root-dir', sampleRoot, '--output-dir', out, '--every', '10', '--backend', 'cpu', '--quiet']);
+  const result = runCli(['detect', '--root-dir', sampleRoot, '--output-dir', out, '--every', '10', '--backend', other, '--quiet']);
   assert.equal(result.status, 3);
-  assert.match(result.stderr, /made with other settings \(backend: "wasm" -> "cpu"\)/);
+  assert.match(result.stderr, new RegExp(`made with other settings \\(backend: "${made}" -> "${other}"\\)`));
+  assert.match(result.stderr, /--force|--backend/);
+  assert.equal(existsSync(join(out, 'boxes', 'real_a.json')), false, 'a box file was written with the other engine');
+  const same = runCli(['detect', '--root-dir', sampleRoot, '--output-dir', out, '--every', '10', '--backend', made, '--quiet']);
+  assert.equal(same.status, 0, same.stderr);
 });
 
 test('state files that are folders or garbage get one line that names them and a fix that works', () => {
