@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { rotateClockwise } from '../../src/image/rotate.js';
 import { UnitError } from '../../src/util/errors.js';
-import { colourConversionFilter, decodeVideo, type DecodedFrame } from '../../src/video/decode.js';
+import { colourConversionFilter, decodeVideo, ffmpegDecodeArgs, type DecodedFrame } from '../../src/video/decode.js';
 import { probeVideo } from '../../src/video/probe.js';
 import { scratchDir } from '../helpers/cli.js';
 import { parityDir, sharedTest } from '../helpers/shared.js';
@@ -252,6 +252,29 @@ test('a probe given by the caller is used instead of probing again, and its fail
   assert.equal(count, 5);
   const failure = new UnitError(`${clip}: not a video (made up)`, { file: clip });
   await assert.rejects(decodeVideo(clip, { probe: Promise.reject(failure) }), (e: unknown) => e === failure);
+});
+
+test('decoderThreads: asked once when ffmpeg starts, given to the decoder, and the frames are the same', async () => {
+  const args = ffmpegDecodeArgs(clip, 10, ['-fps_mode', 'passthrough'], 'yuv420p', 1);
+  assert.deepEqual(args.slice(args.indexOf('-threads'), args.indexOf('-threads') + 3), ['-threads', '1', '-i']);
+  assert.ok(!ffmpegDecodeArgs(clip, 10, [], 'yuv420p').includes('-threads'));
+  const defaults = await collect(clip, { every: 3 });
+  for (const threads of [1, 2]) {
+    let asked = 0;
+    const { frames } = await collect(clip, {
+      every: 3,
+      decoderThreads: () => {
+        asked += 1;
+        return threads;
+      },
+    });
+    assert.equal(asked, 1);
+    assert.deepEqual(
+      frames.map((f) => f.index),
+      defaults.frames.map((f) => f.index),
+    );
+    frames.forEach((f, i) => assert.ok(Buffer.from(f.image.data).equals(Buffer.from(defaults.frames[i]!.image.data)), `${threads} threads, frame ${f.index}`));
+  }
 });
 
 test('files that are not videos are UnitErrors naming the file', async () => {
