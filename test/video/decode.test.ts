@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { rotateClockwise } from '../../src/image/rotate.js';
 import { UnitError } from '../../src/util/errors.js';
-import { colourConversionFilter, decodeVideo, type DecodedFrame } from '../../src/video/decode.js';
+import { colourConversionFilter, decodeVideo, ffmpegDecodeArgs, type DecodedFrame } from '../../src/video/decode.js';
 import { probeVideo } from '../../src/video/probe.js';
 import { scratchDir } from '../helpers/cli.js';
 import { parityDir, sharedTest } from '../helpers/shared.js';
@@ -182,6 +182,98 @@ test('a video cut short delivers its frames, then reports the break', async () =
   // Frames before the damage are intact (the last one or two may be concealed).
   for (let i = 0; i < Math.max(frames.length - 3, 1); i++) {
     assert.ok(Buffer.from(frames[i]!.image.data).equals(frameBytes(full, i, size)), `frame ${i}`);
+  }
+});
+
+test('every: 10 on a clip that breaks midway: the true indices of the frames before the break, then the break', async () => {
+  // 4 s at 25 fps: 100 frames, cut at half the file.
+  const long = join(dir, 'long10.mp4');
+  await makeClip(long, { size: '160x120', seconds: 4 });
+  const truncated = join(dir, 'truncated10.mp4');
+  await writeFile(truncated, (await readFile(long)).subarray(0, Math.floor((await readFile(long)).length * 0.5)));
+  const size = 160 * 120 * 3;
+  const full = await ffmpegRgbFrames(long, ['-vsync', 'passthrough']);
+  const whole = await collect(truncated);
+  const { frames, summary } = await collect(truncated, { every: 10 });
+  const decoded = whole.frames.length;
+  assert.ok(decoded > 10 && decoded < 100, `${decoded} frames before the break`);
+  assert.deepEqual(
+    frames.map((f) => f.index),
+    whole.frames.map((f) => f.index).filter((i) => i % 10 === 0),
+  );
+  assert.match(summary.error ?? '', /decoding stopped after frame \d+/);
+  assert.equal(summary.lastIndex, frames.at(-1)!.index);
+  // The frames well before the damage are the full decode's.
+  for (const f of frames.filter((f) => f.index < decoded - 3)) {
+    assert.ok(Buffer.from(f.image.data).equals(frameBytes(full, f.index, size)), `frame ${f.index}`);
+  }
+});
+
+test('every: 10 on a clip of 53 frames: frames 0..50, the last one short of the end', async () => {
+  const odd = join(dir, 'odd.mp4');
+  await makeClip(odd, { size: '32x24', rate: 25, seconds: 53 / 25 });
+  const full = await ffmpegRgbFrames(odd, ['-vsync', 'passthrough']);
+  const size = 32 * 24 * 3;
+  assert.equal(full.length, 53 * size);
+  const { frames, summary } = await collect(odd, { every: 10, recycleFrames: true });
+  assert.deepEqual(
+    frames.map((f) => f.index),
+    [0, 10, 20, 30, 40, 50],
+  );
+  assert.deepEqual(summary, { framesDelivered: 6, lastIndex: 50, width: 32, height: 24, complete: true, warnings: [] });
+});
+
+test('recycleFrames: each frame is right when delivered, and its buffer comes back for a later frame', async () => {
+  const full = await ffmpegRgbFrames(clip, ['-vsync', 'passthrough']);
+  const size = 64 * 48 * 3;
+  const video = await decodeVideo(clip, { every: 5, recycleFrames: true });
+  const buffers = new Set<ArrayBufferLike>();
+  let count = 0;
+  for await (const frame of video.frames) {
+    // Checked before the next frame is asked for: that is as long as a recycled frame lives.
+    assert.ok(Buffer.from(frame.image.data).equals(frameBytes(full, frame.index, size)), `frame ${frame.index}`);
+    buffers.add(frame.image.data.buffer);
+    count += 1;
+  }
+  assert.equal(count, clipFrames / 5);
+  assert.equal(buffers.size, 1, 'one buffer for every frame');
+  // Without the option every frame owns its buffer (detect hands them to worker threads).
+  const owned = new Set<ArrayBufferLike>();
+  for await (const frame of (await decodeVideo(clip, { every: 5 })).frames) owned.add(frame.image.data.buffer);
+  assert.equal(owned.size, clipFrames / 5);
+});
+
+test('a probe given by the caller is used instead of probing again, and its failure is the decoding\'s', async () => {
+  const probe = await probeVideo(clip);
+  const video = await decodeVideo(clip, { every: 10, probe: Promise.resolve(probe) });
+  assert.equal(video.probe, probe);
+  let count = 0;
+  for await (const frame of video.frames) count += frame.image.width === 64 ? 1 : 0;
+  assert.equal(count, 5);
+  const failure = new UnitError(`${clip}: not a video (made up)`, { file: clip });
+  await assert.rejects(decodeVideo(clip, { probe: Promise.reject(failure) }), (e: unknown) => e === failure);
+});
+
+test('decoderThreads: asked once when ffmpeg starts, given to the decoder, and the frames are the same', async () => {
+  const args = ffmpegDecodeArgs(clip, 10, ['-fps_mode', 'passthrough'], 'yuv420p', 1);
+  assert.deepEqual(args.slice(args.indexOf('-threads'), args.indexOf('-threads') + 3), ['-threads', '1', '-i']);
+  assert.ok(!ffmpegDecodeArgs(clip, 10, [], 'yuv420p').includes('-threads'));
+  const defaults = await collect(clip, { every: 3 });
+  for (const threads of [1, 2]) {
+    let asked = 0;
+    const { frames } = await collect(clip, {
+      every: 3,
+      decoderThreads: () => {
+        asked += 1;
+        return threads;
+      },
+    });
+    assert.equal(asked, 1);
+    assert.deepEqual(
+      frames.map((f) => f.index),
+      defaults.frames.map((f) => f.index),
+    );
+    frames.forEach((f, i) => assert.ok(Buffer.from(f.image.data).equals(Buffer.from(defaults.frames[i]!.image.data)), `${threads} threads, frame ${f.index}`));
   }
 });
 
