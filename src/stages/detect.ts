@@ -10,6 +10,7 @@ import { option, faceSize, thresholds, wholeNumber } from '../util/options.js';
 import { decodeVideo, decodeWarning } from '../video/decode.js';
 import { describeFfmpeg, locateFfmpeg } from '../video/ffmpeg-binaries.js';
 import { layoutNamed } from '../dataset/layouts/index.js';
+import { scaledSize } from '../image/pillow-resize.js';
 import { autoScale, boxesOfFrames } from './detect-frames.js';
 import { videoSubject } from './units.js';
 
@@ -138,6 +139,9 @@ export async function detectVideo(path: string, boxesFile: string, settings: Det
   };
 
   const resize = (image: RgbImage): Promise<RgbImage> => {
+    // At scale 1 (and other scales that keep the size) the frame is the detector's input as it is.
+    const size = scaledSize(image.width, image.height, detectionScale);
+    if (size.width === image.width && size.height === image.height) return Promise.resolve(image);
     const moved = transferable(image);
     const resized = pool.run('resize', { image: moved.image, scale: detectionScale }, moved.transfer);
     track(resizing, resized.then(() => undefined, fail));
