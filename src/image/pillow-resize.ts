@@ -1,3 +1,4 @@
+import { simdKernels, type SimdKernels } from './resize-simd.js';
 import type { RgbImage } from './rgb-image.js';
 
 /**
@@ -230,8 +231,16 @@ function resampleVertical(src: Uint8Array, width: number, rowOffset: number, axi
   return out;
 }
 
+export interface ResizeOptions {
+  /**
+   * Use the WebAssembly SIMD kernels (resize-simd.ts) where they apply (default: where WebAssembly
+   * SIMD is available). Same bytes either way; false is for tests that compare the two.
+   */
+  simd?: boolean;
+}
+
 /** Pillow's `image.resize((width, height))` for an RGB image (bicubic): any size, up or down. */
-export function pillowResize(image: RgbImage, width: number, height: number): RgbImage {
+export function pillowResize(image: RgbImage, width: number, height: number, options: ResizeOptions = {}): RgbImage {
   if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
     throw new RangeError(`resize target must be positive integers, got ${width}x${height}`);
   }
@@ -239,21 +248,92 @@ export function pillowResize(image: RgbImage, width: number, height: number): Rg
   const needVertical = height !== image.height;
   if (!needHorizontal && !needVertical) return { width, height, data: image.data.slice() };
   const vertical = needVertical ? axisWeights(image.height, height) : undefined;
+  const horizontal = needHorizontal ? axisWeights(image.width, width) : undefined;
+  // Only the source rows the vertical pass reads are resampled horizontally.
+  const rowFirst = vertical === undefined ? 0 : vertical.first[0]!;
+  const rowEnd = vertical === undefined ? image.height : vertical.first[height - 1]! + vertical.count[height - 1]!;
+  const kernels = options.simd === false ? null : simdKernels();
+  // The vertical kernel works 16 bytes at a time: narrower rows take the plain path.
+  if (kernels !== null && width * 3 >= 16) return resizeWithKernels(kernels, image, width, height, horizontal, vertical, rowFirst, rowEnd);
   let data = image.data;
   let rowOffset = 0;
-  if (needHorizontal) {
-    // Only the source rows the vertical pass reads are resampled horizontally.
-    let rowFirst = 0;
-    let rowEnd = image.height;
-    if (vertical !== undefined) {
-      rowFirst = vertical.first[0]!;
-      rowEnd = vertical.first[height - 1]! + vertical.count[height - 1]!;
-    }
-    data = resampleHorizontal(data, image.width, rowFirst, rowEnd - rowFirst, axisWeights(image.width, width));
+  if (horizontal !== undefined) {
+    data = resampleHorizontal(data, image.width, rowFirst, rowEnd - rowFirst, horizontal);
     rowOffset = rowFirst;
   }
   if (vertical !== undefined) data = resampleVertical(data, width, rowOffset, vertical);
   return { width, height, data };
+}
+
+/** Per-thread scratch in the kernels' memory: regions at 16-byte boundaries, grown when a frame needs more. */
+function layout(kernels: SimdKernels, sizes: readonly number[]): { view: Uint8Array; offsets: number[] } {
+  const offsets: number[] = [];
+  let end = 0;
+  for (const size of sizes) {
+    offsets.push(end);
+    end += Math.ceil(size / 16) * 16;
+  }
+  const missing = end - kernels.memory.buffer.byteLength;
+  if (missing > 0) kernels.memory.grow(Math.ceil(missing / 65536));
+  return { view: new Uint8Array(kernels.memory.buffer), offsets };
+}
+
+/**
+ * pillowResize with the SIMD kernels: the source rows are copied into the kernels' memory; the
+ * interior of a 2:1 horizontal reduction is computed by `halving` and every other output pixel of
+ * the horizontal pass by horizontalPixel, after it (the kernel writes 4 bytes past each row's run,
+ * which the edge pixels then overwrite); every row of the vertical pass by `vertical`. The same
+ * integer sums as the plain path, in 32-bit lanes as in Pillow's C.
+ */
+function resizeWithKernels(
+  kernels: SimdKernels,
+  image: RgbImage,
+  width: number,
+  height: number,
+  horizontal: AxisWeights | undefined,
+  vertical: AxisWeights | undefined,
+  rowFirst: number,
+  rowEnd: number,
+): RgbImage {
+  const rows = rowEnd - rowFirst;
+  const srcRowBytes = image.width * 3;
+  const rowBytes = width * 3;
+  const sizes = [
+    // Source rows, and room for the halving kernel's reads past the last one.
+    rows * srcRowBytes + 64,
+    // The horizontal pass's rows, and room for the kernel's 4 bytes past the last one.
+    horizontal === undefined ? 0 : rows * rowBytes + 16,
+    vertical === undefined ? 0 : height * rowBytes,
+    vertical === undefined ? 0 : vertical.weights.byteLength,
+  ];
+  const { view, offsets } = layout(kernels, sizes);
+  const [source, across, output, weights] = offsets as [number, number, number, number];
+  view.set(image.data.subarray(rowFirst * srcRowBytes, rowEnd * srcRowBytes), source);
+  let passed = source;
+  if (horizontal !== undefined) {
+    const run = horizontal.halvingRun !== null && horizontal.halvingRun.end - horizontal.halvingRun.start >= 3 ? horizontal.halvingRun : null;
+    if (run !== null) {
+      const k0 = run.start * horizontal.ksize;
+      const w = horizontal.weights;
+      kernels.halving(source + horizontal.first[run.start]! * 3, across + run.start * 3, rows, srcRowBytes, rowBytes, run.end - run.start + 1, w[k0]!, w[k0 + 1]!, w[k0 + 2]!, w[k0 + 3]!);
+    }
+    for (let y = 0; y < rows; y++) {
+      const rowStart = source + y * srcRowBytes;
+      const outRowStart = across + y * rowBytes;
+      for (let x = 0; x < width; x++) {
+        if (run !== null && x === run.start) x = run.end + 1;
+        if (x < width) horizontalPixel(view, rowStart, view, outRowStart + x * 3, horizontal, x);
+      }
+    }
+    passed = across;
+  }
+  if (vertical === undefined) return { width, height, data: view.slice(passed, passed + height * rowBytes) };
+  new Int32Array(view.buffer, weights, vertical.weights.length).set(vertical.weights);
+  for (let y = 0; y < height; y++) {
+    const from = passed + (vertical.first[y]! - rowFirst) * rowBytes;
+    kernels.vertical(from, output + y * rowBytes, rowBytes, rowBytes, weights + y * vertical.ksize * 4, vertical.count[y]!);
+  }
+  return { width, height, data: view.slice(output, output + height * rowBytes) };
 }
 
 /** The detector input size at scale `s`: (floor(w*s), floor(h*s)), at least 1 pixel each way. */

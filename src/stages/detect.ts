@@ -7,10 +7,11 @@ import type { UnitOutcome, UnitStage } from '../run/stage.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { TaskPool } from '../workers/pool.js';
 import { option, faceSize, thresholds, wholeNumber } from '../util/options.js';
-import { decodeVideo, decodeWarning, type DecodedFrame } from '../video/decode.js';
+import { decodeVideo, decodeWarning } from '../video/decode.js';
 import { describeFfmpeg, locateFfmpeg } from '../video/ffmpeg-binaries.js';
 import { layoutNamed } from '../dataset/layouts/index.js';
-import { autoScale, boxesOfFrames, resizeForDetection } from './detect-frames.js';
+import { scaledSize } from '../image/pillow-resize.js';
+import { autoScale, boxesOfFrames } from './detect-frames.js';
 import { videoSubject } from './units.js';
 
 /**
@@ -104,7 +105,16 @@ interface DetectServices {
   addFrames: (frames: number) => void;
 }
 
-/** Stage 1 for one REAL video: decode, resize, detect in batches, write the boxes file. */
+/**
+ * Stage 1 for one REAL video: decode, resize, detect in batches, write the boxes file.
+ *
+ * The main thread only reads frames off ffmpeg's pipe. Each full frame goes to a worker (its buffer
+ * transferred, not copied) to be resized to the detection size there, since a 1080p resize costs
+ * about a third of MTCNN's time per frame and on the main thread it held the workers back (issue
+ * 12, bench/detect-costs.ts). The resized frames come back and, once a batch is complete, go to a
+ * worker together for MTCNN. Full frames in flight are few (a full 1080p frame is 6 MB): they
+ * bound memory, not speed, since a worker that finishes a batch resizes the next one's frames.
+ */
 export async function detectVideo(path: string, boxesFile: string, settings: DetectSettings, services: DetectServices): Promise<UnitOutcome> {
   const { pool, signal } = services;
   const decoding = await decodeVideo(path, { every: settings.every, signal });
@@ -113,54 +123,74 @@ export async function detectVideo(path: string, boxesFile: string, settings: Det
   const detectionScale = settings.scale === 'auto' ? autoScale(decoding.width, decoding.height) : settings.scale;
   const results = new Map<number, Box[] | null>();
   // Batches of this video in flight: one per worker and one more, so no worker waits.
-  const limit = pool.size + 1;
+  const batchLimit = pool.size + 1;
+  // Full frames sent to be resized and not back yet: two per worker keep each one fed.
+  const resizeLimit = 2 * pool.size;
   const running = new Set<Promise<void>>();
+  const resizing = new Set<Promise<void>>();
   let failure: unknown;
   let frames = 0;
+  const fail = (error: unknown): void => {
+    failure ??= error;
+  };
+  const track = (set: Set<Promise<void>>, job: Promise<void>): void => {
+    set.add(job);
+    void job.finally(() => set.delete(job));
+  };
 
-  const dispatch = (batch: DecodedFrame[]): void => {
-    const images: RgbImage[] = [];
-    const transfer: TransferListItem[] = [];
-    for (const frame of batch) {
-      const moved = transferable(frame.image);
-      images.push(moved.image);
-      transfer.push(...moved.transfer);
-    }
-    const indices = batch.map((frame) => frame.index);
+  const resize = (image: RgbImage): Promise<RgbImage> => {
+    // At scale 1 (and other scales that keep the size) the frame is the detector's input as it is.
+    const size = scaledSize(image.width, image.height, detectionScale);
+    if (size.width === image.width && size.height === image.height) return Promise.resolve(image);
+    const moved = transferable(image);
+    const resized = pool.run('resize', { image: moved.image, scale: detectionScale }, moved.transfer);
+    track(resizing, resized.then(() => undefined, fail));
+    return resized;
+  };
+
+  const dispatch = (indices: number[], resized: Promise<RgbImage>[]): void => {
     const options = {
       thresholds: settings.thresholds,
       minFaceSize: settings.minFaceSize,
       batchPositions: indices.map((index) => index % settings.batchSize),
     };
-    const job = pool.run('faces', { frames: images, options }, transfer).then(
-      ({ faces }) => {
+    const job = Promise.all(resized)
+      .then((images) => {
+        const transfer: TransferListItem[] = [];
+        const moved = images.map((image) => {
+          const one = transferable(image);
+          transfer.push(...one.transfer);
+          return one.image;
+        });
+        return pool.run('faces', { frames: moved, options }, transfer);
+      })
+      .then(({ faces }) => {
         boxesOfFrames(faces, detectionScale).forEach((list, k) => results.set(indices[k] as number, list));
         services.addFrames(indices.length);
-      },
-      (error: unknown) => {
-        failure ??= error;
-      },
-    );
-    running.add(job);
-    void job.finally(() => running.delete(job));
+      }, fail);
+    track(running, job);
   };
 
-  let batch: DecodedFrame[] = [];
+  let indices: number[] = [];
+  let resized: Promise<RgbImage>[] = [];
   let batchNumber = 0;
   for await (const frame of decoding.frames) {
     frames += 1;
     const number = Math.floor(frame.index / settings.batchSize);
-    if (number !== batchNumber && batch.length > 0) {
-      dispatch(batch);
-      batch = [];
-      while (running.size >= limit) await Promise.race(running);
+    if (number !== batchNumber && indices.length > 0) {
+      dispatch(indices, resized);
+      indices = [];
+      resized = [];
+      while (running.size >= batchLimit && !failure) await Promise.race(running);
     }
     batchNumber = number;
-    batch.push({ index: frame.index, image: resizeForDetection(frame.image, detectionScale) });
+    indices.push(frame.index);
+    resized.push(resize(frame.image));
+    while (resizing.size >= resizeLimit && !failure) await Promise.race(resizing);
     if (failure) break;
   }
-  if (batch.length > 0 && !failure) dispatch(batch);
-  await Promise.all(running);
+  if (indices.length > 0 && !failure) dispatch(indices, resized);
+  await Promise.all([...running, ...resizing]);
   if (failure) throw failure;
   signal.throwIfAborted();
 

@@ -57,6 +57,15 @@ export class WorkerPool {
     return this.workers.length;
   }
 
+  /**
+   * Each worker's busy time so far in ms (its event loop's active time): a task runs synchronously
+   * in its worker, so the share of a stretch of wall time a worker was busy is the difference of
+   * two readings over that stretch. For benchmarks that ask whether the workers wait for work.
+   */
+  busyMs(): number[] {
+    return this.workers.map((worker) => worker.performance.eventLoopUtilization().active);
+  }
+
   /** Runs `task` on the next free worker; `transfer` lists buffers to move rather than copy. */
   run<Result>(task: unknown, transfer: readonly TransferListItem[] = []): Promise<Result> {
     if (this.fatal) return Promise.reject(this.fatal);
@@ -145,6 +154,11 @@ export class TaskPool {
 
   get size(): number {
     return this.pool.size;
+  }
+
+  /** Each worker's busy time so far in ms (WorkerPool.busyMs). */
+  busyMs(): number[] {
+    return this.pool.busyMs();
   }
 
   run<K extends TaskKind>(kind: K, task: TaskOf<K>, transfer: readonly TransferListItem[] = []): Promise<ResultOf<K>> {

@@ -14,6 +14,13 @@ export interface FacesTask {
   options: Omit<DetectOptions, 'trace'>;
 }
 
+/** A full decoded frame to resize to the detection size (stage 1), its buffer transferred. */
+export interface ResizeTask {
+  image: RgbImage;
+  /** The detection scale (stages/detect-frames.ts resizeForDetection). */
+  scale: number;
+}
+
 /** The faces per frame, and on a TF.js engine the worker's TF.js memory after them (for leak checks). */
 export interface FacesResult {
   faces: Face[][];
@@ -23,6 +30,8 @@ export interface FacesResult {
 export interface Tasks {
   /** Loads MTCNN (its engine and the weights) while the first frames are being decoded. */
   load: { task: Record<string, never>; result: null };
+  /** One frame resized to the detection size with Pillow's bicubic (stage 1); the result's buffer is transferred back. */
+  resize: { task: ResizeTask; result: RgbImage };
   /** MTCNN on a batch of frames (stage 1). */
   faces: { task: FacesTask; result: FacesResult };
   /** The landmarks of one video's crops (stage 3). */

@@ -2,6 +2,7 @@ import { workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { landmarksOfCrops } from '../landmarks/crop-landmarks.js';
 import { createMtcnnDetector, type MtcnnDetector } from '../mtcnn/detector.js';
+import { resizeForDetection } from '../stages/detect-frames.js';
 import { diffCropPairs } from '../ssim/diff-files.js';
 import { serveTasks } from './protocol.js';
 import type { ResultOf, TaskKind, WorkerSettings, WorkerTask } from './tasks.js';
@@ -21,6 +22,10 @@ serveTasks<WorkerTask, ResultOf<TaskKind>>(async (message) => {
     case 'load':
       await mtcnn().load();
       return { result: null };
+    case 'resize': {
+      const image = resizeForDetection(message.task.image, message.task.scale);
+      return { result: image, transfer: [image.data.buffer as ArrayBuffer] };
+    }
     case 'faces': {
       const faces = await mtcnn().detectFaces(message.task.frames, message.task.options);
       if (settings.backend === 'native') return { result: { faces } };

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { computeAxisWeights, halfSize, pillowResize, resizeByScale, scaledSize } from '../../src/image/pillow-resize.js';
+import { simdKernels } from '../../src/image/resize-simd.js';
 import { readRgbImage } from '../../src/image/png.js';
 import type { RgbImage } from '../../src/image/rgb-image.js';
 import { packageRoot } from '../../src/util/package-root.js';
@@ -33,15 +34,58 @@ function firstDifference(actual: Uint8Array, expected: Uint8Array): string | und
   return undefined;
 }
 
-test(`pillowResize equals Pillow ${vectors.pillow} on synthetic images at odd sizes, up and down`, () => {
-  assert.ok(vectors.cases.length >= 10);
-  for (const v of vectors.cases) {
-    const input: RgbImage = { width: v.width, height: v.height, data: new Uint8Array(Buffer.from(v.input, 'base64')) };
-    const expected = new Uint8Array(Buffer.from(v.expected, 'base64'));
-    const out = pillowResize(input, v.outWidth, v.outHeight);
-    assert.equal(out.width, v.outWidth, v.name);
-    assert.equal(out.height, v.outHeight, v.name);
-    assert.equal(firstDifference(out.data, expected), undefined, v.name);
+for (const simd of [true, false]) {
+  test(`pillowResize equals Pillow ${vectors.pillow} on synthetic images at odd sizes, up and down (${simd ? 'SIMD kernels' : 'plain JavaScript'})`, () => {
+    assert.ok(vectors.cases.length >= 10);
+    for (const v of vectors.cases) {
+      const input: RgbImage = { width: v.width, height: v.height, data: new Uint8Array(Buffer.from(v.input, 'base64')) };
+      const expected = new Uint8Array(Buffer.from(v.expected, 'base64'));
+      const out = pillowResize(input, v.outWidth, v.outHeight, { simd });
+      assert.equal(out.width, v.outWidth, v.name);
+      assert.equal(out.height, v.outHeight, v.name);
+      assert.equal(firstDifference(out.data, expected), undefined, v.name);
+    }
+  });
+}
+
+test('the WebAssembly SIMD kernels load on this Node (else every resize takes the plain path)', () => {
+  assert.notEqual(simdKernels(), null);
+});
+
+/** A deterministic pseudo-random byte sequence (a 32-bit LCG), so a failure can be reproduced. */
+function noise(length: number, seed: number): Uint8Array {
+  let state = seed >>> 0;
+  return new Uint8Array(length).map(() => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state >>> 24;
+  });
+}
+
+test('the SIMD kernels give the plain path\'s bytes at every size tried, with the extremes that saturate', () => {
+  let seed = 7;
+  const sizes: [number, number][] = [];
+  for (let width = 1; width <= 70; width += 3) for (const height of [1, 2, 5, 9, 17]) sizes.push([width, height]);
+  sizes.push([1920, 9], [1279, 7], [641, 33], [6, 700]);
+  for (const [width, height] of sizes) {
+    seed += 1;
+    const random = noise(width * height * 3, seed);
+    // Black and white stripes drive the sums to both ends (clipped at 0 and 255).
+    const stripes = random.map((value, i) => ((i / 3) % 2 < 1 ? 255 : 0) ^ (value & 1));
+    for (const data of [random, stripes]) {
+      const image = { width, height, data };
+      const targets: [number, number][] = [
+        [Math.max(1, width >> 1), Math.max(1, height >> 1)],
+        [Math.max(1, Math.floor(width * 0.33)), Math.max(1, Math.floor(height * 0.33))],
+        [width * 2 + 1, height + 3],
+        [width, Math.max(1, height >> 1)],
+        [Math.max(1, width >> 1), height],
+      ];
+      for (const [w, h] of targets) {
+        const simd = pillowResize(image, w, h, { simd: true });
+        const plain = pillowResize(image, w, h, { simd: false });
+        assert.equal(firstDifference(simd.data, plain.data), undefined, `${width}x${height} -> ${w}x${h}`);
+      }
+    }
   }
 });
 
@@ -113,5 +157,7 @@ sharedTest('half-size frames 0 and 50 of realvideoa equal the reference detector
     assert.equal(half.width, expected.width);
     assert.equal(half.height, expected.height);
     assert.equal(firstDifference(half.data, expected.data), undefined, `frame ${index}`);
+    const plain = pillowResize(frame, half.width, half.height, { simd: false });
+    assert.equal(firstDifference(plain.data, expected.data), undefined, `frame ${index}, plain JavaScript`);
   }
 });
