@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import sharp from 'sharp';
 import { readRgbImage } from '../../src/image/png.js';
 import { createMtcnnDetector } from '../../src/mtcnn/detector.js';
+import { resolveBackend } from '../../src/mtcnn/engine.js';
 import { runCli, scratchDir } from '../helpers/cli.js';
 import { decodeImage } from '../helpers/compare-images.js';
 import { fixturesDir, sharedTest } from '../helpers/shared.js';
@@ -27,7 +28,8 @@ test('dfdc faces --json: the documented shape, the library values, a missing fil
   assert.equal(entries.length, 1);
   assert.deepEqual(Object.keys(entries[0]!), ['image', 'width', 'height', 'faces']);
   assert.deepEqual([entries[0]!.image, entries[0]!.width, entries[0]!.height], [astronautPath, 192, 240]);
-  const detector = createMtcnnDetector();
+  // The engine `dfdc faces` resolves by default (--backend auto): engines agree only within float noise.
+  const detector = createMtcnnDetector({ backend: await resolveBackend('auto') });
   const [faces] = await detector.detectFaces([await readRgbImage(astronautPath)], { thresholds: [0.6, 0.7, 0.7], minFaceSize: 20 });
   await detector.dispose();
   assert.deepEqual(entries[0]!.faces, faces, 'same float32 values as detectFaces with the default thresholds');
