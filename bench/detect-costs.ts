@@ -5,7 +5,7 @@ import type { RgbImage } from '../src/image/rgb-image.js';
 import { resolveBackend } from '../src/mtcnn/engine.js';
 import { chooseWorkerCount } from '../src/run/workers.js';
 import { detectSettings, detectVideo } from '../src/stages/detect.js';
-import { resizeForDetection } from '../src/stages/detect-frames.js';
+import { resizeByScale } from '../src/image/pillow-resize.js';
 import { decodeVideo } from '../src/video/decode.js';
 import { TaskPool } from '../src/workers/pool.js';
 import { mediaDir } from '../test/helpers/shared.js';
@@ -65,9 +65,9 @@ async function decodeOnly() {
 async function resizeCost(): Promise<{ frames: RgbImage[]; msPerFrame: number | null }> {
   const full: RgbImage[] = [];
   for await (const frame of (await decodeVideo(clip, { every: 30 })).frames) full.push(frame.image);
-  resizeForDetection(full[0]!, 0.5);
+  resizeByScale(full[0]!, 0.5);
   const before = mainThreadCpu();
-  for (let r = 0; r < 3; r++) for (const frame of full) resizeForDetection(frame, 0.5);
+  for (let r = 0; r < 3; r++) for (const frame of full) resizeByScale(frame, 0.5);
   const cpu = difference(mainThreadCpu(), before);
   return { frames: full, msPerFrame: round(cpu === null ? null : (cpu * 1000) / (3 * full.length), 1) };
 }
@@ -78,7 +78,7 @@ async function resizeCost(): Promise<{ frames: RgbImage[]; msPerFrame: number | 
  * detectCosts).
  */
 async function mtcnnCost(pool: TaskPool, full: RgbImage[]) {
-  const halves = Array.from({ length: 32 }, (_, i) => resizeForDetection(full[i % full.length]!, 0.5));
+  const halves = Array.from({ length: 32 }, (_, i) => resizeByScale(full[i % full.length]!, 0.5));
   const options = { thresholds, minFaceSize: 20 };
   await pool.run('faces', { frames: halves.slice(0, 2), options });
   const busy = pool.busyMs();

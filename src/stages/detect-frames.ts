@@ -1,6 +1,4 @@
 import type { Box } from '../dataset/boxes-file.js';
-import { halfSize, resizeByScale } from '../image/pillow-resize.js';
-import type { RgbImage } from '../image/rgb-image.js';
 import type { Face } from '../mtcnn/detector.js';
 
 /**
@@ -22,11 +20,6 @@ export function autoScale(width: number, height: number): number {
   if (wider <= 1000) return 1;
   if (wider <= 1900) return 0.5;
   return 0.33;
-}
-
-/** A full frame resized by s with Pillow's bicubic: (floor(w*s), floor(h*s)), half size for 0.5. */
-export function resizeForDetection(frame: RgbImage, scale: number): RgbImage {
-  return scale === REFERENCE_SCALE ? halfSize(frame) : resizeByScale(frame, scale);
 }
 
 /** Maps a box found at scale s to half-size coordinates (multiply by 0.5 / s), kept in float32. */

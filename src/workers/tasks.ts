@@ -17,7 +17,7 @@ export interface FacesTask {
 /** A full decoded frame to resize to the detection size (stage 1), its buffer transferred. */
 export interface ResizeTask {
   image: RgbImage;
-  /** The detection scale (stages/detect-frames.ts resizeForDetection). */
+  /** The detection scale: the frame is resized to scaledSize (image/pillow-resize.ts resizeByScale). */
   scale: number;
 }
 

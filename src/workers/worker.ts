@@ -1,8 +1,8 @@
 import { workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { landmarksOfCrops } from '../landmarks/crop-landmarks.js';
+import { resizeByScale } from '../image/pillow-resize.js';
 import { createMtcnnDetector, type MtcnnDetector } from '../mtcnn/detector.js';
-import { resizeForDetection } from '../stages/detect-frames.js';
 import { diffCropPairs } from '../ssim/diff-files.js';
 import { serveTasks } from './protocol.js';
 import type { ResultOf, TaskKind, WorkerSettings, WorkerTask } from './tasks.js';
@@ -23,7 +23,7 @@ serveTasks<WorkerTask, ResultOf<TaskKind>>(async (message) => {
       await mtcnn().load();
       return { result: null };
     case 'resize': {
-      const image = resizeForDetection(message.task.image, message.task.scale);
+      const image = resizeByScale(message.task.image, message.task.scale);
       return { result: image, transfer: [image.data.buffer as ArrayBuffer] };
     }
     case 'faces': {
