@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { nativeEngineStatus } from '../../src/mtcnn/native-nets.js';
 import { packageRoot } from '../../src/util/package-root.js';
 
 /**
@@ -33,6 +34,22 @@ export function sharedTest(name: string, path: string, fn: (t: TestContext) => u
   }
   test(name, async (t) => {
     if (!present) throw new Error(missingMessage(path));
+    await fn(t);
+  });
+}
+
+/**
+ * A test that needs the native MTCNN engine (onnxruntime-node, an optional dependency): skipped
+ * with the reason where it does not load, failed with the reason in CI, which installs it.
+ */
+export async function nativeTest(name: string, fn: (t: TestContext) => unknown | Promise<unknown>): Promise<void> {
+  const status = await nativeEngineStatus();
+  if (!status.available && !inCi) {
+    test(name, { skip: `the native engine is not available here: ${status.reason}` }, () => {});
+    return;
+  }
+  test(name, async (t) => {
+    if (!status.available) throw new Error(`the native engine does not load: ${status.reason}`);
     await fn(t);
   });
 }

@@ -5,8 +5,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { packageRoot } from '../../src/util/package-root.js';
 import { runCli, scratchDir } from '../helpers/cli.js';
-import { fixturesDir, inCi } from '../helpers/shared.js';
-import { nativeEngineStatus } from '../../src/mtcnn/native-nets.js';
+import { fixturesDir, nativeTest } from '../helpers/shared.js';
 
 /**
  * The package works when installed from its `npm pack` tarball: the tarball carries the built CLI,
@@ -55,10 +54,7 @@ test('installed dfdc --help lists the commands', () => {
 
 // In CI, `npm install -g` must bring the native engine (it is optional only so that a machine it cannot
 // load on still installs dfdc); outside CI, only where this checkout has it too.
-const native = await nativeEngineStatus();
-const expectNative = inCi || native.available;
-
-test('the installed package has the native engine, from its own tarball, with no install script', { skip: expectNative ? false : `the native engine is not available here: ${native.reason}` }, () => {
+await nativeTest('the installed package has the native engine, from its own tarball, with no install script', () => {
   const help = runCli(['--help'], { executable: dfdcBin, cwd: scratch });
   assert.match(help.stdout, /^MTCNN engine \(--backend auto\): native \(ONNX Runtime [\d.]+ \(onnxruntime-node\), CPU\)$/m);
   const ort = join(prefix, 'lib', 'node_modules', 'dfdc', 'node_modules', 'onnxruntime-node', 'package.json');

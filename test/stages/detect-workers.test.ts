@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
 import { parseBoxes } from '../../src/dataset/boxes-file.js';
-import { nativeEngineStatus } from '../../src/mtcnn/native-nets.js';
 import { runCli, scratchDir } from '../helpers/cli.js';
-import { inCi, sampleRoot } from '../helpers/shared.js';
+import { nativeTest, sampleRoot } from '../helpers/shared.js';
 
 /**
  * On one engine, the boxes do not depend on how many workers share the batches: each batch is
@@ -15,11 +13,7 @@ import { inCi, sampleRoot } from '../helpers/shared.js';
  * boxes file must be the same bytes. The native engine is an optional dependency: outside CI a
  * machine without it skips this with the reason; CI installs it, so there its absence fails.
  */
-const status = await nativeEngineStatus();
-const skip = status.available || inCi ? false : `the native engine is not available here: ${status.reason}`;
-
-test('native engine (ONNX Runtime): dfdc detect writes byte-identical boxes with 1 and 2 workers', { skip }, () => {
-  if (!status.available) assert.fail(status.reason);
+await nativeTest('native engine (ONNX Runtime): dfdc detect writes byte-identical boxes with 1 and 2 workers', () => {
   const scratch = scratchDir('detect-workers');
   const boxes = (workers: number): Map<string, Buffer> => {
     const out = join(scratch, `workers-${workers}`);

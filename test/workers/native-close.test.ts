@@ -2,12 +2,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { nativeEngineStatus } from '../../src/mtcnn/native-nets.js';
 import { packageRoot } from '../../src/util/package-root.js';
 import { scratchDir } from '../helpers/cli.js';
-import { inCi } from '../helpers/shared.js';
+import { nativeTest } from '../helpers/shared.js';
 
 /**
  * Closing the pool while the native engine computes (a SIGTERM mid-batch) must not crash the process:
@@ -15,11 +13,7 @@ import { inCi } from '../helpers/shared.js';
  * its workers gracefully (src/workers/protocol.ts). A child process closes a 2-worker native pool at
  * a different moment of a detection each time; every one must exit 0.
  */
-const status = await nativeEngineStatus();
-const skip = status.available || inCi ? false : `the native engine is not available here: ${status.reason}`;
-
-test('closing a native pool mid-detection never aborts the process', { skip }, () => {
-  if (!status.available) assert.fail(status.reason);
+await nativeTest('closing a native pool mid-detection never aborts the process', () => {
   const script = join(scratchDir('native-close'), 'close.mjs');
   const pool = pathToFileURL(join(packageRoot, 'dist', 'src', 'workers', 'pool.js')).href;
   writeFileSync(
