@@ -124,10 +124,14 @@ export class TemporaryIndex {
   }
 }
 
-/** Removes what killed writers left for `path`; call it only for a file this process owns (its report, a unit it redoes). */
+/**
+ * Removes what killed writers left for `path`: temporary files, and the staging folders of folder
+ * outputs (a unit's crops, with whatever PNGs it had made). Call it only for a path this process
+ * owns (its report, a unit it redoes).
+ */
 export async function removeTemporariesOf(path: string, index?: TemporaryIndex): Promise<void> {
   const temporaries = (index ?? (await TemporaryIndex.of(dirname(path)))).of(path);
-  await Promise.all(temporaries.map((temporary) => rm(temporary, { force: true }).catch(() => undefined)));
+  await Promise.all(temporaries.map((temporary) => rm(temporary, { recursive: true, force: true }).catch(() => undefined)));
 }
 
 /**

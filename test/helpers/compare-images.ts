@@ -56,6 +56,14 @@ export function listFiles(dir: string, options: { hidden?: boolean } = {}, prefi
   return out;
 }
 
+/**
+ * What interrupted writers left under `dir`: files with a temporary name, and everything inside a
+ * staging folder (a temporary name on a folder), which would otherwise pass for finished files.
+ */
+export function leftTemporaries(dir: string): string[] {
+  return listFiles(dir, { hidden: true }).filter((file) => file.split('/').some((part) => part.endsWith('.tmp')));
+}
+
 /** Pixels that differ between two decoded images of the same shape. */
 export function differingPixels(a: DecodedImage, b: DecodedImage): number {
   if (a.width !== b.width || a.height !== b.height || a.channels !== b.channels) return Number.POSITIVE_INFINITY;

@@ -7,7 +7,7 @@ import { packageRoot } from '../../src/util/package-root.js';
 import { locateFfmpeg } from '../../src/video/ffmpeg-binaries.js';
 import { cliEnvironment, cliPath, runCli, scratchDir } from '../helpers/cli.js';
 import { copySampleRoot } from '../helpers/data-root.js';
-import { listFiles } from '../helpers/compare-images.js';
+import { leftTemporaries, listFiles } from '../helpers/compare-images.js';
 
 /**
  * The machine, not a video, stops the run: a full disk, a read-only output folder, or one this user
@@ -194,7 +194,7 @@ for (const stage of stages) {
           problems.push(`the line does not match ${expectedLine(condition.code, c.folder)}: ${shown}`);
         }
         if (/^\s+at .+:\d+:\d+\)?$/m.test(failed.stderr)) problems.push(`stderr holds a stack trace: ${shown}`);
-        const temporaries = listFiles(c.out, { hidden: true }).filter((file) => file.endsWith('.tmp'));
+        const temporaries = leftTemporaries(c.out);
         if (temporaries.length > 0) problems.push(`temporary files left behind: ${temporaries.join(', ')}`);
 
         condition.fix(c);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cliEnvironment, cliPath, runCli, runCliStopped, scratchDir } from '../helpers/cli.js';
-import { listFiles } from '../helpers/compare-images.js';
+import { leftTemporaries, listFiles } from '../helpers/compare-images.js';
 import { fixturesDir } from '../helpers/shared.js';
 
 /**
@@ -58,7 +58,7 @@ test('kill -9 at any moment, rerun, and the outputs equal an uninterrupted run',
   assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort(), 'the set of output files differs');
   for (const [file, bytes] of expected) assert.ok(bytes.equals(actual.get(file)!), `${file} differs from the uninterrupted run`);
   // Provenance is shared by shards, so a killed writer's temporary beside it is left alone (until it is old).
-  const leftovers = listFiles(out, { hidden: true }).filter((file) => file.endsWith('.tmp') && !file.startsWith('.run-state/provenance/'));
+  const leftovers = leftTemporaries(out).filter((file) => !file.startsWith('.run-state/provenance/'));
   assert.deepEqual(leftovers, [], 'temporary files left behind');
   // The markers say every unit is complete, so a third run does nothing.
   const third = runCli([...args(out), '--json']);
@@ -76,7 +76,7 @@ test('Ctrl-C stops the running units cleanly, exits 130, and a rerun completes t
   assert.equal(code, 130, stderr);
   assert.match(stderr, /interrupted: stopping the units in progress/);
   assert.doesNotMatch(stderr, /\n\s+at /);
-  const leftovers = listFiles(out, { hidden: true }).filter((file) => file.endsWith('.tmp'));
+  const leftovers = leftTemporaries(out);
   assert.deepEqual(leftovers, [], 'Ctrl-C left temporary files');
   const rerun = runCli(args(out));
   assert.equal(rerun.status, 0, rerun.stderr);

@@ -63,6 +63,16 @@ test("one listing finds the temporaries of each file; only a file's own are remo
   assert.deepEqual((await TemporaryIndex.of(join(dir, 'absent'))).of(join(dir, 'absent', 'x')), []);
 });
 
+test('a staging folder a killed run left (a folder unit made under a temporary name) is removed whole, with what is in it', async () => {
+  const dir = scratchDir('atomic-staging');
+  const staging = join(dir, '.real_b.4242.50.tmp');
+  mkdirSync(staging);
+  for (const name of ['30_0.png', '.40_0.png.4242.61.tmp']) writeFileSync(join(staging, name), 'x');
+  writeFileSync(join(dir, 'other.png'), 'x');
+  await removeTemporariesOf(join(dir, 'real_b'));
+  assert.deepEqual(readdirSync(dir), ['other.png']);
+});
+
 test('a shared file sheds only old temporaries: a young one may be another process writing', async () => {
   const dir = scratchDir('atomic-stale');
   mkdirSync(dir, { recursive: true });
