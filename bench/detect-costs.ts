@@ -73,9 +73,8 @@ async function resizeCost(): Promise<{ frames: RgbImage[]; msPerFrame: number | 
 }
 
 /**
- * Busy ms per frame of MTCNN in one worker on 32 half frames (the other workers idle). The pool is
- * the one the whole-video run uses: a second native pool in one process can crash it (see
- * detectCosts).
+ * Busy ms per frame of MTCNN in one worker on 32 half frames (the other workers idle), in the pool
+ * the whole-video run then uses.
  */
 async function mtcnnCost(pool: TaskPool, full: RgbImage[]) {
   const halves = Array.from({ length: 32 }, (_, i) => resizeByScale(full[i % full.length]!, 0.5));
@@ -117,9 +116,7 @@ export default async function detectCosts(): Promise<Record<string, unknown>> {
   const workers = chooseWorkerCount(undefined).workers;
   const decode = await decodeOnly();
   const resize = await resizeCost();
-  // One pool for both measurements: with onnxruntime-node 1.16.3, starting a second native pool in
-  // a process whose first one has closed crashed it (segfault or free(): invalid pointer) in 11 of
-  // 12 tries; dfdc itself starts one pool per process.
+  // One pool for both measurements: its workers are warm for the second.
   const pool = new TaskPool(backend, workers);
   let mtcnn;
   let detect;

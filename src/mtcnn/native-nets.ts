@@ -1,9 +1,7 @@
-import { createRequire } from 'node:module';
-// onnxruntime-node 1.16 ships no typings of its own; its API is onnxruntime-common's, which it re-exports.
-import type * as Ort from 'onnxruntime-common';
 import type { MtcnnNetworks } from './engine.js';
 import { FatalError } from '../util/errors.js';
 import { mtcnnOnnxModel, type NetName } from './onnx-graph.js';
+import { loadOrtBinding, type BindingSession } from './ort-binding.js';
 import type { MtcnnWeights } from './weights.js';
 
 /**
@@ -16,8 +14,6 @@ import type { MtcnnWeights } from './weights.js';
  * the same whatever the worker count, so outputs are byte-identical for any --workers.
  */
 
-type OrtModule = typeof Ort;
-
 export interface NativeEngineStatus {
   available: boolean;
   /** e.g. `ONNX Runtime 1.16.3 (onnxruntime-node), CPU` */
@@ -26,31 +22,12 @@ export interface NativeEngineStatus {
   reason: string;
 }
 
-/** The package name in a variable: dfdc installs and runs without it (it is optional). */
-const ortPackage = 'onnxruntime-node';
-
-let loading: Promise<{ ort?: OrtModule; status: NativeEngineStatus }> | undefined;
-
-function loadOrt(): Promise<{ ort?: OrtModule; status: NativeEngineStatus }> {
-  loading ??= (async () => {
-    try {
-      const imported = (await import(ortPackage)) as OrtModule & { default?: OrtModule };
-      const ort = imported.default ?? imported;
-      const version = (createRequire(import.meta.url)(`${ortPackage}/package.json`) as { version: string }).version;
-      return { ort, status: { available: true, description: `ONNX Runtime ${version} (onnxruntime-node), CPU`, reason: '' } };
-    } catch (error) {
-      const message = (error as Error).message.split('\n')[0] ?? String(error);
-      const missing = /Cannot find (package|module) 'onnxruntime-node'/.test(message);
-      const reason = missing ? 'onnxruntime-node is not installed' : `onnxruntime-node failed to load: ${message}`;
-      return { status: { available: false, description: '', reason } };
-    }
-  })();
-  return loading;
-}
-
 /** Whether the native engine loads in this process, and what it is. */
 export async function nativeEngineStatus(): Promise<NativeEngineStatus> {
-  return (await loadOrt()).status;
+  const load = loadOrtBinding();
+  return load.binding
+    ? { available: true, description: `ONNX Runtime ${load.version} (onnxruntime-node), CPU`, reason: '' }
+    : { available: false, description: '', reason: load.reason };
 }
 
 /**
@@ -59,7 +36,7 @@ export async function nativeEngineStatus(): Promise<NativeEngineStatus> {
  * count. Without it a 2-worker `dfdc detect` of a 1080p clip peaked at 0.80 GB instead of 1.01 GB,
  * at the same speed (docs/mtcnn.md §14). Memory planning does not change any sum: same bytes.
  */
-const sessionOptions: Ort.InferenceSession.SessionOptions = {
+const sessionOptions = {
   executionProviders: ['cpu'],
   intraOpNumThreads: 1,
   interOpNumThreads: 1,
@@ -69,16 +46,12 @@ const sessionOptions: Ort.InferenceSession.SessionOptions = {
 };
 
 class NativeNetworks implements MtcnnNetworks {
-  constructor(
-    private readonly ort: OrtModule,
-    private readonly sessions: Record<NetName, Ort.InferenceSession>,
-  ) {}
+  constructor(private readonly sessions: Record<NetName, BindingSession>) {}
 
   private async run(net: NetName, input: Float32Array, shape: readonly number[]): Promise<{ values: Float32Array; dims: readonly number[] }> {
-    const feeds = { input: new this.ort.Tensor('float32', input, shape as number[]) };
-    const { output } = await this.sessions[net].run(feeds);
+    const { output } = this.sessions[net].run({ input: { type: 'float32', dims: shape, data: input } }, { output: null });
     // A copy the caller owns (the tensor's memory belongs to ONNX Runtime's output).
-    return { values: Float32Array.from(output!.data as Float32Array), dims: output!.dims };
+    return { values: Float32Array.from(output!.data), dims: output!.dims };
   }
 
   async pnet(input: Float32Array, shape: readonly [number, number, number, number]) {
@@ -94,9 +67,8 @@ class NativeNetworks implements MtcnnNetworks {
     return (await this.run('onet', input, [count, 48, 48, 3])).values;
   }
 
-  async dispose(): Promise<void> {
-    await Promise.all(Object.values(this.sessions).map((session) => session.release()));
-  }
+  /** The binding frees a session when it is collected; it has no call for it. */
+  async dispose(): Promise<void> {}
 }
 
 /** One line for a `--backend native` that cannot load. */
@@ -108,12 +80,17 @@ function nativeUnavailable(reason: string): FatalError {
 
 /** The three networks on ONNX Runtime, or one clear line when it cannot load. */
 export async function loadNativeNetworks(weights: MtcnnWeights): Promise<MtcnnNetworks> {
-  const { ort, status } = await loadOrt();
-  if (!ort) throw nativeUnavailable(status.reason);
-  const create = (net: NetName) => ort.InferenceSession.create(mtcnnOnnxModel(weights, net), sessionOptions);
+  const load = loadOrtBinding();
+  if (!load.binding) throw nativeUnavailable(load.reason);
+  const { InferenceSession } = load.binding;
+  const create = (net: NetName): BindingSession => {
+    const model = mtcnnOnnxModel(weights, net);
+    const session = new InferenceSession();
+    session.loadModel(model.buffer, model.byteOffset, model.byteLength, sessionOptions);
+    return session;
+  };
   try {
-    const [pnet, rnet, onet] = await Promise.all([create('pnet'), create('rnet'), create('onet')]);
-    return new NativeNetworks(ort, { pnet, rnet, onet });
+    return new NativeNetworks({ pnet: create('pnet'), rnet: create('rnet'), onet: create('onet') });
   } catch (error) {
     throw nativeUnavailable(`ONNX Runtime refused the MTCNN models: ${(error as Error).message.split('\n')[0]}`);
   }
