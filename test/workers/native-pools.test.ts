@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../../src/util/package-root.js';
 import { scratchDir } from '../helpers/cli.js';
-import { nativeTest } from '../helpers/shared.js';
+import { inCi, nativeTest } from '../helpers/shared.js';
 
 /**
  * One process opens a native pool per stage (detect, then landmarks), and bench and tests open
@@ -42,4 +42,58 @@ for (let round = 0; round < 12; round++) {
     failed.map((run) => `${run.status ?? run.signal}: ${run.stderr.trim().split('\n').slice(0, 3).join(' | ')}`),
     [],
   );
+});
+
+/** A script that opens one 2-worker native pool, detects on one frame in each worker, and closes it. */
+function onePoolScript(): string {
+  const script = join(scratchDir('native-copy'), 'pool.mjs');
+  const pool = pathToFileURL(join(packageRoot, 'dist', 'src', 'workers', 'pool.js')).href;
+  writeFileSync(
+    script,
+    `import { TaskPool } from '${pool}';
+const frame = { width: 320, height: 240, data: new Uint8Array(320 * 240 * 3).map((_, i) => (i * 37) % 251) };
+const task = { frames: [frame], options: { thresholds: [0.6, 0.7, 0.7], minFaceSize: 20 } };
+const pool = new TaskPool('native', 2);
+await pool.run('load', {});
+await Promise.all([pool.run('faces', task), pool.run('faces', task)]);
+await pool.close();
+`,
+  );
+  return script;
+}
+
+/**
+ * The workers' copies of the binding go to the temporary folder, or, where it cannot take them (it
+ * is absent, read-only, or mounted noexec as hardened clusters do), to the next place that can; and
+ * nothing stays behind in any of them.
+ */
+await nativeTest('the native engine loads in workers whatever the temporary folder is, and leaves no copy in it', (t) => {
+  const script = onePoolScript();
+  const run = (tmp: string) => spawnSync(process.execPath, [script], { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp } });
+
+  const absent = join(scratchDir('native-copy-absent'), 'absent');
+  const withoutTmp = run(absent);
+  assert.equal(withoutTmp.status, 0, withoutTmp.stderr);
+
+  const tmp = scratchDir('native-copy-tmp');
+  const usual = run(tmp);
+  assert.equal(usual.status, 0, usual.stderr);
+  assert.deepEqual(readdirSync(tmp), [], 'a copy of the binding was left in the temporary folder');
+
+  // A noexec mount needs root: in CI (root) it is made and undone here; elsewhere without root, skipped.
+  const noexec = join(scratchDir('native-copy-noexec'), 'mnt');
+  mkdirSync(noexec);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'noexec,size=64m', 'dfdc-test-noexec', noexec], { encoding: 'utf8' });
+  if (mounted.status !== 0) {
+    if (inCi) assert.fail(`could not mount a noexec tmpfs in CI: ${mounted.stderr.trim()}`);
+    t.diagnostic(`the noexec case is skipped: mounting a tmpfs needs root (${mounted.stderr.trim()})`);
+    return;
+  }
+  try {
+    const hardened = run(noexec);
+    assert.equal(hardened.status, 0, hardened.stderr);
+    assert.deepEqual(readdirSync(noexec), [], 'a copy of the binding was left in the noexec folder');
+  } finally {
+    spawnSync('umount', ['-l', noexec]);
+  }
 });
