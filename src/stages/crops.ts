@@ -4,8 +4,9 @@ import { z } from 'zod';
 import { readBoxesFile, type FrameBoxes } from '../dataset/boxes-file.js';
 import { originalOf, type Video } from '../dataset/dataset.js';
 import { FRAME_STEP, cropFileName } from '../dataset/output-paths.js';
-import { cropRectForBox, extractCrop } from '../image/crop.js';
+import { cropRectForBox, extractCrop, type CropGeometry } from '../image/crop.js';
 import { writeRgbPng } from '../image/png.js';
+import type { Rect } from '../image/rgb-image.js';
 import type { UnitOutcome, UnitStage } from '../run/stage.js';
 import { UnitError } from '../util/errors.js';
 import { decodeVideo, decodeWarning } from '../video/decode.js';
@@ -130,18 +131,12 @@ const MAX_PENDING_WRITES = 16;
 /**
  * Stage 2 for one video: decode every FRAME_STEP-th frame, and for each frame whose boxes (its
  * original's, for a FAKE) list faces, cut each box's crop and write it. Boxes outside the frame
- * are skipped and counted.
+ * are skipped and counted. Only the rectangle that holds every crop of the video is decoded to
+ * RGB and piped, where ffmpeg can cut it exactly (decode.ts exactRegion).
  */
 export async function cropVideo(input: CropVideoInput): Promise<UnitOutcome> {
-  // Crops are copied out of each frame before the next is asked for, so the frame buffers can be reused.
-  const video = await decodeVideo(input.path, {
-    every: FRAME_STEP,
-    recycleFrames: true,
-    ...(input.signal ? { signal: input.signal } : {}),
-    ...(input.probe ? { probe: input.probe } : {}),
-    ...(input.decoderThreads ? { decoderThreads: input.decoderThreads } : {}),
-  });
-  const { width, height } = video;
+  const probe = input.probe ?? probeVideo(input.path);
+  const { width, height } = await probe;
   const expected = input.expectedSize;
   if (expected && (expected.width !== width || expected.height !== height)) {
     throw new UnitError(
@@ -149,6 +144,17 @@ export async function cropVideo(input: CropVideoInput): Promise<UnitOutcome> {
       { file: input.path },
     );
   }
+  const plan = cropPlan(input.boxes, width, height);
+  // Crops are copied out of each frame before the next is asked for, so the frame buffers can be reused.
+  const video = await decodeVideo(input.path, {
+    every: FRAME_STEP,
+    recycleFrames: true,
+    probe,
+    ...(plan.bounds ? { region: plan.bounds } : {}),
+    ...(input.signal ? { signal: input.signal } : {}),
+    ...(input.decoderThreads ? { decoderThreads: input.decoderThreads } : {}),
+  });
+  const origin = video.region;
   const pending = new Set<Promise<void>>();
   let written = 0;
   let outside = 0;
@@ -156,15 +162,16 @@ export async function cropVideo(input: CropVideoInput): Promise<UnitOutcome> {
   let failure: unknown;
   for await (const frame of video.frames) {
     frames += 1;
-    const boxes = input.boxes.get(frame.index);
-    if (!boxes) continue;
-    for (let j = 0; j < boxes.length; j += 1) {
-      const geometry = cropRectForBox(boxes[j]!, width, height);
+    const crops = plan.byFrame.get(frame.index);
+    if (!crops) continue;
+    for (const [j, geometry] of crops.entries()) {
       if ('skip' in geometry) {
         outside += 1;
         continue;
       }
-      const write = writeRgbPng(join(input.folder, cropFileName(frame.index, j)), extractCrop(frame.image, geometry.rect)).then(
+      const { x, y, width: w, height: h } = geometry.rect;
+      const crop = extractCrop(frame.image, { x: x - origin.x, y: y - origin.y, width: w, height: h });
+      const write = writeRgbPng(join(input.folder, cropFileName(frame.index, j)), crop).then(
         () => {
           written += 1;
         },
@@ -190,4 +197,26 @@ export async function cropVideo(input: CropVideoInput): Promise<UnitOutcome> {
     details: { crops: written, skippedBoxes: outside, width, height },
     ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),
   };
+}
+
+/**
+ * Each decoded frame's crop geometry (one per box, in the boxes' order: the crop's number j), and
+ * the smallest rectangle that holds every crop of the video (undefined when there is none).
+ */
+export function cropPlan(boxes: FrameBoxes, width: number, height: number): { byFrame: Map<number, CropGeometry[]>; bounds?: Rect } {
+  const byFrame = new Map<number, CropGeometry[]>();
+  let [left, top, right, bottom] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const [index, frameBoxes] of boxes) {
+    if (index % FRAME_STEP !== 0 || !frameBoxes) continue;
+    const crops = frameBoxes.map((box) => cropRectForBox(box, width, height));
+    byFrame.set(index, crops);
+    for (const crop of crops) {
+      if ('skip' in crop) continue;
+      left = Math.min(left, crop.rect.x);
+      top = Math.min(top, crop.rect.y);
+      right = Math.max(right, crop.rect.x + crop.rect.width);
+      bottom = Math.max(bottom, crop.rect.y + crop.rect.height);
+    }
+  }
+  return left === Infinity ? { byFrame } : { byFrame, bounds: { x: left, y: top, width: right - left, height: bottom - top } };
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { rotateClockwise } from '../image/rotate.js';
-import type { RgbImage } from '../image/rgb-image.js';
+import type { Rect, RgbImage } from '../image/rgb-image.js';
 import { FatalError, UnitError } from '../util/errors.js';
 import { locateFfmpeg, type FfmpegBinaries } from './ffmpeg-binaries.js';
 import { cleanLine, firstLine, probeVideo, type VideoProbe } from './probe.js';
@@ -42,12 +42,22 @@ export interface DecodeOptions {
    * gets more done with one thread each. The frames are the same whatever the count.
    */
   readonly decoderThreads?: () => number;
+  /**
+   * The only part of each frame the consumer needs (frame coordinates). Where the cut is exact
+   * (exactRegion), ffmpeg cuts it before the colour conversion, so only it crosses the pipe: a
+   * pipe costs about as much CPU per byte as decoding makes them (a 1080p frame is 6 MB), and a
+   * face's crops are a tenth of a frame. `VideoDecoding.region` says what each image covers.
+   */
+  readonly region?: Rect;
 }
 
 export interface DecodedFrame {
   /** The frame's true 0-based index in decode order. */
   readonly index: number;
-  /** A fresh buffer the consumer owns; with `recycleFrames`, valid only until the next frame is asked for. */
+  /**
+   * The frame (or the `region` of it, see VideoDecoding) in a fresh buffer the consumer owns; with
+   * `recycleFrames`, valid only until the next frame is asked for.
+   */
   readonly image: RgbImage;
 }
 
@@ -71,6 +81,8 @@ export interface VideoDecoding {
   /** Frame size as delivered (after rotation). */
   readonly width: number;
   readonly height: number;
+  /** The part of each frame its image holds: the whole frame unless a region could be cut exactly. */
+  readonly region: Rect;
   /** The frames, in decode order; iterate once. ffmpeg starts on the first `next()` and is killed if the loop stops early. */
   readonly frames: AsyncIterable<DecodedFrame>;
   /** What happened, once the iteration has ended (normally or early); throws before that. */
@@ -90,13 +102,14 @@ export async function decodeVideo(path: string, options: DecodeOptions = {}): Pr
   if (!Number.isInteger(every) || every < 1) throw new RangeError(`every must be a positive integer, got ${every}`);
   const binaries = await locateFfmpeg();
   const probe = await (options.probe ?? probeVideo(path));
+  const cut = options.region ? exactRegion(probe, options.region) : undefined;
   let summary: DecodeSummary | undefined;
   let started = false;
   const frames: AsyncIterable<DecodedFrame> = {
     [Symbol.asyncIterator]() {
       if (started) throw new Error(`${path}: the frames of a decodeVideo() result can be iterated only once`);
       started = true;
-      return readFrames(path, binaries, probe, every, options, (s) => {
+      return readFrames(path, binaries, probe, every, cut, options, (s) => {
         summary = s;
       });
     },
@@ -106,6 +119,7 @@ export async function decodeVideo(path: string, options: DecodeOptions = {}): Pr
     probe,
     width: probe.width,
     height: probe.height,
+    region: cut ?? { x: 0, y: 0, width: probe.width, height: probe.height },
     frames,
     summary() {
       if (summary === undefined) throw new Error(`${path}: summary() called before the frames were iterated to the end`);
@@ -127,12 +141,53 @@ export function colourConversionFilter(pixFmt: string): string {
   return range === undefined ? 'scale=flags=bicubic' : `scale=flags=bicubic:in_color_matrix=bt601:in_range=${range}`;
 }
 
-/** The ffmpeg command line (after the program name) that writes the selected frames as rgb24 to stdout. */
-export function ffmpegDecodeArgs(path: string, every: number, passthroughArgs: readonly string[], pixFmt: string, decoderThreads?: number): string[] {
+/**
+ * Pixel formats whose conversion to RGB gives a pixel the same bytes whether the frame is converted
+ * whole, or first cut at even coordinates to an even size (libswscale converts each pixel from its
+ * own samples: no position enters). Checked region by region on real and generated videos
+ * (test/video/region.test.ts). Not so for higher bit depths: their conversion dithers by position.
+ */
+const regionExactFormats: ReadonlySet<string> = new Set(['yuv420p', 'yuvj420p', 'yuv422p', 'yuv444p']);
+
+/**
+ * The rectangle ffmpeg may cut out of each frame before the colour conversion, holding `wanted`
+ * (frame coordinates) with the same pixels as a cut after it: `wanted` widened to even
+ * coordinates and size. Undefined, meaning the whole frame, where that is not known to hold (another
+ * pixel format, a rotated stream, an odd frame edge in the way) or would not save anything.
+ */
+export function exactRegion(probe: VideoProbe, wanted: Rect): Rect | undefined {
+  if (probe.rotation !== 0 || !regionExactFormats.has(probe.pixFmt)) return undefined;
+  const { width, height } = probe;
+  if (wanted.width <= 0 || wanted.height <= 0 || wanted.x < 0 || wanted.y < 0 || wanted.x + wanted.width > width || wanted.y + wanted.height > height) {
+    return undefined;
+  }
+  const even = (value: number) => value + (value % 2);
+  const x = wanted.x - (wanted.x % 2);
+  const y = wanted.y - (wanted.y % 2);
+  const right = even(wanted.x + wanted.width);
+  const bottom = even(wanted.y + wanted.height);
+  if (right > width || bottom > height) return undefined;
+  if (right - x === width && bottom - y === height) return undefined;
+  return { x, y, width: right - x, height: bottom - y };
+}
+
+/** The ffmpeg command line (after the program name) that writes the selected frames (or `region` of them) as rgb24 to stdout. */
+export function ffmpegDecodeArgs(
+  path: string,
+  every: number,
+  passthroughArgs: readonly string[],
+  pixFmt: string,
+  decoderThreads?: number,
+  region?: Rect,
+): string[] {
   // select's n counts the frames entering the filter graph, i.e. decoded frames, from 0: the frames
   // that come out are byte-identical to the same frames of a full decode (tested), and only they
-  // are converted to RGB and piped.
-  const filters = [...(every > 1 ? [`select='not(mod(n\\,${every}))'`] : []), colourConversionFilter(pixFmt)];
+  // are cut (an exactRegion) and converted to RGB and piped.
+  const filters = [
+    ...(every > 1 ? [`select='not(mod(n\\,${every}))'`] : []),
+    ...(region ? [`crop=${region.width}:${region.height}:${region.x}:${region.y}`] : []),
+    colourConversionFilter(pixFmt),
+  ];
   return [
     '-nostdin',
     '-hide_banner',
@@ -163,17 +218,19 @@ async function* readFrames(
   binaries: FfmpegBinaries,
   probe: VideoProbe,
   every: number,
+  region: Rect | undefined,
   options: DecodeOptions,
   report: (summary: DecodeSummary) => void,
 ): AsyncGenerator<DecodedFrame> {
   const { signal } = options;
   const recycle = options.recycleFrames ?? false;
   signal?.throwIfAborted();
-  const storedWidth = probe.storedWidth;
-  const storedHeight = probe.storedHeight;
+  // A region is only cut from unrotated streams (exactRegion), where stored and delivered sizes agree.
+  const storedWidth = region?.width ?? probe.storedWidth;
+  const storedHeight = region?.height ?? probe.storedHeight;
   const frameBytes = storedWidth * storedHeight * 3;
   const threads = options.decoderThreads?.();
-  const child = spawn(binaries.ffmpegPath, ffmpegDecodeArgs(path, every, binaries.passthroughArgs, probe.pixFmt, threads), {
+  const child = spawn(binaries.ffmpegPath, ffmpegDecodeArgs(path, every, binaries.passthroughArgs, probe.pixFmt, threads, region), {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<{ code: number | null; spawnError?: Error }>((resolve) => {

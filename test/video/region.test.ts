@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Rect } from '../../src/image/rgb-image.js';
+import { decodeVideo, exactRegion } from '../../src/video/decode.js';
+import { probeVideo, type VideoProbe } from '../../src/video/probe.js';
+import { scratchDir } from '../helpers/cli.js';
+import { inCi, mediaDir, sampleRoot } from '../helpers/shared.js';
+import { hasEncoder, runFfmpeg } from './synthetic-video.js';
+
+/**
+ * The crops stage asks ffmpeg for only the rectangle that holds a video's crops, cut before the
+ * colour conversion (src/video/decode.ts exactRegion). That is only right if every pixel of the
+ * cut equals the same pixel of the whole frame converted: checked here, byte for byte, on
+ * generated clips of each pixel format it is allowed for, on the sample's videos, and on real
+ * DFDC, FaceForensics++ and lip-sync clips when ../shared/media is present, with the ffmpeg dfdc
+ * finds. Regions are random (seeded) even rectangles of any size and place.
+ */
+
+const probeOf = (over: Partial<VideoProbe>): VideoProbe =>
+  ({ width: 642, height: 362, storedWidth: 642, storedHeight: 362, rotation: 0, pixFmt: 'yuv420p', ...over }) as VideoProbe;
+
+test('exactRegion widens to even coordinates and size, and declines where the cut is not known to be exact', () => {
+  assert.deepEqual(exactRegion(probeOf({}), { x: 101, y: 51, width: 200, height: 99 }), { x: 100, y: 50, width: 202, height: 100 });
+  assert.deepEqual(exactRegion(probeOf({}), { x: 0, y: 0, width: 2, height: 2 }), { x: 0, y: 0, width: 2, height: 2 });
+  // An odd frame edge in the way: the even rectangle would leave the frame.
+  assert.equal(exactRegion(probeOf({ width: 641, storedWidth: 641 }), { x: 600, y: 0, width: 41, height: 10 }), undefined);
+  assert.deepEqual(exactRegion(probeOf({ width: 641, storedWidth: 641 }), { x: 10, y: 0, width: 30, height: 10 }), { x: 10, y: 0, width: 30, height: 10 });
+  // The whole frame, nothing to save; outside the frame or empty, nothing sensible.
+  assert.equal(exactRegion(probeOf({}), { x: 1, y: 1, width: 640, height: 360 }), undefined);
+  assert.equal(exactRegion(probeOf({}), { x: 600, y: 0, width: 50, height: 10 }), undefined);
+  assert.equal(exactRegion(probeOf({}), { x: 10, y: 10, width: 0, height: 10 }), undefined);
+  // Rotated streams and formats whose conversion depends on position (10-bit dithers).
+  assert.equal(exactRegion(probeOf({ rotation: 90 }), { x: 10, y: 10, width: 20, height: 20 }), undefined);
+  assert.equal(exactRegion(probeOf({ pixFmt: 'yuv420p10le' }), { x: 10, y: 10, width: 20, height: 20 }), undefined);
+  assert.equal(exactRegion(probeOf({ pixFmt: 'nv12' }), { x: 10, y: 10, width: 20, height: 20 }), undefined);
+});
+
+/** A small deterministic generator (mulberry32), so that a failure names a region that can be tried again. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Up to `count` frames (every 10th) of `path`, each as the region asked for and what was delivered. */
+async function frames(path: string, region: Rect | undefined, count: number): Promise<{ delivered: Rect; data: Buffer[] }> {
+  const video = await decodeVideo(path, { every: 10, ...(region ? { region } : {}) });
+  const data: Buffer[] = [];
+  for await (const frame of video.frames) {
+    data.push(Buffer.from(frame.image.data));
+    if (data.length === count) break;
+  }
+  return { delivered: video.region, data };
+}
+
+/** The rows of `rect` cut from a whole frame of `width` pixels. */
+function cut(frame: Buffer, width: number, rect: Rect): Buffer {
+  const rows: Buffer[] = [];
+  for (let r = 0; r < rect.height; r++) {
+    const start = ((rect.y + r) * width + rect.x) * 3;
+    rows.push(frame.subarray(start, start + rect.width * 3));
+  }
+  return Buffer.concat(rows);
+}
+
+/**
+ * For `regions` random regions of `path`: the decoded region equals the same rectangle of the whole
+ * frames; returns the mismatches (none expected) and how many regions ffmpeg cut.
+ */
+async function checkRegions(path: string, regions: number, seed: number): Promise<{ mismatches: string[]; cutByFfmpeg: number }> {
+  const probe = await probeVideo(path);
+  const whole = await frames(path, undefined, 4);
+  const next = random(seed);
+  const mismatches: string[] = [];
+  let cutByFfmpeg = 0;
+  for (let k = 0; k < regions; k++) {
+    const x = Math.floor(next() * (probe.width - 8));
+    const y = Math.floor(next() * (probe.height - 8));
+    const wanted = { x, y, width: 1 + Math.floor(next() * (probe.width - x)), height: 1 + Math.floor(next() * (probe.height - y)) };
+    const got = await frames(path, wanted, 4);
+    const { delivered } = got;
+    if (delivered.width !== probe.width || delivered.height !== probe.height) cutByFfmpeg += 1;
+    assert.ok(
+      delivered.x <= wanted.x && delivered.y <= wanted.y && delivered.x + delivered.width >= wanted.x + wanted.width && delivered.y + delivered.height >= wanted.y + wanted.height,
+      `${path}: the region delivered ${JSON.stringify(delivered)} does not hold ${JSON.stringify(wanted)}`,
+    );
+    assert.equal(got.data.length, whole.data.length);
+    got.data.forEach((data, i) => {
+      if (!data.equals(cut(whole.data[i]!, probe.width, delivered))) mismatches.push(`${path} (${probe.pixFmt}) frame ${i * 10}: region ${JSON.stringify(delivered)}`);
+    });
+  }
+  return { mismatches, cutByFfmpeg };
+}
+
+test('a region cut by ffmpeg equals the same rectangle of the whole frame: generated clips of each format, odd sizes too', async (t) => {
+  const dir = scratchDir('region');
+  const clips: { name: string; args: string[] }[] = [{ name: 'mpeg4-yuv420p.mp4', args: ['-c:v', 'mpeg4', '-bf', '2', '-q:v', '3', '-pix_fmt', 'yuv420p'] }];
+  if (await hasEncoder('libx264')) {
+    for (const pixFmt of ['yuv420p', 'yuvj420p', 'yuv422p', 'yuv444p', 'yuv420p10le']) clips.push({ name: `h264-${pixFmt}.mp4`, args: ['-c:v', 'libx264', '-pix_fmt', pixFmt] });
+  } else {
+    if (inCi) assert.fail('the ffmpeg found has no libx264 encoder in CI');
+    t.diagnostic('no libx264 encoder: only the MPEG-4 yuv420p clip is checked');
+  }
+  let cutByFfmpeg = 0;
+  for (const [i, clip] of clips.entries()) {
+    const path = join(dir, clip.name);
+    // 642x362: an even frame whose sides are not multiples of 4, 8 or 16 (converters work in blocks).
+    await runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=642x362:r=25:d=1.6', ...clip.args, path]);
+    const result = await checkRegions(path, 8, 1000 + i);
+    assert.deepEqual(result.mismatches, []);
+    cutByFfmpeg += result.cutByFfmpeg;
+  }
+  // The 10-bit clip is delivered whole (its conversion dithers by position); the others are cut.
+  assert.ok(cutByFfmpeg >= (clips.length - 1) * 6, `only ${cutByFfmpeg} regions were cut by ffmpeg`);
+});
+
+test("a region cut by ffmpeg equals the same rectangle of the whole frame: the sample's videos and real clips", async (t) => {
+  const paths = ['real_a.mp4', 'portrait.mp4', 'fake_a_hue.mp4'].map((name) => join(sampleRoot, 'dfdc_train_part_0', name));
+  const real = ['dfdc/abqwwspghj.mp4', 'dfdc/brtujopkby.mp4', 'ffpp/634.mp4', 'ffpp/519.mp4', 'lipsync/hyperlips_real_video1.mp4', 'lipsync/wav2lip_real.mp4'].map((name) =>
+    join(mediaDir, name),
+  );
+  const present = real.filter((path) => existsSync(path));
+  if (present.length < real.length) {
+    if (inCi) assert.fail(`absent from ../shared/media: ${real.filter((path) => !present.includes(path)).join(', ')}`);
+    t.diagnostic(`real clips absent (../shared/media): only the sample's videos are checked`);
+  }
+  const mismatches: string[] = [];
+  for (const [i, path] of [...paths, ...present].entries()) mismatches.push(...(await checkRegions(path, 5, 2000 + i)).mismatches);
+  assert.deepEqual(mismatches, []);
+});
