@@ -1,6 +1,5 @@
 import { tfjsBackendNames, useBackend, type TfjsBackendName } from '../tfjs/backend.js';
 import { loadNativeNetworks, nativeEngineStatus } from './native-nets.js';
-import { TfjsNetworks } from './nets.js';
 import type { MtcnnWeights } from './weights.js';
 
 /**
@@ -47,5 +46,7 @@ export async function describeAutoBackend(): Promise<string> {
 export async function loadNetworks(backend: MtcnnBackend, weights: MtcnnWeights): Promise<MtcnnNetworks> {
   if (backend === 'native') return loadNativeNetworks(weights);
   await useBackend(backend as TfjsBackendName);
+  // Imported here: it loads TF.js, which a run on the native engine never needs.
+  const { TfjsNetworks } = await import('./nets.js');
   return new TfjsNetworks(weights);
 }

@@ -1,6 +1,6 @@
 import type { MtcnnNetworks } from './engine.js';
 import { FatalError } from '../util/errors.js';
-import { mtcnnOnnxModel, type NetName } from './onnx-graph.js';
+import type { NetName } from './onnx-graph.js';
 import { loadOrtBinding, type BindingSession } from './ort-binding.js';
 import type { MtcnnWeights } from './weights.js';
 
@@ -83,6 +83,8 @@ export async function loadNativeNetworks(weights: MtcnnWeights): Promise<MtcnnNe
   const load = loadOrtBinding();
   if (!load.binding) throw nativeUnavailable(load.reason);
   const { InferenceSession } = load.binding;
+  // Imported here: its protobuf writer is only needed to build the models, not to say whether the engine loads.
+  const { mtcnnOnnxModel } = await import('./onnx-graph.js');
   const create = (net: NetName): BindingSession => {
     const model = mtcnnOnnxModel(weights, net);
     const session = new InferenceSession();

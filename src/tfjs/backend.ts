@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { FatalError } from '../util/errors.js';
 
 /**
@@ -14,6 +13,12 @@ import { FatalError } from '../util/errors.js';
  */
 
 export const tfjsBackendNames = ['wasm', 'cpu', 'tensorflow'] as const;
+
+/**
+ * TF.js itself, imported on first use: a command that never runs a TF.js backend (the native
+ * engine, crops, diffs, folds) does not pay the tenth of a second its import costs.
+ */
+export const tfjsCore = () => import('@tensorflow/tfjs-core');
 export type TfjsBackendName = (typeof tfjsBackendNames)[number];
 
 const tensorflowPackages = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
@@ -27,6 +32,7 @@ export function wasmBinaryPaths(): Record<string, string> {
 }
 
 async function registerWasm(): Promise<void> {
+  const tf = await tfjsCore();
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   wasm.setWasmPaths(wasmBinaryPaths());
@@ -37,6 +43,7 @@ async function registerCpu(): Promise<void> {
 }
 
 async function registerTensorflow(): Promise<void> {
+  const tf = await tfjsCore();
   const failures: string[] = [];
   for (const specifier of tensorflowPackages) {
     try {
@@ -64,6 +71,7 @@ let active: TfjsBackendName | undefined;
 /** Loads `name` (once per thread), makes it TF.js's active backend and waits until it is ready. */
 export async function useBackend(name: TfjsBackendName = 'wasm'): Promise<void> {
   if (active === name) return;
+  const tf = await tfjsCore();
   // Silences TF.js's console advice (e.g. the cpu backend's "install tfjs-node" banner).
   tf.env().set('PROD', true);
   let registration = registered.get(name);

@@ -1,8 +1,8 @@
 import { workerData } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs-core';
 import { landmarksOfCrops } from '../landmarks/crop-landmarks.js';
 import { resizeByScale } from '../image/pillow-resize.js';
 import { createMtcnnDetector, type MtcnnDetector } from '../mtcnn/detector.js';
+import { tfjsCore } from '../tfjs/backend.js';
 import { diffCropPairs } from '../ssim/diff-files.js';
 import { serveTasks } from './protocol.js';
 import type { ResultOf, TaskKind, WorkerSettings, WorkerTask } from './tasks.js';
@@ -29,7 +29,7 @@ serveTasks<WorkerTask, ResultOf<TaskKind>>(async (message) => {
     case 'faces': {
       const faces = await mtcnn().detectFaces(message.task.frames, message.task.options);
       if (settings.backend === 'native') return { result: { faces } };
-      const { numTensors, numBytes } = tf.memory();
+      const { numTensors, numBytes } = (await tfjsCore()).memory();
       return { result: { faces, memory: { numTensors, numBytes } } };
     }
     case 'landmarks':
