@@ -89,7 +89,14 @@ function dlopenPrivateCopy(binaryDir: string): OrtBinding {
     } catch (error) {
       failures.push(`${parent}: ${(error as Error).message.split('\n')[0]}`);
     } finally {
-      if (folder) rmSync(folder, { recursive: true, force: true });
+      // Windows refuses to delete a loaded library: there the folder stays in the temporary folder.
+      if (folder) {
+        try {
+          rmSync(folder, { recursive: true, force: true });
+        } catch {
+          // left for the system's temporary-file cleaning
+        }
+      }
     }
   }
   throw new Error(
