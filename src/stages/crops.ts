@@ -11,7 +11,7 @@ import type { UnitOutcome, UnitStage } from '../run/stage.js';
 import { UnitError } from '../util/errors.js';
 import { decodeVideo, decodeWarning } from '../video/decode.js';
 import { describeFfmpeg, locateFfmpeg } from '../video/ffmpeg-binaries.js';
-import { probeVideo, type VideoProbe } from '../video/probe.js';
+import { probeVideo } from '../video/probe.js';
 import { videoSubject } from './units.js';
 
 /**
@@ -28,13 +28,8 @@ interface CropsUnit {
   readonly video: Video;
 }
 
-/** What the videos of one run share. */
+/** What the videos of one run share. (Probes are shared too: probeVideo keeps them.) */
 interface CropsRun {
-  /**
-   * The probe of each REAL video, made once per run: its own decoding and each of its FAKEs' size
-   * check share it (a probe is a process whose start alone costs a tenth of a clip's decoding).
-   */
-  readonly probes: Map<string, Promise<VideoProbe>>;
   /** Videos being cropped now, which share the run's workers (CPUs) between their decoders. */
   inFlight: number;
 }
@@ -58,20 +53,19 @@ export const cropsStage: UnitStage<typeof cropsSettings, CropsUnit, CropsRun> = 
   },
   writes: ({ video }, run) => [{ role: 'crops', kind: 'folder', path: run.paths.cropDir(video.id), legacyCount: 'crops' }],
   concurrency: (run) => run.workers,
-  prepare: async () => ({ shared: { probes: new Map(), inFlight: 0 }, madeWith: { ffmpeg: describeFfmpeg(await locateFfmpeg()) } }),
+  prepare: async () => ({ shared: { inFlight: 0 }, madeWith: { ffmpeg: describeFfmpeg(await locateFfmpeg()) } }),
   work: async ({ video }, { run, shared, output }) => {
     shared.inFlight += 1;
     try {
       const original = originalOf(video);
       const boxes = await readBoxesFile(run.paths.boxesFile(original.id));
-      const expectedSize = video.label === 'FAKE' ? await originalSize(shared.probes, original) : undefined;
+      const expectedSize = video.label === 'FAKE' ? await originalSize(original) : undefined;
       return await cropVideo({
         path: video.path,
         boxes,
         folder: output('crops'),
         signal: run.signal,
         decoderThreads: () => decoderThreads(run.workers, shared.inFlight),
-        ...(video.label === 'REAL' ? { probe: probeOf(shared.probes, video) } : {}),
         ...(expectedSize ? { expectedSize } : {}),
       });
     } finally {
@@ -91,21 +85,10 @@ export function decoderThreads(workers: number, inFlight: number): number {
   return Math.max(1, Math.floor(workers / Math.max(1, inFlight)));
 }
 
-function probeOf(probes: CropsRun['probes'], original: Video): Promise<VideoProbe> {
-  let probe = probes.get(original.id);
-  if (!probe) {
-    probe = probeVideo(original.path);
-    // A FAKE may ask first and not wait for a failure: the REAL's own decoding reports it.
-    probe.catch(() => undefined);
-    probes.set(original.id, probe);
-  }
-  return probe;
-}
-
 /** The original's frame size; undefined when it is absent or not a readable video (the FAKE is then cropped unchecked). */
-async function originalSize(probes: CropsRun['probes'], original: Video): Promise<{ width: number; height: number } | undefined> {
-  if (!probes.has(original.id) && !existsSync(original.path)) return undefined;
-  return probeOf(probes, original).then(
+async function originalSize(original: Video): Promise<{ width: number; height: number } | undefined> {
+  if (!existsSync(original.path)) return undefined;
+  return probeVideo(original.path).then(
     (p) => ({ width: p.width, height: p.height }),
     () => undefined,
   );
@@ -119,8 +102,6 @@ export interface CropVideoInput {
   /** The folder the crops go to, `<frame>_<j>.png` each. */
   folder: string;
   signal?: AbortSignal;
-  /** The video's probe when the caller has it already (see decodeVideo). */
-  probe?: Promise<VideoProbe>;
   /** The decoder's threads, asked when ffmpeg starts (see decodeVideo); default ffmpeg's own choice. */
   decoderThreads?: () => number;
 }
@@ -135,7 +116,7 @@ const MAX_PENDING_WRITES = 16;
  * RGB and piped, where ffmpeg can cut it exactly (decode.ts exactRegion).
  */
 export async function cropVideo(input: CropVideoInput): Promise<UnitOutcome> {
-  const probe = input.probe ?? probeVideo(input.path);
+  const probe = probeVideo(input.path);
   const { width, height } = await probe;
   const expected = input.expectedSize;
   if (expected && (expected.width !== width || expected.height !== height)) {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { UnitError } from '../../src/util/errors.js';
@@ -78,4 +79,24 @@ test('probeVideo on a real file', async () => {
   assert.equal(probe.pixFmt, 'yuv420p');
   assert.equal(probe.rotation, 0);
   assert.ok(Math.abs((probe.durationSeconds ?? 0) - 1.5) < 0.01);
+});
+
+test('a file is probed once while it stays the same; replaced (a re-download), it is probed again', async () => {
+  const dir = scratchDir('probe-cache');
+  const clip = join(dir, 'clip.mp4');
+  await makeClip(clip, { size: '80x60', rate: 10, seconds: 1 });
+  const first = await probeVideo(clip);
+  assert.equal(await probeVideo(clip), first, 'the same file was probed again');
+  // Another video under the same name, as a re-download or a hand edit leaves it.
+  const other = join(dir, 'other.mp4');
+  await makeClip(other, { size: '96x64', rate: 10, seconds: 1 });
+  renameSync(other, clip);
+  const second = await probeVideo(clip);
+  assert.notEqual(second, first);
+  assert.deepEqual([second.width, second.height], [96, 64]);
+  // A failure is not kept: the file fixed, the next ask succeeds.
+  writeFileSync(clip, 'not a video');
+  await assert.rejects(probeVideo(clip), UnitError);
+  await makeClip(clip, { size: '80x60', rate: 10, seconds: 1 });
+  assert.equal((await probeVideo(clip)).width, 80);
 });
