@@ -113,7 +113,8 @@ const MAX_PENDING_WRITES = 16;
  * Stage 2 for one video: decode every FRAME_STEP-th frame, and for each frame whose boxes (its
  * original's, for a FAKE) list faces, cut each box's crop and write it. Boxes outside the frame
  * are skipped and counted. Only the rectangle that holds every crop of the video is decoded to
- * RGB and piped, where ffmpeg can cut it exactly (decode.ts exactRegion).
+ * RGB and piped, where ffmpeg can cut it exactly (decode.ts exactRegion), and decoding stops at the
+ * last frame with boxes.
  */
 export async function cropVideo(input: CropVideoInput): Promise<UnitOutcome> {
   const probe = probeVideo(input.path);
@@ -132,6 +133,7 @@ export async function cropVideo(input: CropVideoInput): Promise<UnitOutcome> {
     recycleFrames: true,
     probe,
     ...(plan.bounds ? { region: plan.bounds } : {}),
+    ...(plan.lastFrame === undefined ? {} : { lastFrame: plan.lastFrame }),
     ...(input.signal ? { signal: input.signal } : {}),
     ...(input.decoderThreads ? { decoderThreads: input.decoderThreads } : {}),
   });
@@ -181,16 +183,19 @@ export async function cropVideo(input: CropVideoInput): Promise<UnitOutcome> {
 }
 
 /**
- * Each decoded frame's crop geometry (one per box, in the boxes' order: the crop's number j), and
- * the smallest rectangle that holds every crop of the video (undefined when there is none).
+ * Each decoded frame's crop geometry (one per box, in the boxes' order: the crop's number j), the
+ * last such frame, and the smallest rectangle that holds every crop of the video (undefined when
+ * there is none).
  */
-export function cropPlan(boxes: FrameBoxes, width: number, height: number): { byFrame: Map<number, CropGeometry[]>; bounds?: Rect } {
+export function cropPlan(boxes: FrameBoxes, width: number, height: number): { byFrame: Map<number, CropGeometry[]>; lastFrame?: number; bounds?: Rect } {
   const byFrame = new Map<number, CropGeometry[]>();
+  let lastFrame: number | undefined;
   let [left, top, right, bottom] = [Infinity, Infinity, -Infinity, -Infinity];
   for (const [index, frameBoxes] of boxes) {
     if (index % FRAME_STEP !== 0 || !frameBoxes) continue;
     const crops = frameBoxes.map((box) => cropRectForBox(box, width, height));
     byFrame.set(index, crops);
+    lastFrame = Math.max(lastFrame ?? index, index);
     for (const crop of crops) {
       if ('skip' in crop) continue;
       left = Math.min(left, crop.rect.x);
@@ -199,5 +204,9 @@ export function cropPlan(boxes: FrameBoxes, width: number, height: number): { by
       bottom = Math.max(bottom, crop.rect.y + crop.rect.height);
     }
   }
-  return left === Infinity ? { byFrame } : { byFrame, bounds: { x: left, y: top, width: right - left, height: bottom - top } };
+  return {
+    byFrame,
+    ...(lastFrame === undefined ? {} : { lastFrame }),
+    ...(left === Infinity ? {} : { bounds: { x: left, y: top, width: right - left, height: bottom - top } }),
+  };
 }

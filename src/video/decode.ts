@@ -49,6 +49,12 @@ export interface DecodeOptions {
    * face's crops are a tenth of a frame. `VideoDecoding.region` says what each image covers.
    */
   readonly region?: Rect;
+  /**
+   * The last frame index the consumer needs: ffmpeg stops decoding after it (`-frames:v`), which
+   * spares the end of a clip whose last faces come before its last frame. Frames are delivered
+   * as without it, up to that index.
+   */
+  readonly lastFrame?: number;
 }
 
 export interface DecodedFrame {
@@ -171,15 +177,22 @@ export function exactRegion(probe: VideoProbe, wanted: Rect): Rect | undefined {
   return { x, y, width: right - x, height: bottom - y };
 }
 
+export interface DecodeCommand {
+  readonly every: number;
+  /** The output options that keep every decoded frame (FfmpegBinaries.passthroughArgs). */
+  readonly passthroughArgs: readonly string[];
+  /** The stream's pixel format, which picks the colour conversion. */
+  readonly pixFmt: string;
+  readonly decoderThreads?: number;
+  /** An exactRegion to cut from each frame. */
+  readonly region?: Rect;
+  /** How many frames to deliver before stopping (after selection). */
+  readonly frames?: number;
+}
+
 /** The ffmpeg command line (after the program name) that writes the selected frames (or `region` of them) as rgb24 to stdout. */
-export function ffmpegDecodeArgs(
-  path: string,
-  every: number,
-  passthroughArgs: readonly string[],
-  pixFmt: string,
-  decoderThreads?: number,
-  region?: Rect,
-): string[] {
+export function ffmpegDecodeArgs(path: string, command: DecodeCommand): string[] {
+  const { every, passthroughArgs, pixFmt, decoderThreads, region, frames } = command;
   // select's n counts the frames entering the filter graph, i.e. decoded frames, from 0: the frames
   // that come out are byte-identical to the same frames of a full decode (tested), and only they
   // are cut (an exactRegion) and converted to RGB and piped.
@@ -205,6 +218,7 @@ export function ffmpegDecodeArgs(
     '-vf',
     filters.join(','),
     ...passthroughArgs,
+    ...(frames === undefined ? [] : ['-frames:v', String(frames)]),
     '-f',
     'rawvideo',
     '-pix_fmt',
@@ -230,7 +244,17 @@ async function* readFrames(
   const storedHeight = region?.height ?? probe.storedHeight;
   const frameBytes = storedWidth * storedHeight * 3;
   const threads = options.decoderThreads?.();
-  const child = spawn(binaries.ffmpegPath, ffmpegDecodeArgs(path, every, binaries.passthroughArgs, probe.pixFmt, threads, region), {
+  // Frames to deliver when the consumer needs none after lastFrame: delivered k is frame k * every.
+  const limit = options.lastFrame === undefined ? undefined : Math.floor(Math.max(0, options.lastFrame) / every) + 1;
+  const command = {
+    every,
+    passthroughArgs: binaries.passthroughArgs,
+    pixFmt: probe.pixFmt,
+    ...(threads === undefined ? {} : { decoderThreads: threads }),
+    ...(region === undefined ? {} : { region }),
+    ...(limit === undefined ? {} : { frames: limit }),
+  };
+  const child = spawn(binaries.ffmpegPath, ffmpegDecodeArgs(path, command), {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<{ code: number | null; spawnError?: Error }>((resolve) => {
@@ -303,7 +327,8 @@ async function* readFrames(
   const warnings: string[] = [];
   const because = complaint ?? `ffmpeg exit code ${exit.code}`;
   const lastIndex = (delivered - 1) * every;
-  const expected = probe.frameCount === null ? null : Math.ceil(probe.frameCount / every);
+  const announced = probe.frameCount === null ? null : Math.ceil(probe.frameCount / every);
+  const expected = announced === null || limit === undefined ? announced : Math.min(announced, limit);
   if (exit.code !== 0) {
     error = `decoding stopped after frame ${lastIndex}: ${because}`;
   } else if (filled > 0) {

@@ -68,6 +68,26 @@ test('every: N delivers frames 0, N, 2N, ... byte-identical to the same frames o
   await assert.rejects(decodeVideo(clip, { every: 1.5 }), RangeError);
 });
 
+test('lastFrame: decoding stops after it; the frames up to it are the same, and stopping there is no warning', async () => {
+  const full = await ffmpegRgbFrames(clip, ['-vsync', 'passthrough']);
+  const size = 64 * 48 * 3;
+  for (const [every, lastFrame, indices] of [
+    [10, 25, [0, 10, 20]],
+    [10, 20, [0, 10, 20]],
+    [1, 3, [0, 1, 2, 3]],
+    [10, 0, [0]],
+    [10, 500, [0, 10, 20, 30, 40]],
+  ] as const) {
+    const { frames, summary } = await collect(clip, { every, lastFrame });
+    assert.deepEqual(frames.map((f) => f.index), indices, `every ${every}, lastFrame ${lastFrame}`);
+    frames.forEach((f) => assert.ok(Buffer.from(f.image.data).equals(frameBytes(full, f.index, size)), `frame ${f.index}`));
+    assert.equal(summary.error, undefined);
+    assert.deepEqual(summary.warnings, []);
+    assert.equal(summary.complete, true);
+  }
+  assert.deepEqual(ffmpegDecodeArgs(clip, { every: 10, passthroughArgs: [], pixFmt: 'yuv420p', frames: 3 }).slice(-7, -5), ['-frames:v', '3']);
+});
+
 test('a variable-frame-rate clip is neither padded nor thinned', async () => {
   const vfr = join(dir, 'vfr.mp4');
   // 30 frames with irregular timestamps (a jump of half a second, then growing gaps).
@@ -255,9 +275,9 @@ test('a probe given by the caller is used instead of probing again, and its fail
 });
 
 test('decoderThreads: asked once when ffmpeg starts, given to the decoder, and the frames are the same', async () => {
-  const args = ffmpegDecodeArgs(clip, 10, ['-fps_mode', 'passthrough'], 'yuv420p', 1);
+  const args = ffmpegDecodeArgs(clip, { every: 10, passthroughArgs: ['-fps_mode', 'passthrough'], pixFmt: 'yuv420p', decoderThreads: 1 });
   assert.deepEqual(args.slice(args.indexOf('-threads'), args.indexOf('-threads') + 3), ['-threads', '1', '-i']);
-  assert.ok(!ffmpegDecodeArgs(clip, 10, [], 'yuv420p').includes('-threads'));
+  assert.ok(!ffmpegDecodeArgs(clip, { every: 10, passthroughArgs: [], pixFmt: 'yuv420p' }).includes('-threads'));
   const defaults = await collect(clip, { every: 3 });
   for (const threads of [1, 2]) {
     let asked = 0;
