@@ -13,7 +13,7 @@ import { cleanLine, firstLine, probeVideo, type VideoProbe } from './probe.js';
  * Rotation: OpenCV 4.6 rotates each converted frame by the display matrix (quarter turns only), so
  * ffmpeg is told not to rotate (`-noautorotate`: it would rotate before the colour conversion) and
  * the RGB frame is rotated here. Known difference: a stream whose frame size changes midway keeps
- * its first size (ffmpeg rescales later frames), where OpenCV would deliver the new size.
+ * its first size (later frames are scaled back to it), where OpenCV would deliver the new size.
  * See docs/exactness.md §2.
  */
 
@@ -164,6 +164,9 @@ const regionExactFormats: ReadonlySet<string> = new Set(['yuv420p', 'yuvj420p', 
 export function exactRegion(probe: VideoProbe, wanted: Rect): Rect | undefined {
   if (probe.rotation !== 0 || !regionExactFormats.has(probe.pixFmt)) return undefined;
   const { width, height } = probe;
+  // libswscale converts a frame of odd height with its generic scaler, whose chroma depends on the
+  // row, and an even cut with its unscaled converter: the bytes differ (found on 64x47 4:2:0).
+  if (width % 2 !== 0 || height % 2 !== 0) return undefined;
   if (wanted.width <= 0 || wanted.height <= 0 || wanted.x < 0 || wanted.y < 0 || wanted.x + wanted.width > width || wanted.y + wanted.height > height) {
     return undefined;
   }
@@ -188,16 +191,22 @@ export interface DecodeCommand {
   readonly region?: Rect;
   /** How many frames to deliver before stopping (after selection). */
   readonly frames?: number;
+  /** The stream's frame size as stored (the probe's): every frame is brought to it first. */
+  readonly size: { readonly width: number; readonly height: number };
 }
 
 /** The ffmpeg command line (after the program name) that writes the selected frames (or `region` of them) as rgb24 to stdout. */
 export function ffmpegDecodeArgs(path: string, command: DecodeCommand): string[] {
-  const { every, passthroughArgs, pixFmt, decoderThreads, region, frames } = command;
+  const { every, passthroughArgs, pixFmt, decoderThreads, region, frames, size } = command;
   // select's n counts the frames entering the filter graph, i.e. decoded frames, from 0: the frames
   // that come out are byte-identical to the same frames of a full decode (tested), and only they
   // are cut (an exactRegion) and converted to RGB and piped.
   const filters = [
     ...(every > 1 ? [`select='not(mod(n\\,${every}))'`] : []),
+    // A frame of the stream's size passes unchanged; one of another size (a stream whose size
+    // changes midway) is scaled back to it here, in YUV, so that a region is cut from the same
+    // geometry as the whole frame (docs/exactness.md §2, known difference).
+    `scale=${size.width}:${size.height}`,
     ...(region ? [`crop=${region.width}:${region.height}:${region.x}:${region.y}`] : []),
     colourConversionFilter(pixFmt),
   ];
@@ -250,6 +259,7 @@ async function* readFrames(
     every,
     passthroughArgs: binaries.passthroughArgs,
     pixFmt: probe.pixFmt,
+    size: { width: probe.storedWidth, height: probe.storedHeight },
     ...(threads === undefined ? {} : { decoderThreads: threads }),
     ...(region === undefined ? {} : { region }),
     ...(limit === undefined ? {} : { frames: limit }),

@@ -85,7 +85,7 @@ test('lastFrame: decoding stops after it; the frames up to it are the same, and 
     assert.deepEqual(summary.warnings, []);
     assert.equal(summary.complete, true);
   }
-  assert.deepEqual(ffmpegDecodeArgs(clip, { every: 10, passthroughArgs: [], pixFmt: 'yuv420p', frames: 3 }).slice(-7, -5), ['-frames:v', '3']);
+  assert.deepEqual(ffmpegDecodeArgs(clip, { every: 10, passthroughArgs: [], pixFmt: 'yuv420p', frames: 3, size: { width: 64, height: 48 } }).slice(-7, -5), ['-frames:v', '3']);
 });
 
 test('a variable-frame-rate clip is neither padded nor thinned', async () => {
@@ -275,9 +275,9 @@ test('a probe given by the caller is used instead of probing again, and its fail
 });
 
 test('decoderThreads: asked once when ffmpeg starts, given to the decoder, and the frames are the same', async () => {
-  const args = ffmpegDecodeArgs(clip, { every: 10, passthroughArgs: ['-fps_mode', 'passthrough'], pixFmt: 'yuv420p', decoderThreads: 1 });
+  const args = ffmpegDecodeArgs(clip, { every: 10, passthroughArgs: ['-fps_mode', 'passthrough'], pixFmt: 'yuv420p', decoderThreads: 1, size: { width: 64, height: 48 } });
   assert.deepEqual(args.slice(args.indexOf('-threads'), args.indexOf('-threads') + 3), ['-threads', '1', '-i']);
-  assert.ok(!ffmpegDecodeArgs(clip, { every: 10, passthroughArgs: [], pixFmt: 'yuv420p' }).includes('-threads'));
+  assert.ok(!ffmpegDecodeArgs(clip, { every: 10, passthroughArgs: [], pixFmt: 'yuv420p', size: { width: 64, height: 48 } }).includes('-threads'));
   const defaults = await collect(clip, { every: 3 });
   for (const threads of [1, 2]) {
     let asked = 0;

@@ -24,9 +24,9 @@ const probeOf = (over: Partial<VideoProbe>): VideoProbe =>
 test('exactRegion widens to even coordinates and size, and declines where the cut is not known to be exact', () => {
   assert.deepEqual(exactRegion(probeOf({}), { x: 101, y: 51, width: 200, height: 99 }), { x: 100, y: 50, width: 202, height: 100 });
   assert.deepEqual(exactRegion(probeOf({}), { x: 0, y: 0, width: 2, height: 2 }), { x: 0, y: 0, width: 2, height: 2 });
-  // An odd frame edge in the way: the even rectangle would leave the frame.
-  assert.equal(exactRegion(probeOf({ width: 641, storedWidth: 641 }), { x: 600, y: 0, width: 41, height: 10 }), undefined);
-  assert.deepEqual(exactRegion(probeOf({ width: 641, storedWidth: 641 }), { x: 10, y: 0, width: 30, height: 10 }), { x: 10, y: 0, width: 30, height: 10 });
+  // A frame of odd width or height: libswscale converts it whole with another converter than an even cut.
+  assert.equal(exactRegion(probeOf({ width: 641, storedWidth: 641 }), { x: 10, y: 0, width: 30, height: 10 }), undefined);
+  assert.equal(exactRegion(probeOf({ height: 361, storedHeight: 361 }), { x: 10, y: 0, width: 30, height: 10 }), undefined);
   // The whole frame, nothing to save; outside the frame or empty, nothing sensible.
   assert.equal(exactRegion(probeOf({}), { x: 1, y: 1, width: 640, height: 360 }), undefined);
   assert.equal(exactRegion(probeOf({}), { x: 600, y: 0, width: 50, height: 10 }), undefined);
