@@ -71,10 +71,13 @@ class NativeNetworks implements MtcnnNetworks {
   async dispose(): Promise<void> {}
 }
 
-/** One line for a `--backend native` that cannot load. */
+/** One line for a `--backend native` that cannot load, with the fix its reason calls for. */
 function nativeUnavailable(reason: string): FatalError {
+  const installed = !/is not installed|has no library for/.test(reason);
   return new FatalError(
-    `the native MTCNN engine cannot load (${reason}); use --backend wasm, which needs nothing else, or reinstall dfdc with its optional dependency onnxruntime-node`,
+    installed
+      ? `the native MTCNN engine cannot load (${reason}); use --backend wasm, which needs nothing else`
+      : `the native MTCNN engine cannot load (${reason}); use --backend wasm, which needs nothing else, or reinstall dfdc with its optional dependency onnxruntime-node`,
   );
 }
 

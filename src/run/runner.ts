@@ -393,7 +393,9 @@ async function runUnitStage<U extends Unit>(
   }
   for (const { stage: upstream, role, count } of waitingOn.values()) {
     progress.message(
-      `${stage.name}: ${noun(count)} wait for their ${role} from dfdc ${upstream} (it has not made them, failed on them, or they are out of date): run dfdc ${upstream}, then this stage again`,
+      count === 1
+        ? `${stage.name}: ${noun(count)} waits for its ${role} from dfdc ${upstream} (it has not made them, failed on them, or they are out of date): run dfdc ${upstream}, then this stage again`
+        : `${stage.name}: ${noun(count)} wait for their ${role} from dfdc ${upstream} (it has not made them, failed on them, or they are out of date): run dfdc ${upstream}, then this stage again`,
       'warning',
     );
   }

@@ -83,7 +83,7 @@ test('a replaced video makes landmarks and diffs wait for new crops, and folds l
   copyFileSync(join(root, 'dfdc_train_part_0', 'real_solo.mp4'), join(root, 'dfdc_train_part_0', 'real_a.mp4'));
   const landmarks = runCli(['landmarks', '--root-dir', root, '--output-dir', out, '--quiet']);
   assert.equal(landmarks.status, 1, landmarks.stderr);
-  assert.match(landmarks.stderr, /landmarks: 1 REAL video wait for their crops from dfdc crops/);
+  assert.match(landmarks.stderr, /landmarks: 1 REAL video waits for its crops from dfdc crops/);
   rmSync(join(out, 'crops', 'real_solo'), { recursive: true });
   const foldsRun = runCli(['folds', '--root-dir', root, '--output-dir', out, '--n-splits', '2', '--parts', '2']);
   assert.equal(foldsRun.status, 1);
