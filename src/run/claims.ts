@@ -17,6 +17,12 @@ import { boundedFileName } from '../util/file-names.js';
 
 export const HEARTBEAT_MS = 15_000;
 export const STALE_MS = 60_000;
+/**
+ * A claim file with no content is one whose writer died between creating and writing it (kill -9),
+ * or one whose writer is in that sub-millisecond gap now: after this long without content it is
+ * no one's. (Its heartbeat, the modification time, cannot say: it was never written.)
+ */
+export const CUT_SHORT_MS = 2_000;
 
 interface ClaimFile {
   host: string;
@@ -61,6 +67,17 @@ export class UnitClaims {
       if (await this.create(path)) return true;
       const current = await readClaim(path);
       if (current === undefined) continue; // released meanwhile: try again
+      if (current.token === '') {
+        // Cut short: wait until it is old enough to say whether a live writer is about to fill it.
+        const age = await this.ageOf(path);
+        if (age !== undefined && age < CUT_SHORT_MS) {
+          await new Promise((resolve) => setTimeout(resolve, CUT_SHORT_MS - age + 50));
+          const again = await readClaim(path);
+          if (again === undefined || again.token !== '') continue;
+        }
+        await this.takeOver(path, current);
+        continue;
+      }
       if (!(await this.isStale(path, current))) return { host: current.host, pid: current.pid };
       await this.takeOver(path, current);
     }
@@ -104,6 +121,12 @@ export class UnitClaims {
     }
     this.held.set(path, claim.token);
     return true;
+  }
+
+  /** Milliseconds since the claim file was last written or renewed; undefined when it is gone. */
+  private async ageOf(path: string): Promise<number | undefined> {
+    const info = await stat(path).catch(() => undefined);
+    return info === undefined ? undefined : this.now() - info.mtimeMs;
   }
 
   private async isStale(path: string, claim: ClaimFile): Promise<boolean> {

@@ -53,8 +53,12 @@ export function describeFfmpeg(binaries: FfmpegBinaries): string {
 }
 
 async function locate(): Promise<FfmpegBinaries> {
-  const ffmpeg = await find('ffmpeg', 'FFMPEG_PATH', () => npmBinaryPath('@ffmpeg-installer/ffmpeg'));
-  const ffprobe = await find('ffprobe', 'FFPROBE_PATH', () => npmBinaryPath('@ffprobe-installer/ffprobe'));
+  // Both asked at once (each answers -version, a tenth of a second of start-up); ffmpeg's failure is reported first.
+  const ffmpegFound = find('ffmpeg', 'FFMPEG_PATH', () => npmBinaryPath('@ffmpeg-installer/ffmpeg'));
+  const ffprobeFound = find('ffprobe', 'FFPROBE_PATH', () => npmBinaryPath('@ffprobe-installer/ffprobe'));
+  ffprobeFound.catch(() => undefined);
+  const ffmpeg = await ffmpegFound;
+  const ffprobe = await ffprobeFound;
   const version = parseFfmpegVersion(ffmpeg.versionText);
   const libavutil = parseLibavutilVersion(ffmpeg.versionText);
   return {

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { STALE_MS, UnitClaims } from '../../src/run/claims.js';
+import { CUT_SHORT_MS, STALE_MS, UnitClaims } from '../../src/run/claims.js';
 import { scratchDir } from '../helpers/cli.js';
 
 /** Claims as two processes, a dead one and a dead node leave them. */
@@ -65,4 +65,25 @@ test('a claim of a process that is gone, or of a node whose heartbeat stopped, i
   }
   // close() released what it held, and only that.
   assert.deepEqual(readdirSync(join(stateDir, 'claims', 'detect')), ['busy.json']);
+});
+
+test('a claim cut short (its writer killed between creating and writing it) is taken over once it has stayed empty a moment; one being written is not', async () => {
+  const stateDir = scratchDir('claims-cut');
+  const claims = new UnitClaims(stateDir);
+  const dir = join(stateDir, 'claims', 'detect');
+  try {
+    // Just made and empty, as a kill -9 right after the exclusive create leaves it: a rerun at once takes it.
+    claimFile(stateDir, 'fresh', {});
+    writeFileSync(join(dir, 'fresh.json'), '');
+    const started = Date.now();
+    assert.equal(await claims.take('detect', 'fresh'), true);
+    assert.ok(Date.now() - started >= CUT_SHORT_MS - 100, 'a fresh empty claim was taken without waiting for its writer');
+    // Empty now, written by a live process a moment later: it is that process's.
+    claimFile(stateDir, 'writing', {});
+    writeFileSync(join(dir, 'writing.json'), '');
+    setTimeout(() => writeFileSync(join(dir, 'writing.json'), JSON.stringify({ host: 'another-node', pid: 7, token: 't4', since: '' })), 300);
+    assert.deepEqual(await claims.take('detect', 'writing'), { host: 'another-node', pid: 7 });
+  } finally {
+    await claims.close();
+  }
 });
