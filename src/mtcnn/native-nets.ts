@@ -50,8 +50,8 @@ class NativeNetworks implements MtcnnNetworks {
 
   private async run(net: NetName, input: Float32Array, shape: readonly number[]): Promise<{ values: Float32Array; dims: readonly number[] }> {
     const { output } = this.sessions[net].run({ input: { type: 'float32', dims: shape, data: input } }, { output: null });
-    // A copy the caller owns (the tensor's memory belongs to ONNX Runtime's output).
-    return { values: Float32Array.from(output!.data), dims: output!.dims };
+    // The binding copies the output into a fresh ArrayBuffer of its own size: the caller may keep it.
+    return { values: output!.data, dims: output!.dims };
   }
 
   async pnet(input: Float32Array, shape: readonly [number, number, number, number]) {
