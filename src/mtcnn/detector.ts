@@ -71,7 +71,7 @@ export const defaultFactor = 0.709;
  */
 const refineChunk = { rnet: 256, onet: 64 } as const;
 
-/** Frames whose summed-area tables are held at once (about 6 MB each for a 960x540 frame). */
+/** Frames whose pyramids are held at once (about 4.5 MB each for a 960x540 frame). */
 const framesPerGroup = 8;
 
 /** P-Net input pixels per call: a 960x540 frame's first level alone, its small levels batched. */
@@ -285,34 +285,37 @@ function largestFirst(faces: Face[]): Face[] {
 
 /**
  * P-Net candidates per level for all frames, in the reference's nonzero() order (image, row, column).
- * Frames are taken in groups whose summed-area tables are kept while every level is resampled from
- * them; within a group, each level runs P-Net on as many frames at once as fit `pnetPixelsPerCall`
- * (large levels one frame at a time, where batching is slower; small levels batched, where it saves
- * per-op overhead).
+ * Frames are taken in groups. Each frame of a group gets its summed-area table, and every level is
+ * resampled from it at once, while the table (6 MB for a 960x540 frame) is still in the CPU's
+ * cache; then, level by level, P-Net runs on as many of the group's frames at once as fit
+ * `pnetPixelsPerCall` (large levels one frame at a time, where batching is slower; small levels
+ * batched, where it saves per-op overhead).
  */
 async function runPnet(nets: MtcnnNetworks, frames: readonly RgbImage[], levels: readonly PyramidLevel[], threshold: number): Promise<Candidates[]> {
   const perLevel: Candidates[][] = levels.map(() => []);
   if (levels.length === 0) return [];
   const { width, height } = frames[0]!;
   const whole = { x: 0, y: 0, width, height };
-  const integrals: IntegralImage[] = [];
-  let input = new Float32Array(0);
+  const groupSize = Math.min(framesPerGroup, frames.length);
+  // Each level's input for a whole group, frame after frame.
+  const inputs = levels.map((level) => new Float32Array(groupSize * level.width * level.height * 3));
+  let integral: IntegralImage | undefined;
   for (let first = 0; first < frames.length; first += framesPerGroup) {
     const members = frames.slice(first, first + framesPerGroup);
-    members.forEach((frame, m) => {
-      integrals[m] = integralImage(frame, integrals[m]);
-    });
+    for (const [m, frame] of members.entries()) {
+      integral = integralImage(frame, integral);
+      for (const [l, level] of levels.entries()) {
+        resampleArea(frame, whole, level.width, level.height, inputs[l]!, m * level.width * level.height * 3, { normalize: true, integral });
+      }
+    }
     for (const [l, level] of levels.entries()) {
-      const pixels = level.width * level.height;
-      const perCall = Math.max(1, Math.floor(pnetPixelsPerCall / pixels));
+      const values = level.width * level.height * 3;
+      const perCall = Math.max(1, Math.floor(pnetPixelsPerCall / (level.width * level.height)));
       for (let start = 0; start < members.length; start += perCall) {
         const count = Math.min(perCall, members.length - start);
-        if (input.length < count * pixels * 3) input = new Float32Array(count * pixels * 3);
-        for (let m = 0; m < count; m++) {
-          resampleArea(members[start + m]!, whole, level.width, level.height, input, m * pixels * 3, { normalize: true, integral: integrals[start + m]! });
-        }
-        const { values, outHeight, outWidth } = await nets.pnet(input.subarray(0, count * pixels * 3), [count, level.height, level.width, 3]);
-        perLevel[l]!.push(generateBoundingBox(values, count, outHeight, outWidth, level.scale, threshold, first + start));
+        const input = inputs[l]!.subarray(start * values, (start + count) * values);
+        const { values: out, outHeight, outWidth } = await nets.pnet(input, [count, level.height, level.width, 3]);
+        perLevel[l]!.push(generateBoundingBox(out, count, outHeight, outWidth, level.scale, threshold, first + start));
       }
     }
   }
