@@ -1,6 +1,6 @@
 import { copyFileSync, existsSync, linkSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir, tmpdir } from 'node:os';
+import { homedir, hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 
@@ -64,6 +64,45 @@ function place(from: string, to: string): void {
   }
 }
 
+/** Whether a process with this pid runs on this host. */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The prefix of this process's copy folders: `dfdc-ort-<host>-<pid>-`, so that the copies of a
+ * process killed while loading (kill -9 in the few milliseconds a copy exists) can be recognised
+ * and removed by a later one on the same host. Characters a host name may have that a file name
+ * should not are replaced.
+ */
+const copyPrefix = (pid: number) => `dfdc-ort-${hostname().replace(/[^A-Za-z0-9.-]/g, '_')}-${pid}-`;
+
+/** Removes the copy folders in `parent` that processes of this host no longer running left there. */
+function removeStaleCopies(parent: string): void {
+  const ours = copyPrefix(0).slice(0, -2);
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(ours)) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(ours.length))?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processExists(pid)) continue;
+    try {
+      rmSync(join(parent, name), { recursive: true, force: true });
+    } catch {
+      // another process removed it first, or it is not ours to remove
+    }
+  }
+}
+
 function dlopen(file: string): OrtBinding {
   const module = { exports: {} as OrtBinding };
   process.dlopen(module, file);
@@ -80,7 +119,8 @@ function dlopenPrivateCopy(binaryDir: string): OrtBinding {
   for (const parent of copyFolders()) {
     let folder: string | undefined;
     try {
-      folder = mkdtempSync(join(parent, 'dfdc-ort-'));
+      removeStaleCopies(parent);
+      folder = mkdtempSync(join(parent, copyPrefix(process.pid)));
       for (const name of readdirSync(binaryDir)) {
         if (name === 'onnxruntime_binding.node') copyFileSync(join(binaryDir, name), join(folder, name));
         else place(join(binaryDir, name), join(folder, name));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../../src/util/package-root.js';
@@ -64,8 +65,8 @@ await pool.close();
 
 /**
  * The workers' copies of the binding go to the temporary folder, or, where it cannot take them (it
- * is absent, read-only, or mounted noexec as hardened clusters do), to the next place that can; and
- * nothing stays behind in any of them.
+ * is absent, read-only, or mounted noexec as hardened clusters do), to the next place that can;
+ * nothing stays behind in any of them, and what a process killed while loading left is removed.
  */
 await nativeTest('the native engine loads in workers whatever the temporary folder is, and leaves no copy in it', (t) => {
   const script = onePoolScript();
@@ -75,10 +76,20 @@ await nativeTest('the native engine loads in workers whatever the temporary fold
   const withoutTmp = run(absent);
   assert.equal(withoutTmp.status, 0, withoutTmp.stderr);
 
+  // What a process killed while loading (kill -9 in the milliseconds a copy exists) leaves, beside the
+  // copy of a process that still runs (this one): the first is removed by the next load, the second not.
   const tmp = scratchDir('native-copy-tmp');
+  const host = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+  const dead = join(tmp, `dfdc-ort-${host}-${2 ** 22 + 4321}-AbCdEf`);
+  const live = join(tmp, `dfdc-ort-${host}-${process.pid}-AbCdEf`);
+  for (const folder of [dead, live]) {
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'onnxruntime_binding.node'), 'x');
+  }
   const usual = run(tmp);
   assert.equal(usual.status, 0, usual.stderr);
-  assert.deepEqual(readdirSync(tmp), [], 'a copy of the binding was left in the temporary folder');
+  assert.deepEqual(readdirSync(tmp), [`dfdc-ort-${host}-${process.pid}-AbCdEf`], 'a copy of the binding was left in the temporary folder, or a live one removed');
+  assert.ok(existsSync(live) && !existsSync(dead));
 
   // A noexec mount needs root: in CI (root) it is made and undone here; elsewhere without root, skipped.
   const noexec = join(scratchDir('native-copy-noexec'), 'mnt');
