@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { homedir, hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
+import { processExists } from '../util/processes.js';
 
 /**
  * onnxruntime-node 1.16.3's native binding (`onnxruntime_binding.node`), loaded so that several
@@ -64,15 +65,6 @@ function place(from: string, to: string): void {
   }
 }
 
-/** Whether a process with this pid runs on this host. */
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * The prefix of this process's copy folders: `dfdc-ort-<host>-<pid>-`, so that the copies of a

@@ -3,6 +3,7 @@ import { link, mkdir, open, readFile, rename, stat, unlink, utimes } from 'node:
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { boundedFileName } from '../util/file-names.js';
+import { processExists } from '../util/processes.js';
 
 /**
  * Claims: no unit is worked on by two processes at once (the same command started twice, two
@@ -172,12 +173,3 @@ async function readClaim(path: string): Promise<ClaimFile | undefined> {
   }
 }
 
-function processExists(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
