@@ -19,6 +19,7 @@ import { pipelineStages } from '../src/stages/index.js';
 import { forEachConcurrent } from '../src/util/concurrency.js';
 import { localFileAccess } from '../src/util/file-system.js';
 import { packageRoot, packageVersion } from '../src/util/package-root.js';
+import { seededRandom } from '../test/helpers/seeded-random.js';
 
 /**
  * DFDC at full size, without a single decoded frame (not a timed test: the goals are in the issue
@@ -66,18 +67,6 @@ const hook = pathToFileURL(join(packageRoot, 'dist', 'bench', '_rusage-hook.js')
 // ---------------------------------------------------------------------------------------------
 // The synthetic data set: ids, labels, originals, and the faces of each original's frames.
 
-/** A small fast seeded generator (mulberry32). */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface PlannedPart {
   readonly name: string;
   /** metadata.json's records, by file name. */
@@ -86,7 +75,7 @@ interface PlannedPart {
 
 /** 50 parts of DFDC's shape: each FAKE's original is a REAL of its own part, 0 to 10 FAKEs per REAL. */
 function planDataset(): PlannedPart[] {
-  const random = generator(SEED);
+  const random = seededRandom(SEED);
   const taken = new Set<string>();
   const newId = (): string => {
     for (;;) {
@@ -127,7 +116,7 @@ function planDataset(): PlannedPart[] {
  * found (about 1.2 faces a frame, 36 crops a video, as in DFDC).
  */
 function facesOf(originalId: string): number[] {
-  const random = generator(fnv1a32(originalId) ^ SEED);
+  const random = seededRandom(fnv1a32(originalId) ^ SEED);
   const draw = random();
   const people = draw < 0.82 ? 1 : draw < 0.98 ? 2 : 3;
   return CROP_FRAMES.map(() => {
@@ -138,7 +127,7 @@ function facesOf(originalId: string): number[] {
 
 /** The boxes file detect writes with every = 10 for such a video (1920x1080: boxes at half size). */
 function boxesText(originalId: string): string {
-  const random = generator(fnv1a32(originalId) ^ 0x5eed);
+  const random = seededRandom(fnv1a32(originalId) ^ 0x5eed);
   const frames = new Map<number, Box[] | null>();
   facesOf(originalId).forEach((faces, i) => {
     if (faces === 0) {

@@ -21,6 +21,7 @@ import { writeAtomicWith, writeFileAtomic } from '../src/util/atomic-write.js';
 import { packageRoot } from '../src/util/package-root.js';
 import { describeFfmpeg, locateFfmpeg } from '../src/video/ffmpeg-binaries.js';
 import { probeFrames, runTool } from '../test/helpers/bad-inputs.js';
+import { seededRandom } from '../test/helpers/seeded-random.js';
 
 /** The committed source image: a lossless head crop of astronaut.png (fixtures/source/README.md). */
 const headPath = join(packageRoot, 'fixtures', 'source', 'astronaut-head.png');
@@ -252,18 +253,6 @@ function hueRect(frame: Image, rect: Rect): void {
       frame.data[o + 2] = g;
     }
   }
-}
-
-/** mulberry32: a tiny seeded generator, so the noise is the same on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Square blocks of random colour over the rectangle, new colours every frame. */

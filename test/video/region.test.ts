@@ -6,6 +6,7 @@ import type { Rect } from '../../src/image/rgb-image.js';
 import { decodeVideo, exactRegion } from '../../src/video/decode.js';
 import { probeVideo, type VideoProbe } from '../../src/video/probe.js';
 import { scratchDir } from '../helpers/cli.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 import { inCi, mediaDir, sampleRoot } from '../helpers/shared.js';
 import { hasEncoder, runFfmpeg } from './synthetic-video.js';
 
@@ -37,18 +38,6 @@ test('exactRegion widens to even coordinates and size, and declines where the cu
   assert.equal(exactRegion(probeOf({ pixFmt: 'nv12' }), { x: 10, y: 10, width: 20, height: 20 }), undefined);
 });
 
-/** A small deterministic generator (mulberry32), so that a failure names a region that can be tried again. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Up to `count` frames (every 10th) of `path`, each as the region asked for and what was delivered. */
 async function frames(path: string, region: Rect | undefined, count: number): Promise<{ delivered: Rect; data: Buffer[] }> {
   const video = await decodeVideo(path, { every: 10, ...(region ? { region } : {}) });
@@ -77,7 +66,7 @@ function cut(frame: Buffer, width: number, rect: Rect): Buffer {
 async function checkRegions(path: string, regions: number, seed: number): Promise<{ mismatches: string[]; cutByFfmpeg: number }> {
   const probe = await probeVideo(path);
   const whole = await frames(path, undefined, 4);
-  const next = random(seed);
+  const next = seededRandom(seed);
   const mismatches: string[] = [];
   let cutByFfmpeg = 0;
   for (let k = 0; k < regions; k++) {
