@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Rect } from '../../src/image/rgb-image.js';
@@ -38,15 +38,19 @@ test('exactRegion widens to even coordinates and size, and declines where the cu
   assert.equal(exactRegion(probeOf({ pixFmt: 'nv12' }), { x: 10, y: 10, width: 20, height: 20 }), undefined);
 });
 
-/** Up to `count` frames (every 10th) of `path`, each as the region asked for and what was delivered. */
-async function frames(path: string, region: Rect | undefined, count: number): Promise<{ delivered: Rect; data: Buffer[] }> {
+/**
+ * Every 10th frame of `path` (up to `count` of them), decoded with `region` asked for; what each
+ * image covers; and the decoding's error, if it broke.
+ */
+async function frames(path: string, region: Rect | undefined, count = Infinity): Promise<{ delivered: Rect; data: Buffer[]; error?: string }> {
   const video = await decodeVideo(path, { every: 10, ...(region ? { region } : {}) });
   const data: Buffer[] = [];
   for await (const frame of video.frames) {
     data.push(Buffer.from(frame.image.data));
     if (data.length === count) break;
   }
-  return { delivered: video.region, data };
+  const error = video.summary().error;
+  return { delivered: video.region, data, ...(error === undefined ? {} : { error }) };
 }
 
 /** The rows of `rect` cut from a whole frame of `width` pixels. */
@@ -123,4 +127,59 @@ test("a region cut by ffmpeg equals the same rectangle of the whole frame: the s
   const mismatches: string[] = [];
   for (const [i, path] of [...paths, ...present].entries()) mismatches.push(...(await checkRegions(path, 5, 2000 + i)).mismatches);
   assert.deepEqual(mismatches, []);
+});
+
+/*
+ * Hostile inputs, from a trial that found them failing on b658224 (fixed since): frames of odd
+ * height (libswscale converts an odd-height 4:2:0/4:2:2 frame with its generic scaler and the
+ * even-height cut with its special unscaled converter), and a stream whose frame size changes
+ * midway (the cut was taken from the new, unscaled frame, or failed when the new frame was smaller
+ * than the region). Every frame must be the same rectangle of the whole-frame decode's.
+ */
+
+/** Mismatching frame indices between a region decode of `wanted` and the whole-frame decode. */
+async function mismatches(path: string, wanted: Rect): Promise<string[]> {
+  const probe = await probeVideo(path);
+  const whole = await frames(path, undefined);
+  const got = await frames(path, wanted);
+  const out: string[] = [];
+  if (got.data.length !== whole.data.length) out.push(`${got.data.length} frames delivered with the region, ${whole.data.length} without (${got.error ?? 'no error'})`);
+  got.data.forEach((data, i) => {
+    if (i < whole.data.length && !data.equals(cut(whole.data[i]!, probe.width, got.delivered))) out.push(`frame ${i * 10} differs (region ${JSON.stringify(got.delivered)})`);
+  });
+  return out;
+}
+
+test('region decode of odd-height 4:2:0 / 4:2:2 / yuvj420p frames equals the whole-frame decode', async () => {
+  const dir = scratchDir('region-odd');
+  const clips: { name: string; args: string[] }[] = [
+    { name: 'mpeg4-64x47.mp4', args: ['-vf', 'scale=64:47,format=yuv420p', '-c:v', 'mpeg4', '-q:v', '3'] },
+    { name: 'mjpeg-64x47.mp4', args: ['-vf', 'scale=64:47,format=yuvj420p', '-c:v', 'mjpeg'] },
+  ];
+  if (await hasEncoder('libx264')) clips.push({ name: 'h264-422-64x47.mp4', args: ['-vf', 'scale=64:47,format=yuv422p', '-c:v', 'libx264'] });
+  const found: string[] = [];
+  for (const clip of clips) {
+    const path = join(dir, clip.name);
+    await runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=128x96:r=10', '-frames:v', '21', ...clip.args, path]);
+    for (const m of await mismatches(path, { x: 9, y: 1, width: 30, height: 30 })) found.push(`${clip.name}: ${m}`);
+  }
+  assert.deepEqual(found, []);
+});
+
+test('region decode of a stream whose frame size changes midway equals the whole-frame decode', async () => {
+  const dir = scratchDir('region-resize');
+  const found: string[] = [];
+  for (const [name, first, second] of [
+    ['grow.ts', '64:48', '96:72'],
+    ['shrink.ts', '96:72', '40:30'],
+  ] as const) {
+    const a = join(dir, `a-${name}`);
+    const b = join(dir, `b-${name}`);
+    await runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=10', '-frames:v', '20', '-vf', `scale=${first},format=yuv420p`, '-c:v', 'mpeg2video', '-q:v', '3', '-f', 'mpegts', a]);
+    await runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=10', '-frames:v', '21', '-vf', `scale=${second},format=yuv420p`, '-c:v', 'mpeg2video', '-q:v', '3', '-f', 'mpegts', b]);
+    const path = join(dir, name);
+    writeFileSync(path, Buffer.concat([readFileSync(a), readFileSync(b)]));
+    for (const m of await mismatches(path, { x: 9, y: 1, width: 30, height: 30 })) found.push(`${name}: ${m}`);
+  }
+  assert.deepEqual(found, []);
 });
