@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { rotateClockwise } from '../image/rotate.js';
 import type { Rect, RgbImage } from '../image/rgb-image.js';
 import { FatalError, UnitError } from '../util/errors.js';
 import { locateFfmpeg, type FfmpegBinaries } from './ffmpeg-binaries.js';
 import { cleanLine, firstLine, probeVideo, type VideoProbe } from './probe.js';
+import { showinfoRank, sparseSelectFilter, type SparsePlan } from './sparse-decode.js';
+import { prepareSparseDecode, type SparseSource } from './sparse-input.js';
 
 /**
  * Decodes a video's frames to RGB exactly as the reference's OpenCV VideoCapture delivers them
@@ -14,7 +17,9 @@ import { cleanLine, firstLine, probeVideo, type VideoProbe } from './probe.js';
  * ffmpeg is told not to rotate (`-noautorotate`: it would rotate before the colour conversion) and
  * the RGB frame is rotated here. Known difference: a stream whose frame size changes midway keeps
  * its first size (later frames are scaled back to it), where OpenCV would deliver the new size.
- * See docs/exactness.md §2.
+ * When only every n-th frame is wanted, the pictures nothing refers to are not decoded at all where
+ * that is known to give the same frames (src/video/sparse-decode.ts; DFDC_SPARSE_DECODE=0 turns it
+ * off). See docs/exactness.md §2 and §2b.
  */
 
 export interface DecodeOptions {
@@ -193,16 +198,23 @@ export interface DecodeCommand {
   readonly frames?: number;
   /** The stream's frame size as stored (the probe's): every frame is brought to it first. */
   readonly size: { readonly width: number; readonly height: number };
+  /**
+   * A sparse decode's plan: the input is then its FLV stream on standard input, the frames are
+   * selected by the rank their timestamps carry, and showinfo reports each one (at log level info,
+   * each line tagged with its level).
+   */
+  readonly sparse?: SparsePlan;
 }
 
 /** The ffmpeg command line (after the program name) that writes the selected frames (or `region` of them) as rgb24 to stdout. */
 export function ffmpegDecodeArgs(path: string, command: DecodeCommand): string[] {
-  const { every, passthroughArgs, pixFmt, decoderThreads, region, frames, size } = command;
+  const { every, passthroughArgs, pixFmt, decoderThreads, region, frames, size, sparse } = command;
   // select's n counts the frames entering the filter graph, i.e. decoded frames, from 0: the frames
   // that come out are byte-identical to the same frames of a full decode (tested), and only they
   // are cut (an exactRegion) and converted to RGB and piped.
+  const selection = sparse ? [sparseSelectFilter(sparse), 'showinfo'] : every > 1 ? [`select='not(mod(n\\,${every}))'`] : [];
   const filters = [
-    ...(every > 1 ? [`select='not(mod(n\\,${every}))'`] : []),
+    ...selection,
     // A frame of the stream's size passes unchanged; one of another size (a stream whose size
     // changes midway) is scaled back to it here, in YUV, so that a region is cut from the same
     // geometry as the whole frame (docs/exactness.md §2, known difference).
@@ -210,15 +222,15 @@ export function ffmpegDecodeArgs(path: string, command: DecodeCommand): string[]
     ...(region ? [`crop=${region.width}:${region.height}:${region.x}:${region.y}`] : []),
     colourConversionFilter(pixFmt),
   ];
+  // A sparse decode keeps the FLV's timestamps (-copyts): they carry each picture's frame number.
+  const input = sparse ? ['-copyts', '-f', 'flv', '-i', 'pipe:0'] : ['-i', path];
   return [
     '-nostdin',
     '-hide_banner',
-    '-v',
-    'error',
+    ...(sparse ? ['-loglevel', 'level+info', '-nostats'] : ['-v', 'error']),
     '-noautorotate',
     ...(decoderThreads === undefined ? [] : ['-threads', String(decoderThreads)]),
-    '-i',
-    path,
+    ...input,
     '-map',
     '0:v:0',
     '-an',
@@ -236,6 +248,11 @@ export function ffmpegDecodeArgs(path: string, command: DecodeCommand): string[]
   ];
 }
 
+/** Whether a sparse decode may be tried (DFDC_SPARSE_DECODE=0 turns it off, to compare or to rule it out). */
+function sparseDecodeAllowed(every: number): boolean {
+  return every > 1 && process.env.DFDC_SPARSE_DECODE !== '0';
+}
+
 async function* readFrames(
   path: string,
   binaries: FfmpegBinaries,
@@ -245,17 +262,11 @@ async function* readFrames(
   options: DecodeOptions,
   report: (summary: DecodeSummary) => void,
 ): AsyncGenerator<DecodedFrame> {
-  const { signal } = options;
-  const recycle = options.recycleFrames ?? false;
-  signal?.throwIfAborted();
-  // A region is only cut from unrotated streams (exactRegion), where stored and delivered sizes agree.
-  const storedWidth = region?.width ?? probe.storedWidth;
-  const storedHeight = region?.height ?? probe.storedHeight;
-  const frameBytes = storedWidth * storedHeight * 3;
+  options.signal?.throwIfAborted();
   const threads = options.decoderThreads?.();
   // Frames to deliver when the consumer needs none after lastFrame: delivered k is frame k * every.
   const limit = options.lastFrame === undefined ? undefined : Math.floor(Math.max(0, options.lastFrame) / every) + 1;
-  const command = {
+  const command: DecodeCommand = {
     every,
     passthroughArgs: binaries.passthroughArgs,
     pixFmt: probe.pixFmt,
@@ -264,56 +275,203 @@ async function* readFrames(
     ...(region === undefined ? {} : { region }),
     ...(limit === undefined ? {} : { frames: limit }),
   };
-  const child = spawn(binaries.ffmpegPath, ffmpegDecodeArgs(path, command), {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // Frames delivered by a sparse decode; the summary of one the consumer stopped early says how many.
+  const sparseProgress = { delivered: 0 };
+  let reported = false;
+  const reportOnce = (summary: DecodeSummary) => {
+    reported = true;
+    report(summary);
+  };
+  try {
+    if (sparseDecodeAllowed(every)) {
+      const lastFrame = options.lastFrame === undefined ? {} : { lastFrame: options.lastFrame };
+      // A file that cannot be read this way is left to the whole decode, which says what is wrong with it.
+      const sparse = await prepareSparseDecode(path, probe, { every, ...lastFrame }).catch((error: unknown) => ({ reason: String(error) }));
+      if (!('reason' in sparse)) {
+        const complete = yield* readSparse(binaries, probe, sparse, { ...command, sparse: sparse.plan }, region, options, sparseProgress);
+        if (complete) {
+          reportOnce(summaryOf(sparseProgress.delivered, every, probe, true, undefined, []));
+          return;
+        }
+      }
+    }
+    // Every frame a sparse decode delivered was checked; the whole decode takes over from the next one.
+    yield* readWhole(path, binaries, probe, command, region, options, sparseProgress.delivered, reportOnce);
+  } finally {
+    if (!reported) report(summaryOf(sparseProgress.delivered, every, probe, false, undefined, []));
+  }
+}
+
+/** ffmpeg decoding to rgb24 on its standard output, with its standard error kept. */
+function startFfmpeg(binaries: FfmpegBinaries, args: string[], signal: AbortSignal | undefined, input: boolean) {
+  const child = spawn(binaries.ffmpegPath, args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const exited = new Promise<{ code: number | null; spawnError?: Error }>((resolve) => {
     child.once('error', (error) => resolve({ code: null, spawnError: error }));
     child.once('close', (code) => resolve({ code }));
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text: string) => {
-    if (stderr.length < maxStderrChars) stderr += text;
   });
   const kill = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
   signal?.addEventListener('abort', kill, { once: true });
+  // The pipes exist: stdio asked for them.
+  const stdout = child.stdout!;
+  const stderr = child.stderr!.setEncoding('utf8');
+  return { stdin: child.stdin, stdout, stderr, exited, kill, release: () => signal?.removeEventListener('abort', kill) };
+}
 
-  let delivered = 0;
+/**
+ * The frames of ffmpeg's rgb24 output, `frameBytes` each; `state.filled` holds the bytes of a last
+ * frame cut short. After each frame, `reuse()` says whether its buffer may take the next one.
+ */
+async function* rawFrames(stdout: Readable, frameBytes: number, reuse: () => boolean, state: { filled: number }): AsyncGenerator<Buffer> {
   let frame: Buffer | undefined;
-  let filled = 0;
+  for await (const chunk of stdout as Readable & AsyncIterable<Buffer>) {
+    let offset = 0;
+    while (offset < chunk.length) {
+      frame ??= Buffer.allocUnsafeSlow(frameBytes);
+      const n = Math.min(frameBytes - state.filled, chunk.length - offset);
+      chunk.copy(frame, state.filled, offset, offset + n);
+      state.filled += n;
+      offset += n;
+      if (state.filled === frameBytes) {
+        const full = frame;
+        frame = undefined;
+        state.filled = 0;
+        yield full;
+        if (reuse()) frame = full;
+      }
+    }
+  }
+}
+
+/** Bytes of one delivered image: the region, or the whole frame as stored (a region is only cut from unrotated streams). */
+function deliveredBytes(probe: VideoProbe, region: Rect | undefined): { width: number; height: number; bytes: number } {
+  const width = region?.width ?? probe.storedWidth;
+  const height = region?.height ?? probe.storedHeight;
+  return { width, height, bytes: width * height * 3 };
+}
+
+/**
+ * A sparse decode (src/video/sparse-decode.ts): each frame is delivered only once showinfo has
+ * said which picture it is and that is the one due; `progress.delivered` counts them. It returns
+ * whether it delivered every frame due, cleanly; it stops early, false, on anything else: a frame
+ * out of place, a decoder complaint, a short or failed stream. An abort throws.
+ */
+async function* readSparse(
+  binaries: FfmpegBinaries,
+  probe: VideoProbe,
+  source: SparseSource,
+  command: DecodeCommand & { sparse: SparsePlan },
+  region: Rect | undefined,
+  options: DecodeOptions,
+  progress: { delivered: number },
+): AsyncGenerator<DecodedFrame, boolean> {
+  const { signal } = options;
+  const plan = command.sparse;
+  const size = deliveredBytes(probe, region);
+  const ffmpeg = startFfmpeg(binaries, ffmpegDecodeArgs('pipe:0', command), signal, true);
+  // ffmpeg may stop reading (killed, or done): a broken pipe is then expected, not a failure.
+  let fed = true;
+  const feeding = pipeline(Readable.from(source.stream()), ffmpeg.stdin!).catch(() => {
+    fed = false;
+  });
+  const ranks: number[] = [];
+  let complaint = false;
+  let stderrOpen = true;
+  let wake: (() => void) | undefined;
+  let partial = '';
+  const onLine = (line: string) => {
+    const rank = showinfoRank(line, plan);
+    if (rank !== undefined) ranks.push(rank);
+    else if (/\[(error|fatal|panic)\]/.test(line)) complaint = true;
+  };
+  ffmpeg.stderr.on('data', (text: string) => {
+    const lines = (partial + text).split(/\r?\n/);
+    partial = lines.pop() ?? '';
+    lines.forEach(onLine);
+    wake?.();
+  });
+  ffmpeg.stderr.on('close', () => {
+    onLine(partial);
+    stderrOpen = false;
+    wake?.();
+  });
+  const state = { filled: 0 };
+  let inPlace = true;
   let reachedEnd = false;
   try {
-    for await (const chunk of child.stdout as Readable & AsyncIterable<Buffer>) {
-      let offset = 0;
-      while (offset < chunk.length) {
-        frame ??= Buffer.allocUnsafeSlow(frameBytes);
-        const n = Math.min(frameBytes - filled, chunk.length - offset);
-        chunk.copy(frame, filled, offset, offset + n);
-        filled += n;
-        offset += n;
-        if (filled === frameBytes) {
-          const full = frame;
-          const image = rotateClockwise({ width: storedWidth, height: storedHeight, data: full }, probe.rotation);
-          const index = delivered * every;
-          frame = undefined;
-          filled = 0;
-          delivered += 1;
-          yield { index, image };
-          // The consumer asked for the next frame, so it is done with this one's buffer.
-          if (recycle) frame = full;
-          // Frames already in the pipe are not delivered after an abort.
-          signal?.throwIfAborted();
-        }
+    for await (const data of rawFrames(ffmpeg.stdout, size.bytes, () => options.recycleFrames ?? false, state)) {
+      // showinfo writes a frame's line before ffmpeg writes the frame: wait until it has been read.
+      const delivered = progress.delivered;
+      while (ranks.length <= delivered && stderrOpen) await new Promise<void>((resolve) => (wake = resolve));
+      const index = delivered * plan.every;
+      if (complaint || ranks[delivered] !== index || delivered >= plan.frames) {
+        inPlace = false;
+        break;
       }
+      progress.delivered += 1;
+      yield { index, image: rotateClockwise({ width: size.width, height: size.height, data }, probe.rotation) };
+      signal?.throwIfAborted();
+    }
+    reachedEnd = inPlace;
+  } finally {
+    if (!reachedEnd) ffmpeg.kill();
+    const exit = await ffmpeg.exited;
+    await feeding;
+    ffmpeg.release();
+    if (reachedEnd) {
+      const clean = exit.code === 0 && fed && !complaint && state.filled === 0 && ranks.length === progress.delivered;
+      reachedEnd = clean && progress.delivered === plan.frames;
+    }
+  }
+  signal?.throwIfAborted();
+  return reachedEnd;
+}
+
+/**
+ * The whole decode: every frame decoded, the selected ones delivered from frame index
+ * `from * every` on (the frames before it were delivered by a sparse decode that stopped).
+ */
+async function* readWhole(
+  path: string,
+  binaries: FfmpegBinaries,
+  probe: VideoProbe,
+  command: DecodeCommand,
+  region: Rect | undefined,
+  options: DecodeOptions,
+  from: number,
+  report: (summary: DecodeSummary) => void,
+): AsyncGenerator<DecodedFrame> {
+  const { signal } = options;
+  const { every } = command;
+  const recycle = options.recycleFrames ?? false;
+  const size = deliveredBytes(probe, region);
+  const ffmpeg = startFfmpeg(binaries, ffmpegDecodeArgs(path, command), signal, false);
+  const { exited } = ffmpeg;
+  let stderr = '';
+  ffmpeg.stderr.on('data', (text: string) => {
+    if (stderr.length < maxStderrChars) stderr += text;
+  });
+
+  let delivered = 0;
+  let skipped = false;
+  const state = { filled: 0 };
+  let reachedEnd = false;
+  try {
+    for await (const data of rawFrames(ffmpeg.stdout, size.bytes, () => recycle || skipped, state)) {
+      const index = delivered * every;
+      delivered += 1;
+      skipped = delivered <= from;
+      if (skipped) continue;
+      yield { index, image: rotateClockwise({ width: size.width, height: size.height, data }, probe.rotation) };
+      // Frames already in the pipe are not delivered after an abort.
+      signal?.throwIfAborted();
     }
     reachedEnd = true;
   } finally {
-    signal?.removeEventListener('abort', kill);
+    ffmpeg.release();
     if (!reachedEnd) {
-      kill();
+      ffmpeg.kill();
       await exited;
       report(summaryOf(delivered, every, probe, false, undefined, []));
     }
@@ -338,10 +496,10 @@ async function* readFrames(
   const because = complaint ?? `ffmpeg exit code ${exit.code}`;
   const lastIndex = (delivered - 1) * every;
   const announced = probe.frameCount === null ? null : Math.ceil(probe.frameCount / every);
-  const expected = announced === null || limit === undefined ? announced : Math.min(announced, limit);
+  const expected = announced === null || command.frames === undefined ? announced : Math.min(announced, command.frames);
   if (exit.code !== 0) {
     error = `decoding stopped after frame ${lastIndex}: ${because}`;
-  } else if (filled > 0) {
+  } else if (state.filled > 0) {
     error = `the stream ended inside the frame after ${lastIndex}: ${because}`;
   } else if (expected !== null && delivered < expected && complaint !== undefined) {
     error = `decoding stopped after frame ${lastIndex} of ${probe.frameCount}: ${complaint}`;

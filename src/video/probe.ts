@@ -30,6 +30,27 @@ export interface VideoProbe {
   readonly durationSeconds: number | null;
 }
 
+/**
+ * The packets of an H.264 stream in an MP4/MOV file, in decode order, as ffprobe lists them without
+ * decoding: what a sparse decode needs to know which frames it may skip (src/video/sparse-decode.ts).
+ */
+export interface PacketIndex {
+  /** Presentation timestamps (stream time base); NaN where the container gives none. */
+  readonly pts: Float64Array;
+  /** Byte offset of each packet's data in the file. */
+  readonly pos: Float64Array;
+  readonly size: Float64Array;
+  /** PACKET_KEY and PACKET_DISCARD bits. */
+  readonly flags: Uint8Array;
+  /** The size of the stream's decoder configuration (the MP4 avcC box), to check the one read from the file. */
+  readonly extradataSize: number;
+  /** The decoder's reorder delay: 0 when no picture is shown after a later-decoded one (no B-frames). */
+  readonly reorderDelay: number;
+}
+
+export const PACKET_KEY = 1;
+export const PACKET_DISCARD = 2;
+
 interface FfprobeStream {
   codec_type?: string;
   codec_name?: string;
@@ -42,11 +63,22 @@ interface FfprobeStream {
   duration?: string;
   tags?: Record<string, string>;
   side_data_list?: { side_data_type?: string; rotation?: number | string }[];
+  is_avc?: string;
+  extradata_size?: number;
+  has_b_frames?: number;
+}
+
+interface FfprobePacket {
+  pts?: number | string;
+  pos?: string;
+  size?: string;
+  flags?: string;
 }
 
 interface FfprobeOutput {
   streams?: FfprobeStream[];
-  format?: { duration?: string };
+  format?: { duration?: string; format_name?: string };
+  packets?: FfprobePacket[];
 }
 
 /**
@@ -60,8 +92,22 @@ interface FfprobeOutput {
 const probes = new Map<string, Promise<VideoProbe>>();
 const PROBES_KEPT = 50_000;
 
-/** Probes `path`; a UnitError naming the file when it is missing, empty, not a video or has no video stream. */
-export async function probeVideo(path: string): Promise<VideoProbe> {
+/**
+ * The packet indexes of the last few probes (about 5 KB per 10-second clip): ffprobe lists the
+ * packets in the same call for about a third more of its time, and a stage that wants them
+ * (decodeVideo with `every`) asks right after its probe. One that comes later for a video whose
+ * index is gone has it listed again (probePacketIndex).
+ */
+const packetIndexes = new Map<string, PacketIndex | null>();
+const PACKET_INDEXES_KEPT = 256;
+
+function keepPacketIndex(key: string, index: PacketIndex | null): void {
+  packetIndexes.delete(key);
+  packetIndexes.set(key, index);
+  if (packetIndexes.size > PACKET_INDEXES_KEPT) packetIndexes.delete(packetIndexes.keys().next().value!);
+}
+
+async function identityKey(path: string): Promise<string> {
   let identity: { size: number; mtimeMs: number; ino: number };
   try {
     identity = await stat(path);
@@ -69,10 +115,21 @@ export async function probeVideo(path: string): Promise<VideoProbe> {
     throw new UnitError(`${path}: cannot read it (${messageOf(error)})`, { file: path, cause: error });
   }
   if (identity.size === 0) throw new UnitError(`${path}: empty file`, { file: path });
-  const key = `${path}\0${identity.size}\0${identity.mtimeMs}\0${identity.ino}`;
+  return `${path}\0${identity.size}\0${identity.mtimeMs}\0${identity.ino}`;
+}
+
+async function runProbe(path: string, key: string): Promise<VideoProbe> {
+  const output = parseFfprobeOutput(path, await runFfprobe((await locateFfmpeg()).ffprobePath, path));
+  keepPacketIndex(key, packetIndexOf(output));
+  return probeOf(path, output);
+}
+
+/** Probes `path`; a UnitError naming the file when it is missing, empty, not a video or has no video stream. */
+export async function probeVideo(path: string): Promise<VideoProbe> {
+  const key = await identityKey(path);
   let probe = probes.get(key);
   if (!probe) {
-    const made = (async () => parseProbe(path, await runFfprobe((await locateFfmpeg()).ffprobePath, path)))();
+    const made = runProbe(path, key);
     probe = made;
     probes.set(key, made);
     made.catch(() => {
@@ -83,10 +140,22 @@ export async function probeVideo(path: string): Promise<VideoProbe> {
   return probe;
 }
 
+/**
+ * The packet index of `path` when it is an H.264 stream in an MP4/MOV file (undefined otherwise),
+ * from the last probe of the same file, or from a new one.
+ */
+export async function probePacketIndex(path: string): Promise<PacketIndex | undefined> {
+  const key = await identityKey(path);
+  if (!packetIndexes.has(key)) await runProbe(path, key);
+  return packetIndexes.get(key) ?? undefined;
+}
+
 function runFfprobe(ffprobePath: string, path: string): Promise<string> {
-  const args = ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', '-select_streams', 'v:0', path];
+  // The packets are listed from the container's index, without decoding (about 50 bytes each).
+  const packets = ['-show_packets', '-show_entries', 'packet=pts,pos,size,flags'];
+  const args = ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', ...packets, '-select_streams', 'v:0', path];
   return new Promise((resolve, reject) => {
-    execFile(ffprobePath, args, { timeout: 60_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+    execFile(ffprobePath, args, { timeout: 120_000, maxBuffer: 1 << 28 }, (error, stdout, stderr) => {
       if (error) {
         const line = firstLine(stderr) ?? messageOf(error);
         reject(new UnitError(`${path}: not a video (${line})`, { file: path, cause: error }));
@@ -99,12 +168,50 @@ function runFfprobe(ffprobePath: string, path: string): Promise<string> {
 
 /** The probe of `path` from ffprobe's JSON (exported for tests). */
 export function parseProbe(path: string, json: string): VideoProbe {
-  let output: FfprobeOutput;
+  return probeOf(path, parseFfprobeOutput(path, json));
+}
+
+function parseFfprobeOutput(path: string, json: string): FfprobeOutput {
   try {
-    output = JSON.parse(json) as FfprobeOutput;
+    return JSON.parse(json) as FfprobeOutput;
   } catch (error) {
     throw new UnitError(`${path}: not a video (unreadable ffprobe output)`, { file: path, cause: error });
   }
+}
+
+/**
+ * The packet index of an H.264 stream in the MP4 family (length-prefixed NAL units, the only
+ * layout a sparse decode reads), or null: another container or codec, or a packet without a
+ * position or size.
+ */
+function packetIndexOf(output: FfprobeOutput): PacketIndex | null {
+  const stream = output.streams?.find((s) => s.codec_type === 'video');
+  const formats = output.format?.format_name?.split(',') ?? [];
+  const packets = output.packets ?? [];
+  if (stream?.codec_name !== 'h264' || stream.is_avc !== 'true' || !formats.includes('mp4') || packets.length === 0) return null;
+  const count = packets.length;
+  const index = {
+    pts: new Float64Array(count),
+    pos: new Float64Array(count),
+    size: new Float64Array(count),
+    flags: new Uint8Array(count),
+    extradataSize: stream.extradata_size ?? 0,
+    reorderDelay: stream.has_b_frames ?? 0,
+  };
+  for (const [i, packet] of packets.entries()) {
+    const pos = Number(packet.pos);
+    const size = Number(packet.size);
+    if (!(Number.isSafeInteger(pos) && pos >= 0 && Number.isSafeInteger(size) && size > 0)) return null;
+    index.pts[i] = packet.pts === undefined ? Number.NaN : Number(packet.pts);
+    index.pos[i] = pos;
+    index.size[i] = size;
+    const flags = packet.flags ?? '';
+    index.flags[i] = (flags.includes('K') ? PACKET_KEY : 0) | (flags.includes('D') ? PACKET_DISCARD : 0);
+  }
+  return index;
+}
+
+function probeOf(path: string, output: FfprobeOutput): VideoProbe {
   const stream = output.streams?.find((s) => s.codec_type === 'video');
   if (stream === undefined) throw new UnitError(`${path}: no video stream`, { file: path });
   const storedWidth = stream.width ?? 0;

@@ -1,0 +1,88 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { readAvcConfig } from './mp4-boxes.js';
+import { probePacketIndex, PACKET_KEY, type PacketIndex, type VideoProbe } from './probe.js';
+import { flvHeader, flvTiming, flvVideoTag, keepPacket, planSparseDecode, type SparsePlan } from './sparse-decode.js';
+
+/**
+ * The file side of a sparse decode (src/video/sparse-decode.ts): the packet index from ffprobe,
+ * the decoder configuration from the MP4 file, and the FLV stream of the kept packets for
+ * ffmpeg's standard input, read from the file in large windows (packets lie in decode order,
+ * between the audio's).
+ */
+
+export interface SparseSource {
+  readonly plan: SparsePlan;
+  /** The FLV bytes in chunks of about CHUNK_BYTES; throws if the file no longer holds the packets. */
+  readonly stream: () => AsyncGenerator<Uint8Array>;
+}
+
+const WINDOW_BYTES = 1 << 20;
+const CHUNK_BYTES = 256 << 10;
+
+/**
+ * A sparse decode of every `every`-th frame of `path` up to `lastFrame`, or why there is none
+ * (another codec or container, no B-frames, a container whose frames do not map one to one on
+ * its packets).
+ */
+export async function prepareSparseDecode(
+  path: string,
+  probe: VideoProbe,
+  options: { every: number; lastFrame?: number },
+): Promise<SparseSource | { reason: string }> {
+  if (options.every < 2) return { reason: 'every frame is wanted' };
+  const index = await probePacketIndex(path);
+  if (!index) return { reason: 'not H.264 in an MP4 file' };
+  const plan = planSparseDecode(index, { ...options, announcedFrames: probe.frameCount });
+  if ('reason' in plan) return plan;
+  const config = await readAvcConfig(path);
+  if (!config || config.length !== index.extradataSize || config.length < 7 || config[0] !== 1) return { reason: 'no usable avcC box' };
+  const lengthSize = (config[4]! & 3) + 1;
+  return { plan, stream: () => flvStream(path, index, plan, config, lengthSize) };
+}
+
+async function* flvStream(path: string, index: PacketIndex, plan: SparsePlan, config: Uint8Array, lengthSize: number): AsyncGenerator<Uint8Array> {
+  const file = await open(path, 'r');
+  try {
+    const reader = windowedReader(file, path);
+    const first = flvVideoTag('config', 0, 0, true, config.length);
+    let parts: Uint8Array[] = [flvHeader(), first.head, config, first.tail];
+    let bytes = 0;
+    let kept = 0;
+    for (let i = 0; i <= plan.end; i++) {
+      const data = await reader(index.pos[i]!, index.size[i]!);
+      if (!keepPacket(plan, index, i, data, lengthSize)) continue;
+      const { dts, cts } = flvTiming(plan, kept, i);
+      kept += 1;
+      const tag = flvVideoTag('packet', dts, cts, (index.flags[i]! & PACKET_KEY) !== 0, data.length);
+      parts.push(tag.head, data, tag.tail);
+      bytes += data.length + 20;
+      if (bytes >= CHUNK_BYTES) {
+        yield Buffer.concat(parts);
+        parts = [];
+        bytes = 0;
+      }
+    }
+    if (parts.length > 0) yield Buffer.concat(parts);
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Reads packets through windows of WINDOW_BYTES (a fresh one each time, so earlier packets stay
+ * valid until they are written); a packet larger than a window is read alone.
+ */
+function windowedReader(file: FileHandle, path: string): (pos: number, size: number) => Promise<Uint8Array> {
+  let window = new Uint8Array(0);
+  let start = 0;
+  return async (pos, size) => {
+    if (pos < start || pos + size > start + window.length) {
+      const buffer = new Uint8Array(Math.max(WINDOW_BYTES, size));
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, pos);
+      if (bytesRead < size) throw new Error(`${path}: a packet of ${size} bytes at ${pos} is past the end of the file (it changed?)`);
+      window = buffer.subarray(0, bytesRead);
+      start = pos;
+    }
+    return window.subarray(pos - start, pos - start + size);
+  };
+}
