@@ -13,7 +13,7 @@ import { mediaDir } from '../test/helpers/shared.js';
 
 /**
  * Decoding, half-size resize and crop PNG writing on a 300-frame 1080p DFDC clip: frames per second
- * of a full decode and of an `every: 10` decode, milliseconds per Pillow-exact 1920x1080 -> 960x540
+ * of a full decode and of an `every: 10` decode (sparse, and whole with DFDC_SPARSE_DECODE=0), milliseconds per Pillow-exact 1920x1080 -> 960x540
  * resize, and milliseconds and kilobytes per 300x300 crop PNG at each zlib level, with and without
  * adaptive row filtering, and per crop written with writeRgbPng (the chosen settings).
  */
@@ -103,12 +103,20 @@ export default async function bench(): Promise<Record<string, unknown>> {
   const ffmpeg = describeFfmpeg(await locateFfmpeg());
   const full = await timeDecode(1);
   const every10 = await timeDecode(10);
+  // The same without the sparse decode (src/video/sparse-decode.ts): every frame decoded.
+  const before = process.env.DFDC_SPARSE_DECODE;
+  process.env.DFDC_SPARSE_DECODE = '0';
+  const every10Whole = await timeDecode(10).finally(() => {
+    if (before === undefined) delete process.env.DFDC_SPARSE_DECODE;
+    else process.env.DFDC_SPARSE_DECODE = before;
+  });
   const frames = await sampleFrames(5);
   return {
     clip: 'dfdc/abqwwspghj.mp4 (1920x1080, 300 frames)',
     ffmpeg,
     decodeAll: full,
     decodeEvery10: every10,
+    decodeEvery10WholeDecode: every10Whole,
     halfSizeResize: timeResize(frames),
     pngEncode300x300: await timePngSettings(frames),
     writeRgbPngMsPer300x300: await timeWriteRgbPng(frames),

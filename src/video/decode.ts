@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable, Writable } from 'node:stream';
 import { rotateClockwise } from '../image/rotate.js';
 import type { Rect, RgbImage } from '../image/rgb-image.js';
 import { FatalError, UnitError } from '../util/errors.js';
@@ -19,7 +18,7 @@ import { prepareSparseDecode, type SparseSource } from './sparse-input.js';
  * its first size (later frames are scaled back to it), where OpenCV would deliver the new size.
  * When only every n-th frame is wanted, the pictures nothing refers to are not decoded at all where
  * that is known to give the same frames (src/video/sparse-decode.ts; DFDC_SPARSE_DECODE=0 turns it
- * off). See docs/exactness.md §2 and §2b.
+ * off). See docs/exactness.md §2 (Sparse decoding).
  */
 
 export interface DecodeOptions {
@@ -229,6 +228,10 @@ export function ffmpegDecodeArgs(path: string, command: DecodeCommand): string[]
     '-hide_banner',
     ...(sparse ? ['-loglevel', 'level+info', '-nostats'] : ['-v', 'error']),
     '-noautorotate',
+    // A stream whose parameters change midway (two clips joined) makes ffmpeg rebuild the filters
+    // by default, which restarts select's frame count n: keep the one graph (scale copes with it).
+    '-reinit_filter',
+    '0',
     ...(decoderThreads === undefined ? [] : ['-threads', String(decoderThreads)]),
     ...input,
     '-map',
@@ -370,11 +373,7 @@ async function* readSparse(
   const plan = command.sparse;
   const size = deliveredBytes(probe, region);
   const ffmpeg = startFfmpeg(binaries, ffmpegDecodeArgs('pipe:0', command), signal, true);
-  // ffmpeg may stop reading (killed, or done): a broken pipe is then expected, not a failure.
-  let fed = true;
-  const feeding = pipeline(Readable.from(source.stream()), ffmpeg.stdin!).catch(() => {
-    fed = false;
-  });
+  const feeding = feed(source.stream(), ffmpeg.stdin!);
   const ranks: number[] = [];
   let complaint = false;
   let stderrOpen = true;
@@ -417,7 +416,7 @@ async function* readSparse(
   } finally {
     if (!reachedEnd) ffmpeg.kill();
     const exit = await ffmpeg.exited;
-    await feeding;
+    const fed = await feeding;
     ffmpeg.release();
     if (reachedEnd) {
       const clean = exit.code === 0 && fed && !complaint && state.filled === 0 && ranks.length === progress.delivered;
@@ -426,6 +425,40 @@ async function* readSparse(
   }
   signal?.throwIfAborted();
   return reachedEnd;
+}
+
+/**
+ * Writes `chunks` to ffmpeg's standard input; whether all of them went. ffmpeg may stop reading
+ * (killed, or done), and a broken pipe is then expected, not a failure. The source is closed (its
+ * file too) before this returns.
+ */
+async function feed(chunks: AsyncGenerator<Uint8Array>, stdin: Writable): Promise<boolean> {
+  let broken = false;
+  stdin.on('error', () => {
+    broken = true;
+  });
+  try {
+    for await (const chunk of chunks) {
+      if (broken || stdin.destroyed) return false;
+      if (!stdin.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            stdin.off('drain', done);
+            stdin.off('close', done);
+            resolve();
+          };
+          stdin.on('drain', done);
+          stdin.on('close', done);
+        });
+      }
+    }
+    if (broken || stdin.destroyed) return false;
+    stdin.end();
+    return true;
+  } catch {
+    stdin.destroy();
+    return false;
+  }
 }
 
 /**

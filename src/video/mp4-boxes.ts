@@ -53,9 +53,12 @@ export function avcConfigOfMoov(moov: Uint8Array): Uint8Array | undefined {
     if (view.getUint32(stsd.start + 4) !== 1) return undefined;
     const [entry] = boxesIn(moov, stsd.start + 8, stsd.end);
     if (!entry || (entry.type !== 'avc1' && entry.type !== 'avc3')) return undefined;
-    // A visual sample entry's own fields take 78 bytes before its child boxes.
-    const avcC = boxesIn(moov, entry.start + 78, entry.end).find((box) => box.type === 'avcC');
-    return avcC && moov.subarray(avcC.start, avcC.end);
+    // A visual sample entry's own fields take 78 bytes before its child boxes. ffmpeg takes the
+    // first `avcC` or `glbl` it meets as the configuration: one avcC and no glbl leave no doubt.
+    const children = boxesIn(moov, entry.start + 78, entry.end);
+    const configs = children.filter((box) => box.type === 'avcC' || box.type === 'glbl');
+    if (configs.length !== 1 || configs[0]!.type !== 'avcC') return undefined;
+    return moov.subarray(configs[0]!.start, configs[0]!.end);
   }
   return undefined;
 }

@@ -13,7 +13,7 @@ import { PACKET_DISCARD, PACKET_KEY, type PacketIndex } from './probe.js';
  * picture's timestamp says its rank; ffmpeg's select filter keeps the wanted ranks, and showinfo
  * reports the timestamp of every frame it delivers, which the decoder checks frame by frame
  * (src/video/decode.ts). Any surprise (a frame out of order, one missing, a decoder complaint) ends
- * the sparse decode, and the rest of the video is decoded whole as before. docs/exactness.md §2b.
+ * the sparse decode, and the rest of the video is decoded whole as before. docs/exactness.md §2, Sparse decoding.
  *
  * This module is the arithmetic (which packets, the FLV bytes, the filter, the reading of
  * showinfo); src/video/sparse-input.ts reads the file.
@@ -29,26 +29,42 @@ export const MS_PER_FRAME = 40;
  * slices, end-of-sequence units, data partitions, or lengths that do not add up keep it.
  */
 export function droppable(data: Uint8Array, lengthSize: number): boolean {
-  let offset = 0;
+  const units = nalUnits(data, lengthSize);
+  if (!units) return false;
   let slices = 0;
-  while (offset < data.length) {
-    if (offset + lengthSize + 1 > data.length) return false;
-    let length = 0;
-    for (let k = 0; k < lengthSize; k++) length = length * 256 + data[offset + k]!;
-    const header = data[offset + lengthSize]!;
+  for (const unit of units) {
+    const header = unit[0]!;
     const type = header & 31;
-    // forbidden_zero_bit set, or an empty unit: not a stream to second-guess.
-    if (length === 0 || header & 0x80) return false;
+    // forbidden_zero_bit set: not a stream to second-guess.
+    if (header & 0x80) return false;
     if (type === 1) {
       if (((header >> 5) & 3) !== 0) return false;
       slices += 1;
     } else if (type !== 6 && type !== 9 && type !== 12) {
       return false;
     }
-    offset += lengthSize + length;
   }
-  return offset === data.length && slices > 0;
+  return slices > 0;
 }
+
+/** The NAL units of a length-prefixed packet; undefined when the lengths do not add up. */
+export function nalUnits(data: Uint8Array, lengthSize: number): Uint8Array[] | undefined {
+  const units: Uint8Array[] = [];
+  let offset = 0;
+  while (offset < data.length) {
+    if (offset + lengthSize > data.length) return undefined;
+    let length = 0;
+    for (let k = 0; k < lengthSize; k++) length = length * 256 + data[offset + k]!;
+    offset += lengthSize;
+    if (length === 0 || offset + length > data.length) return undefined;
+    units.push(data.subarray(offset, offset + length));
+    offset += length;
+  }
+  return units;
+}
+
+/** FLV gives a tag's body 24 bits of length: a larger packet cannot be carried. */
+const MAX_FLV_PACKET_BYTES = 0xffffff - 5;
 
 export interface SparsePlan {
   /** Each packet's rank in presentation order: the frame number the reference gives it. */
@@ -82,6 +98,7 @@ export function planSparseDecode(
   const seen = new Set<number>();
   for (let i = 0; i < count; i++) {
     const pts = index.pts[i]!;
+    if (index.size[i]! > MAX_FLV_PACKET_BYTES) return { reason: 'a packet too large for FLV' };
     if (index.flags[i]! & PACKET_DISCARD) return { reason: 'the container discards some frames (an edit list)' };
     if (!Number.isFinite(pts) || seen.has(pts)) return { reason: 'a frame without a distinct timestamp' };
     seen.add(pts);

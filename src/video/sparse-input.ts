@@ -1,7 +1,8 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { readAvcConfig } from './mp4-boxes.js';
 import { probePacketIndex, PACKET_KEY, type PacketIndex, type VideoProbe } from './probe.js';
-import { flvHeader, flvTiming, flvVideoTag, keepPacket, planSparseDecode, type SparsePlan } from './sparse-decode.js';
+import { avcConfigParameterSets, displayOrderAgrees } from './h264-order.js';
+import { flvHeader, flvTiming, flvVideoTag, keepPacket, nalUnits, planSparseDecode, type SparsePlan } from './sparse-decode.js';
 
 /**
  * The file side of a sparse decode (src/video/sparse-decode.ts): the packet index from ffprobe,
@@ -37,6 +38,22 @@ export async function prepareSparseDecode(
   const config = await readAvcConfig(path);
   if (!config || config.length !== index.extradataSize || config.length < 7 || config[0] !== 1) return { reason: 'no usable avcC box' };
   const lengthSize = (config[4]! & 3) + 1;
+  const parameterSets = avcConfigParameterSets(config);
+  if (!parameterSets) return { reason: 'no usable avcC box' };
+  // The frame numbers come from the container's times: they must rank the pictures as the decoder shows them.
+  const file = await open(path, 'r');
+  try {
+    const reader = windowedReader(file, path);
+    const packets = async function* () {
+      for (let i = 0; i < index.pts.length; i++) yield nalUnits(await reader(index.pos[i]!, index.size[i]!), lengthSize) ?? [];
+    };
+    // Copies, so that the windows go: parameter sets whole, of slices the header's first bytes.
+    const units: Uint8Array[][] = [];
+    for await (const packet of packets()) units.push(packet.map((unit) => unit.slice(0, (unit[0]! & 31) === 7 || (unit[0]! & 31) === 8 ? unit.length : 64)));
+    if (!displayOrderAgrees(parameterSets, units, plan.rank)) return { reason: "the container's times do not rank the pictures as the decoder shows them" };
+  } finally {
+    await file.close();
+  }
   return { plan, stream: () => flvStream(path, index, plan, config, lengthSize) };
 }
 

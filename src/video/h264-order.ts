@@ -1,0 +1,240 @@
+/**
+ * The order in which an H.264 decoder shows a stream's pictures, from the pictures themselves:
+ * picture order counts (POC) read from the slice headers, as the standard defines them (8.2.1).
+ * A sparse decode numbers frames by the container's presentation times; the decoder shows them in
+ * POC order. The two agree in any sane file, but a container whose times disagree would make the
+ * sparse decode deliver other frames than the whole decode, so it is checked first
+ * (src/video/sparse-input.ts). Pure arithmetic: bytes in, order out.
+ *
+ * Only what the check needs is parsed, and anything outside it answers "unknown" (the sparse decode
+ * then declines): POC types 0 and 2, frame pictures only (frame_mbs_only_flag 1). A memory
+ * management operation 5 (which restarts POC mid-stream) is not seen; x264 and common encoders do
+ * not write it, and the decoder-side check of the sparse decode still sees frames out of order.
+ */
+
+/** Reads bits MSB first from a NAL unit's payload, with its emulation-prevention bytes removed. */
+class BitReader {
+  private readonly bytes: Uint8Array;
+  private bit = 0;
+
+  constructor(nal: Uint8Array, maxBytes = nal.length) {
+    const out: number[] = [];
+    let zeros = 0;
+    // Skip the one-byte NAL header.
+    for (let i = 1; i < nal.length && out.length < maxBytes; i++) {
+      const byte = nal[i]!;
+      if (zeros >= 2 && byte === 3) {
+        zeros = 0;
+        continue;
+      }
+      zeros = byte === 0 ? zeros + 1 : 0;
+      out.push(byte);
+    }
+    this.bytes = Uint8Array.from(out);
+  }
+
+  u(count: number): number {
+    let value = 0;
+    for (let k = 0; k < count; k++) {
+      const byte = this.bytes[this.bit >> 3];
+      if (byte === undefined) throw new RangeError('past the end of the NAL unit');
+      value = value * 2 + ((byte >> (7 - (this.bit & 7))) & 1);
+      this.bit += 1;
+    }
+    return value;
+  }
+
+  ue(): number {
+    let zeros = 0;
+    while (this.u(1) === 0) {
+      zeros += 1;
+      if (zeros > 31) throw new RangeError('exp-Golomb code too long');
+    }
+    return 2 ** zeros - 1 + this.u(zeros);
+  }
+
+  se(): number {
+    const code = this.ue();
+    return code % 2 === 1 ? (code + 1) / 2 : -(code / 2);
+  }
+}
+
+export interface SequenceParameters {
+  readonly log2MaxFrameNum: number;
+  readonly pocType: number;
+  readonly log2MaxPocLsb: number;
+  readonly frameMbsOnly: boolean;
+  readonly separateColourPlane: boolean;
+}
+
+export interface PictureParameters {
+  readonly spsId: number;
+  readonly bottomFieldPicOrderInFramePresent: boolean;
+}
+
+/** Profiles whose SPS carries chroma format, bit depths and scaling matrices. */
+const HIGH_PROFILES = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
+
+/** An SPS NAL unit's id and the fields POC needs; undefined for a POC type this module does not follow. */
+export function parseSps(nal: Uint8Array): { id: number; sps: SequenceParameters } | undefined {
+  const bits = new BitReader(nal);
+  const profile = bits.u(8);
+  bits.u(16); // constraint flags, level
+  const id = bits.ue();
+  let separateColourPlane = false;
+  if (HIGH_PROFILES.has(profile)) {
+    const chromaFormat = bits.ue();
+    if (chromaFormat === 3) separateColourPlane = bits.u(1) === 1;
+    bits.ue(); // bit_depth_luma_minus8
+    bits.ue(); // bit_depth_chroma_minus8
+    bits.u(1); // qpprime_y_zero_transform_bypass_flag
+    if (bits.u(1) === 1) {
+      for (let list = 0; list < (chromaFormat === 3 ? 12 : 8); list++) {
+        if (bits.u(1) === 0) continue;
+        let last = 8;
+        let next = 8;
+        for (let j = 0; j < (list < 6 ? 16 : 64); j++) {
+          if (next !== 0) next = (last + bits.se() + 256) % 256;
+          last = next === 0 ? last : next;
+        }
+      }
+    }
+  }
+  const log2MaxFrameNum = bits.ue() + 4;
+  const pocType = bits.ue();
+  if (pocType !== 0 && pocType !== 2) return undefined;
+  const log2MaxPocLsb = pocType === 0 ? bits.ue() + 4 : 0;
+  bits.ue(); // max_num_ref_frames
+  bits.u(1); // gaps_in_frame_num_value_allowed_flag
+  bits.ue(); // pic_width_in_mbs_minus1
+  bits.ue(); // pic_height_in_map_units_minus1
+  const frameMbsOnly = bits.u(1) === 1;
+  return { id, sps: { log2MaxFrameNum, pocType, log2MaxPocLsb, frameMbsOnly, separateColourPlane } };
+}
+
+export function parsePps(nal: Uint8Array): { id: number; pps: PictureParameters } {
+  const bits = new BitReader(nal, 16);
+  const id = bits.ue();
+  const spsId = bits.ue();
+  bits.u(1); // entropy_coding_mode_flag
+  return { id, pps: { spsId, bottomFieldPicOrderInFramePresent: bits.u(1) === 1 } };
+}
+
+/**
+ * Follows a stream's pictures in decode order and gives each one's place in display order: its
+ * coded video sequence (a new one at each IDR picture) and its POC within it.
+ */
+export class PictureOrder {
+  private readonly sps = new Map<number, SequenceParameters>();
+  private readonly pps = new Map<number, PictureParameters>();
+  private sequence = -1;
+  private prevMsb = 0;
+  private prevLsb = 0;
+
+  /** Takes a parameter set (NAL type 7 or 8); false when its kind of POC cannot be followed. */
+  parameterSet(nal: Uint8Array): boolean {
+    const type = nal[0]! & 31;
+    if (type === 7) {
+      const parsed = parseSps(nal);
+      if (!parsed || !parsed.sps.frameMbsOnly) return false;
+      this.sps.set(parsed.id, parsed.sps);
+    } else if (type === 8) {
+      const parsed = parsePps(nal);
+      this.pps.set(parsed.id, parsed.pps);
+    }
+    return true;
+  }
+
+  /**
+   * The display place of the picture whose first slice is `nal` (type 1 or 5), given in decode
+   * order: [sequence, POC], or undefined when it cannot be told.
+   */
+  picture(nal: Uint8Array): [sequence: number, poc: number] | undefined {
+    const type = nal[0]! & 31;
+    const refIdc = (nal[0]! >> 5) & 3;
+    const bits = new BitReader(nal, 48);
+    bits.ue(); // first_mb_in_slice
+    bits.ue(); // slice_type
+    const pps = this.pps.get(bits.ue());
+    const sps = pps && this.sps.get(pps.spsId);
+    if (!pps || !sps) return undefined;
+    if (sps.separateColourPlane) bits.u(2);
+    bits.u(sps.log2MaxFrameNum); // frame_num
+    if (type === 5) {
+      bits.ue(); // idr_pic_id
+      this.sequence += 1;
+      this.prevMsb = 0;
+      this.prevLsb = 0;
+    }
+    if (this.sequence < 0) return undefined;
+    if (sps.pocType === 2) return undefined;
+    const lsb = bits.u(sps.log2MaxPocLsb);
+    const bottomDelta = pps.bottomFieldPicOrderInFramePresent ? bits.se() : 0;
+    const max = 2 ** sps.log2MaxPocLsb;
+    let msb = this.prevMsb;
+    if (lsb < this.prevLsb && this.prevLsb - lsb >= max / 2) msb += max;
+    else if (lsb > this.prevLsb && lsb - this.prevLsb > max / 2) msb -= max;
+    if (refIdc !== 0) {
+      this.prevMsb = msb;
+      this.prevLsb = lsb;
+    }
+    const top = msb + lsb;
+    return [this.sequence, Math.min(top, top + bottomDelta)];
+  }
+}
+
+/** The SPS and PPS NAL units of an avcC box's content (ISO/IEC 14496-15), or undefined if it does not parse. */
+export function avcConfigParameterSets(config: Uint8Array): Uint8Array[] | undefined {
+  const units: Uint8Array[] = [];
+  let offset = 6;
+  const take = (count: number): boolean => {
+    for (let k = 0; k < count; k++) {
+      if (offset + 2 > config.length) return false;
+      const length = config[offset]! * 256 + config[offset + 1]!;
+      offset += 2;
+      if (length === 0 || offset + length > config.length) return false;
+      units.push(config.subarray(offset, offset + length));
+      offset += length;
+    }
+    return true;
+  };
+  if (config.length < 7 || config[0] !== 1 || !take(config[5]! & 31) || offset >= config.length) return undefined;
+  return take(config[offset++]!) ? units : undefined;
+}
+
+/**
+ * Whether the pictures' display order (sequence, then POC) ranks every packet as `rank` does (the
+ * container's presentation times). `packets` gives each packet's NAL units, in decode order;
+ * `parameterSets` are those of the avcC. False when any picture's place cannot be told.
+ */
+export function displayOrderAgrees(parameterSets: readonly Uint8Array[], packets: Iterable<readonly Uint8Array[]>, rank: Int32Array): boolean {
+  const order = new PictureOrder();
+  for (const unit of parameterSets) if (!order.parameterSet(unit)) return false;
+  const places: [number, number][] = [];
+  try {
+    for (const units of packets) {
+      let place: [number, number] | undefined;
+      for (const unit of units) {
+        const type = unit[0]! & 31;
+        if (type === 7 || type === 8) {
+          if (!order.parameterSet(unit)) return false;
+        } else if ((type === 1 || type === 5) && place === undefined) {
+          place = order.picture(unit);
+          if (place === undefined) return false;
+        }
+      }
+      if (place === undefined) return false;
+      places.push(place);
+    }
+  } catch {
+    return false;
+  }
+  if (places.length !== rank.length) return false;
+  const byDisplay = places.map((_, i) => i).sort((a, b) => places[a]![0] - places[b]![0] || places[a]![1] - places[b]![1]);
+  // Two pictures of one place (equal POC in one sequence) have no order of their own.
+  for (let k = 1; k < byDisplay.length; k++) {
+    const [a, b] = [places[byDisplay[k - 1]!]!, places[byDisplay[k]!]!];
+    if (a[0] === b[0] && a[1] === b[1]) return false;
+  }
+  return byDisplay.every((packet, position) => rank[packet] === position);
+}
