@@ -88,7 +88,8 @@ export function decoderThreads(workers: number, inFlight: number): number {
 /** The original's frame size; undefined when it is absent or not a readable video (the FAKE is then cropped unchecked). */
 async function originalSize(original: Video): Promise<{ width: number; height: number } | undefined> {
   if (!existsSync(original.path)) return undefined;
-  return probeVideo(original.path).then(
+  // With its packets: the original is cropped too, and its probe is kept for that.
+  return probeVideo(original.path, { packets: true }).then(
     (p) => ({ width: p.width, height: p.height }),
     () => undefined,
   );
@@ -117,7 +118,8 @@ const MAX_PENDING_WRITES = 16;
  * last frame with boxes.
  */
 export async function cropVideo(input: CropVideoInput): Promise<UnitOutcome> {
-  const probe = probeVideo(input.path);
+  // Its frames are decoded every FRAME_STEP-th: the packets are listed for a sparse decode.
+  const probe = probeVideo(input.path, { packets: true });
   const { width, height } = await probe;
   const expected = input.expectedSize;
   if (expected && (expected.width !== width || expected.height !== height)) {

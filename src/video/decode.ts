@@ -111,7 +111,7 @@ export async function decodeVideo(path: string, options: DecodeOptions = {}): Pr
   const every = options.every ?? 1;
   if (!Number.isInteger(every) || every < 1) throw new RangeError(`every must be a positive integer, got ${every}`);
   const binaries = await locateFfmpeg();
-  const probe = await (options.probe ?? probeVideo(path));
+  const probe = await (options.probe ?? probeVideo(path, { packets: sparseDecodeAllowed(every) }));
   const cut = options.region ? exactRegion(probe, options.region) : undefined;
   let summary: DecodeSummary | undefined;
   let started = false;

@@ -118,18 +118,22 @@ async function identityKey(path: string): Promise<string> {
   return `${path}\0${identity.size}\0${identity.mtimeMs}\0${identity.ino}`;
 }
 
-async function runProbe(path: string, key: string): Promise<VideoProbe> {
-  const output = parseFfprobeOutput(path, await runFfprobe((await locateFfmpeg()).ffprobePath, path));
-  keepPacketIndex(key, packetIndexOf(output));
+async function runProbe(path: string, key: string, packets: boolean): Promise<VideoProbe> {
+  const output = parseFfprobeOutput(path, await runFfprobe((await locateFfmpeg()).ffprobePath, path, packets));
+  if (packets) keepPacketIndex(key, packetIndexOf(output));
   return probeOf(path, output);
 }
 
-/** Probes `path`; a UnitError naming the file when it is missing, empty, not a video or has no video stream. */
-export async function probeVideo(path: string): Promise<VideoProbe> {
+/**
+ * Probes `path`; a UnitError naming the file when it is missing, empty, not a video or has no video
+ * stream. `packets` also lists its packets, kept for probePacketIndex, for a caller that will
+ * decode every n-th frame (a sparse decode, src/video/sparse-decode.ts).
+ */
+export async function probeVideo(path: string, options: { packets?: boolean } = {}): Promise<VideoProbe> {
   const key = await identityKey(path);
   let probe = probes.get(key);
   if (!probe) {
-    const made = runProbe(path, key);
+    const made = runProbe(path, key, options.packets ?? false);
     probe = made;
     probes.set(key, made);
     made.catch(() => {
@@ -146,13 +150,14 @@ export async function probeVideo(path: string): Promise<VideoProbe> {
  */
 export async function probePacketIndex(path: string): Promise<PacketIndex | undefined> {
   const key = await identityKey(path);
-  if (!packetIndexes.has(key)) await runProbe(path, key);
+  if (!packetIndexes.has(key)) await runProbe(path, key, true);
   return packetIndexes.get(key) ?? undefined;
 }
 
-function runFfprobe(ffprobePath: string, path: string): Promise<string> {
-  // The packets are listed from the container's index, without decoding (about 50 bytes each).
-  const packets = ['-show_packets', '-show_entries', 'packet=pts,pos,size,flags'];
+function runFfprobe(ffprobePath: string, path: string, withPackets: boolean): Promise<string> {
+  // The packets are listed from the container's index, without decoding (about 50 bytes each),
+  // but ffprobe reads the whole file to list them: only when a sparse decode may want them.
+  const packets = withPackets ? ['-show_packets', '-show_entries', 'packet=pts,pos,size,flags'] : [];
   const args = ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', ...packets, '-select_streams', 'v:0', path];
   return new Promise((resolve, reject) => {
     execFile(ffprobePath, args, { timeout: 120_000, maxBuffer: 1 << 28 }, (error, stdout, stderr) => {

@@ -190,11 +190,20 @@ async function decode(path: string, sparse: boolean, options: { every?: number; 
   }
 }
 
-/** The mismatches between a sparse and a whole decode of `path` with `options` (none expected). */
-async function compare(path: string, options: Parameters<typeof decode>[2] = {}): Promise<string[]> {
+/**
+ * The mismatches between a sparse and a whole decode of `path` with `options` (none expected).
+ * `anyComplaint`: an error's ffmpeg line is left out of the comparison (with frame threads, which
+ * of several complaints ffmpeg prints first varies from run to run of the same whole decode).
+ */
+async function compare(path: string, options: Parameters<typeof decode>[2] = {}, anyComplaint = false): Promise<string[]> {
   const [sparse, whole] = [await decode(path, true, options), await decode(path, false, options)];
   const label = `${path} ${JSON.stringify(options)}`;
   const mismatches: string[] = [];
+  if (anyComplaint) {
+    for (const summary of [sparse.summary, whole.summary]) {
+      if (summary.error !== undefined) Object.assign(summary, { error: summary.error.replace(/: \[.*$/, ': [...]') });
+    }
+  }
   if (JSON.stringify(sparse.indices) !== JSON.stringify(whole.indices)) mismatches.push(`${label}: indices ${sparse.indices.join(',')} vs ${whole.indices.join(',')}`);
   if (JSON.stringify(sparse.summary) !== JSON.stringify(whole.summary)) mismatches.push(`${label}: summary ${JSON.stringify(sparse.summary)} vs ${JSON.stringify(whole.summary)}`);
   whole.data.forEach((data, i) => {
@@ -332,7 +341,7 @@ test('hostile files: timestamps against the pictures\' order, a truncated file, 
   const truncated = join(dir, 'truncated.mp4');
   await runFfmpeg(['-i', clip, '-c', 'copy', '-movflags', '+faststart', truncated]);
   truncateSync(truncated, Math.floor(readFileSync(truncated).length * 0.6));
-  mismatches.push(...(await compare(truncated)));
+  mismatches.push(...(await compare(truncated, {}, true)));
 
   // Cut off after its packets were listed: the stream says so (and a decode hands over to the whole one).
   const shrinking = join(dir, 'shrinking.mp4');
