@@ -7,7 +7,8 @@
  * (src/video/sparse-input.ts). Pure arithmetic: bytes in, order out.
  *
  * Only what the check needs is parsed, and anything outside it answers "unknown" (the sparse decode
- * then declines): POC types 0 and 2, frame pictures only (frame_mbs_only_flag 1). A memory
+ * then declines): POC type 0 (the one with B-frames in display order of their own; type 2 streams
+ * have none, and a sparse decode needs them), frame pictures only (frame_mbs_only_flag 1). A memory
  * management operation 5 (which restarts POC mid-stream) is not seen; x264 and common encoders do
  * not write it, and the decoder-side check of the sparse decode still sees frames out of order.
  */
@@ -75,7 +76,7 @@ export interface PictureParameters {
 /** Profiles whose SPS carries chroma format, bit depths and scaling matrices. */
 const HIGH_PROFILES = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
 
-/** An SPS NAL unit's id and the fields POC needs; undefined for a POC type this module does not follow. */
+/** An SPS NAL unit's id and the fields POC needs; undefined for a POC type other than 0. */
 export function parseSps(nal: Uint8Array): { id: number; sps: SequenceParameters } | undefined {
   const bits = new BitReader(nal);
   const profile = bits.u(8);
@@ -102,8 +103,8 @@ export function parseSps(nal: Uint8Array): { id: number; sps: SequenceParameters
   }
   const log2MaxFrameNum = bits.ue() + 4;
   const pocType = bits.ue();
-  if (pocType !== 0 && pocType !== 2) return undefined;
-  const log2MaxPocLsb = pocType === 0 ? bits.ue() + 4 : 0;
+  if (pocType !== 0) return undefined;
+  const log2MaxPocLsb = bits.ue() + 4;
   bits.ue(); // max_num_ref_frames
   bits.u(1); // gaps_in_frame_num_value_allowed_flag
   bits.ue(); // pic_width_in_mbs_minus1
@@ -167,7 +168,6 @@ export class PictureOrder {
       this.prevLsb = 0;
     }
     if (this.sequence < 0) return undefined;
-    if (sps.pocType === 2) return undefined;
     const lsb = bits.u(sps.log2MaxPocLsb);
     const bottomDelta = pps.bottomFieldPicOrderInFramePresent ? bits.se() : 0;
     const max = 2 ** sps.log2MaxPocLsb;

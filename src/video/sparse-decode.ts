@@ -23,13 +23,12 @@ import { PACKET_DISCARD, PACKET_KEY, type PacketIndex } from './probe.js';
 export const MS_PER_FRAME = 40;
 
 /**
- * Whether a packet (length-prefixed NAL units) may be left out: every NAL unit in it is a slice of
- * a non-reference picture (type 1 with nal_ref_idc 0) or a unit that describes only its own
- * picture (SEI 6, access unit delimiter 9, filler 12), and there is a slice. Parameter sets, IDR
- * slices, end-of-sequence units, data partitions, or lengths that do not add up keep it.
+ * Whether a packet may be left out, from its NAL units (nalUnits): every unit in it is a slice of a
+ * non-reference picture (type 1 with nal_ref_idc 0) or a unit that describes only its own picture
+ * (SEI 6, access unit delimiter 9, filler 12), and there is a slice. Parameter sets, IDR slices,
+ * end-of-sequence units, data partitions, or lengths that did not add up (undefined) keep it.
  */
-export function droppable(data: Uint8Array, lengthSize: number): boolean {
-  const units = nalUnits(data, lengthSize);
+export function droppable(units: readonly Uint8Array[] | undefined): boolean {
   if (!units) return false;
   let slices = 0;
   for (const unit of units) {
@@ -118,11 +117,11 @@ export function planSparseDecode(
   return { rank, end, shift, every, lastRank, frames: Math.floor(lastRank / every) + 1 };
 }
 
-/** Whether packet i goes to the decoder: a wanted frame, a keyframe, or one droppable() keeps. */
-export function keepPacket(plan: SparsePlan, index: PacketIndex, i: number, data: Uint8Array, lengthSize: number): boolean {
+/** Whether packet i goes to the decoder: a wanted frame, a keyframe, or one that is not `droppable`. */
+export function keepPacket(plan: SparsePlan, index: PacketIndex, i: number, isDroppable: boolean): boolean {
   const rank = plan.rank[i]!;
   if (rank % plan.every === 0 && rank <= plan.lastRank) return true;
-  return (index.flags[i]! & PACKET_KEY) !== 0 || !droppable(data, lengthSize);
+  return (index.flags[i]! & PACKET_KEY) !== 0 || !isDroppable;
 }
 
 /** The FLV file header (video only) and the first "previous tag size". */

@@ -2,7 +2,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { readAvcConfig } from './mp4-boxes.js';
 import { probePacketIndex, PACKET_KEY, type PacketIndex, type VideoProbe } from './probe.js';
 import { avcConfigParameterSets, displayOrderAgrees } from './h264-order.js';
-import { flvHeader, flvTiming, flvVideoTag, keepPacket, nalUnits, planSparseDecode, type SparsePlan } from './sparse-decode.js';
+import { droppable, flvHeader, flvTiming, flvVideoTag, keepPacket, nalUnits, planSparseDecode, type SparsePlan } from './sparse-decode.js';
 
 /**
  * The file side of a sparse decode (src/video/sparse-decode.ts): the packet index from ffprobe,
@@ -30,7 +30,6 @@ export async function prepareSparseDecode(
   probe: VideoProbe,
   options: { every: number; lastFrame?: number },
 ): Promise<SparseSource | { reason: string }> {
-  if (options.every < 2) return { reason: 'every frame is wanted' };
   const index = await probePacketIndex(path);
   if (!index) return { reason: 'not H.264 in an MP4 file' };
   const plan = planSparseDecode(index, { ...options, announcedFrames: probe.frameCount });
@@ -40,24 +39,28 @@ export async function prepareSparseDecode(
   const lengthSize = (config[4]! & 3) + 1;
   const parameterSets = avcConfigParameterSets(config);
   if (!parameterSets) return { reason: 'no usable avcC box' };
-  // The frame numbers come from the container's times: they must rank the pictures as the decoder shows them.
+  // One pass over the packets: which may be left out, and whether the container's times (the frame
+  // numbers) rank the pictures as the decoder shows them.
+  const drop = new Uint8Array(index.pts.length);
+  const units: Uint8Array[][] = [];
   const file = await open(path, 'r');
   try {
     const reader = windowedReader(file, path);
-    const packets = async function* () {
-      for (let i = 0; i < index.pts.length; i++) yield nalUnits(await reader(index.pos[i]!, index.size[i]!), lengthSize) ?? [];
-    };
-    // Copies, so that the windows go: parameter sets whole, of slices the header's first bytes.
-    const units: Uint8Array[][] = [];
-    for await (const packet of packets()) units.push(packet.map((unit) => unit.slice(0, (unit[0]! & 31) === 7 || (unit[0]! & 31) === 8 ? unit.length : 64)));
-    if (!displayOrderAgrees(parameterSets, units, plan.rank)) return { reason: "the container's times do not rank the pictures as the decoder shows them" };
+    for (let i = 0; i < index.pts.length; i++) {
+      const packet = nalUnits(await reader(index.pos[i]!, index.size[i]!), lengthSize);
+      drop[i] = droppable(packet) ? 1 : 0;
+      // Copies, so that the windows go: parameter sets whole, of slices the header's first bytes.
+      units.push((packet ?? []).map((unit) => unit.slice(0, (unit[0]! & 31) === 7 || (unit[0]! & 31) === 8 ? unit.length : 64)));
+    }
   } finally {
     await file.close();
   }
-  return { plan, stream: () => flvStream(path, index, plan, config, lengthSize) };
+  if (!displayOrderAgrees(parameterSets, units, plan.rank)) return { reason: "the container's times do not rank the pictures as the decoder shows them" };
+  return { plan, stream: () => flvStream(path, index, plan, drop, config) };
 }
 
-async function* flvStream(path: string, index: PacketIndex, plan: SparsePlan, config: Uint8Array, lengthSize: number): AsyncGenerator<Uint8Array> {
+/** The FLV stream of the packets keepPacket keeps; the packets left out are not read. */
+async function* flvStream(path: string, index: PacketIndex, plan: SparsePlan, drop: Uint8Array, config: Uint8Array): AsyncGenerator<Uint8Array> {
   const file = await open(path, 'r');
   try {
     const reader = windowedReader(file, path);
@@ -66,8 +69,8 @@ async function* flvStream(path: string, index: PacketIndex, plan: SparsePlan, co
     let bytes = 0;
     let kept = 0;
     for (let i = 0; i <= plan.end; i++) {
+      if (!keepPacket(plan, index, i, drop[i] === 1)) continue;
       const data = await reader(index.pos[i]!, index.size[i]!);
-      if (!keepPacket(plan, index, i, data, lengthSize)) continue;
       const { dts, cts } = flvTiming(plan, kept, i);
       kept += 1;
       const tag = flvVideoTag('packet', dts, cts, (index.flags[i]! & PACKET_KEY) !== 0, data.length);
