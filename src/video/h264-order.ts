@@ -6,9 +6,11 @@
  * sparse decode deliver other frames than the whole decode, so it is checked first
  * (src/video/sparse-input.ts). Pure arithmetic: bytes in, order out.
  *
- * Only what the check needs is parsed, and anything outside it answers "unknown" (the sparse decode
- * then declines): POC type 0 (the one with B-frames in display order of their own; type 2 streams
- * have none, and a sparse decode needs them), frame pictures only (frame_mbs_only_flag 1). A memory
+ * The SPS is parsed as far as the frame size and pixel format too, for the in-process probe
+ * (src/video/mp4-probe.ts). Of the slices, only what the order check needs is parsed, and anything
+ * outside it answers "unknown" (the sparse decode then declines): POC type 0 (the one with
+ * B-frames in display order of their own; type 2 streams have none, and a sparse decode needs
+ * them), frame pictures only (frame_mbs_only_flag 1). A memory
  * management operation 5 (which restarts POC mid-stream) is not seen; x264 and common encoders do
  * not write it, and the decoder-side check of the sparse decode still sees frames out of order.
  */
@@ -61,11 +63,25 @@ class BitReader {
 }
 
 export interface SequenceParameters {
+  readonly profile: number;
   readonly log2MaxFrameNum: number;
   readonly pocType: number;
+  /** Meaningful for POC type 0 only. */
   readonly log2MaxPocLsb: number;
   readonly frameMbsOnly: boolean;
   readonly separateColourPlane: boolean;
+  /** 0 monochrome, 1 4:2:0, 2 4:2:2, 3 4:4:4. */
+  readonly chromaFormat: number;
+  readonly bitDepthLuma: number;
+  readonly bitDepthChroma: number;
+  /** The coded size in macroblocks (height in frame macroblocks, fields counted twice). */
+  readonly widthInMbs: number;
+  readonly heightInMbs: number;
+  /** frame_crop_*_offset as coded, in crop units (two samples each for 4:2:0 frames). */
+  readonly crop: { readonly left: number; readonly right: number; readonly top: number; readonly bottom: number };
+  /** From the VUI's video signal type; undefined when the SPS does not say. */
+  readonly fullRange: boolean | undefined;
+  readonly matrixCoefficients: number | undefined;
 }
 
 export interface PictureParameters {
@@ -76,18 +92,24 @@ export interface PictureParameters {
 /** Profiles whose SPS carries chroma format, bit depths and scaling matrices. */
 const HIGH_PROFILES = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
 
-/** An SPS NAL unit's id and the fields POC needs; undefined for a POC type other than 0. */
-export function parseSps(nal: Uint8Array): { id: number; sps: SequenceParameters } | undefined {
+/**
+ * An SPS NAL unit (7.3.2.1.1) as far as the VUI's video signal type: its id and the fields POC,
+ * frame size and pixel format need. Throws a RangeError when the unit ends early.
+ */
+export function parseSps(nal: Uint8Array): { id: number; sps: SequenceParameters } {
   const bits = new BitReader(nal);
   const profile = bits.u(8);
   bits.u(16); // constraint flags, level
   const id = bits.ue();
   let separateColourPlane = false;
+  let chromaFormat = 1;
+  let bitDepthLuma = 8;
+  let bitDepthChroma = 8;
   if (HIGH_PROFILES.has(profile)) {
-    const chromaFormat = bits.ue();
+    chromaFormat = bits.ue();
     if (chromaFormat === 3) separateColourPlane = bits.u(1) === 1;
-    bits.ue(); // bit_depth_luma_minus8
-    bits.ue(); // bit_depth_chroma_minus8
+    bitDepthLuma = bits.ue() + 8;
+    bitDepthChroma = bits.ue() + 8;
     bits.u(1); // qpprime_y_zero_transform_bypass_flag
     if (bits.u(1) === 1) {
       for (let list = 0; list < (chromaFormat === 3 ? 12 : 8); list++) {
@@ -103,14 +125,62 @@ export function parseSps(nal: Uint8Array): { id: number; sps: SequenceParameters
   }
   const log2MaxFrameNum = bits.ue() + 4;
   const pocType = bits.ue();
-  if (pocType !== 0) return undefined;
-  const log2MaxPocLsb = bits.ue() + 4;
+  let log2MaxPocLsb = 0;
+  if (pocType === 0) {
+    log2MaxPocLsb = bits.ue() + 4;
+  } else if (pocType === 1) {
+    bits.u(1); // delta_pic_order_always_zero_flag
+    bits.se(); // offset_for_non_ref_pic
+    bits.se(); // offset_for_top_to_bottom_field
+    const cycle = bits.ue();
+    for (let k = 0; k < cycle; k++) bits.se();
+  }
   bits.ue(); // max_num_ref_frames
   bits.u(1); // gaps_in_frame_num_value_allowed_flag
-  bits.ue(); // pic_width_in_mbs_minus1
-  bits.ue(); // pic_height_in_map_units_minus1
+  const widthInMbs = bits.ue() + 1;
+  const heightInMapUnits = bits.ue() + 1;
   const frameMbsOnly = bits.u(1) === 1;
-  return { id, sps: { log2MaxFrameNum, pocType, log2MaxPocLsb, frameMbsOnly, separateColourPlane } };
+  if (!frameMbsOnly) bits.u(1); // mb_adaptive_frame_field_flag
+  bits.u(1); // direct_8x8_inference_flag
+  const crop = { left: 0, right: 0, top: 0, bottom: 0 };
+  if (bits.u(1) === 1) {
+    crop.left = bits.ue();
+    crop.right = bits.ue();
+    crop.top = bits.ue();
+    crop.bottom = bits.ue();
+  }
+  let fullRange: boolean | undefined;
+  let matrixCoefficients: number | undefined;
+  if (bits.u(1) === 1) {
+    // vui_parameters (E.1.1), up to the video signal type.
+    if (bits.u(1) === 1 && bits.u(8) === 255) bits.u(32); // aspect_ratio_idc, sar_width, sar_height
+    if (bits.u(1) === 1) bits.u(1); // overscan_appropriate_flag
+    if (bits.u(1) === 1) {
+      bits.u(3); // video_format
+      fullRange = bits.u(1) === 1;
+      if (bits.u(1) === 1) {
+        bits.u(16); // colour_primaries, transfer_characteristics
+        matrixCoefficients = bits.u(8);
+      }
+    }
+  }
+  const sps: SequenceParameters = {
+    profile,
+    log2MaxFrameNum,
+    pocType,
+    log2MaxPocLsb,
+    frameMbsOnly,
+    separateColourPlane,
+    chromaFormat,
+    bitDepthLuma,
+    bitDepthChroma,
+    widthInMbs,
+    heightInMbs: heightInMapUnits * (frameMbsOnly ? 1 : 2),
+    crop,
+    fullRange,
+    matrixCoefficients,
+  };
+  return { id, sps };
 }
 
 export function parsePps(nal: Uint8Array): { id: number; pps: PictureParameters } {
@@ -132,16 +202,20 @@ export class PictureOrder {
   private prevMsb = 0;
   private prevLsb = 0;
 
-  /** Takes a parameter set (NAL type 7 or 8); false when its kind of POC cannot be followed. */
+  /** Takes a parameter set (NAL type 7 or 8); false when its kind of POC cannot be followed or it does not parse. */
   parameterSet(nal: Uint8Array): boolean {
     const type = nal[0]! & 31;
-    if (type === 7) {
-      const parsed = parseSps(nal);
-      if (!parsed || !parsed.sps.frameMbsOnly) return false;
-      this.sps.set(parsed.id, parsed.sps);
-    } else if (type === 8) {
-      const parsed = parsePps(nal);
-      this.pps.set(parsed.id, parsed.pps);
+    try {
+      if (type === 7) {
+        const parsed = parseSps(nal);
+        if (parsed.sps.pocType !== 0 || !parsed.sps.frameMbsOnly) return false;
+        this.sps.set(parsed.id, parsed.sps);
+      } else if (type === 8) {
+        const parsed = parsePps(nal);
+        this.pps.set(parsed.id, parsed.pps);
+      }
+    } catch {
+      return false;
     }
     return true;
   }

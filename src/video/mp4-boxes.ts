@@ -10,7 +10,7 @@ import { open } from 'node:fs/promises';
 /** A `moov` larger than this is not read (a ten-hour clip's is about 20 MB). */
 const MAX_MOOV_BYTES = 256 << 20;
 
-interface Box {
+export interface Box {
   readonly type: string;
   /** Where the box's content starts and ends, in the buffer or file it was found in. */
   readonly start: number;
@@ -29,7 +29,7 @@ export function boxesIn(data: Uint8Array, from = 0, to = data.length): Box[] {
   }
 }
 
-function child(data: Uint8Array, parent: Box, type: string): Box | undefined {
+export function child(data: Uint8Array, parent: Box, type: string): Box | undefined {
   return boxesIn(data, parent.start, parent.end).find((box) => box.type === type);
 }
 
@@ -65,26 +65,45 @@ export function avcConfigOfMoov(moov: Uint8Array): Uint8Array | undefined {
 
 /** The avcC content of `path`'s first video track (see avcConfigOfMoov), or undefined. */
 export async function readAvcConfig(path: string): Promise<Uint8Array | undefined> {
+  const { moov } = await readTopLevel(path);
+  return moov && avcConfigOfMoov(moov);
+}
+
+export interface TopLevel {
+  /** The file's top-level boxes as far as they fit in it, with offsets in the file. */
+  readonly boxes: readonly Box[];
+  /** Whether those boxes end exactly at the end of the file. */
+  readonly complete: boolean;
+  /** The content of the first `moov` box, when it fits in the file and in MAX_MOOV_BYTES. */
+  readonly moov: Uint8Array | undefined;
+  readonly size: number;
+}
+
+/** Walks `path`'s top-level boxes (reading only their headers) and reads its first `moov` box. */
+export async function readTopLevel(path: string): Promise<TopLevel> {
   const file = await open(path, 'r');
   try {
     const { size } = await file.stat();
     const header = new Uint8Array(16);
+    const boxes: Box[] = [];
+    let moov: Uint8Array | undefined;
     let offset = 0;
     while (offset + 8 <= size) {
       const { bytesRead } = await file.read(header, 0, 16, offset);
       const box = boxHeader(header.subarray(0, bytesRead), size - offset);
-      if (!box) return undefined;
-      const length = box.end;
-      if (box.type === 'moov') {
-        const contentLength = length - box.start;
-        if (contentLength > MAX_MOOV_BYTES) return undefined;
-        const moov = new Uint8Array(contentLength);
-        const read = await file.read(moov, 0, contentLength, offset + box.start);
-        return read.bytesRead === contentLength ? avcConfigOfMoov(moov) : undefined;
+      if (!box) break;
+      boxes.push({ type: box.type, start: offset + box.start, end: offset + box.end });
+      if (box.type === 'moov' && moov === undefined) {
+        const contentLength = box.end - box.start;
+        if (contentLength > MAX_MOOV_BYTES) break;
+        const content = new Uint8Array(contentLength);
+        const read = await file.read(content, 0, contentLength, offset + box.start);
+        if (read.bytesRead !== contentLength) break;
+        moov = content;
       }
-      offset += length;
+      offset += box.end;
     }
-    return undefined;
+    return { boxes, complete: offset === size, moov, size };
   } finally {
     await file.close();
   }

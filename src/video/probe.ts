@@ -2,54 +2,16 @@ import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { UnitError, messageOf } from '../util/errors.js';
 import { locateFfmpeg } from './ffmpeg-binaries.js';
+import { probeMp4 } from './mp4-probe.js';
+import { PACKET_DISCARD, PACKET_KEY, type PacketIndex, type Rotation, type VideoProbe } from './stream-info.js';
 
 /**
  * What ffprobe says about a video's first video stream: the frame size the decoder delivers (after
- * the rotation OpenCV applies), frame count, rate, rotation, pixel format, codec, duration.
+ * the rotation OpenCV applies), frame count, rotation, pixel format, codec. For plain H.264 MP4
+ * files the same answer is read in-process (src/video/mp4-probe.ts), without starting ffprobe.
  */
 
-/** A clockwise quarter turn count, in degrees, as OpenCV 4.6's VideoCapture applies it by default. */
-export type Rotation = 0 | 90 | 180 | 270;
-
-export interface VideoProbe {
-  /** Width of the frames as decoded, after rotation. */
-  readonly width: number;
-  /** Height of the frames as decoded, after rotation. */
-  readonly height: number;
-  /** Size as stored in the stream, before rotation. */
-  readonly storedWidth: number;
-  readonly storedHeight: number;
-  /** The container's frame count (nb_frames), null when the container does not say. */
-  readonly frameCount: number | null;
-  /** Average frame rate, or the nominal one when the average is unknown; null when neither is known. */
-  readonly fps: number | null;
-  /** Clockwise rotation applied to every frame (from the display matrix; 0 when none or not a quarter turn). */
-  readonly rotation: Rotation;
-  readonly pixFmt: string;
-  readonly codec: string;
-  readonly durationSeconds: number | null;
-}
-
-/**
- * The packets of an H.264 stream in an MP4/MOV file, in decode order, as ffprobe lists them without
- * decoding: what a sparse decode needs to know which frames it may skip (src/video/sparse-decode.ts).
- */
-export interface PacketIndex {
-  /** Presentation timestamps (stream time base); NaN where the container gives none. */
-  readonly pts: Float64Array;
-  /** Byte offset of each packet's data in the file. */
-  readonly pos: Float64Array;
-  readonly size: Float64Array;
-  /** PACKET_KEY and PACKET_DISCARD bits. */
-  readonly flags: Uint8Array;
-  /** The size of the stream's decoder configuration (the MP4 avcC box), to check the one read from the file. */
-  readonly extradataSize: number;
-  /** The decoder's reorder delay: 0 when no picture is shown after a later-decoded one (no B-frames). */
-  readonly reorderDelay: number;
-}
-
-export const PACKET_KEY = 1;
-export const PACKET_DISCARD = 2;
+export { PACKET_DISCARD, PACKET_KEY, type PacketIndex, type Rotation, type VideoProbe } from './stream-info.js';
 
 interface FfprobeStream {
   codec_type?: string;
@@ -58,9 +20,6 @@ interface FfprobeStream {
   height?: number;
   pix_fmt?: string;
   nb_frames?: string;
-  avg_frame_rate?: string;
-  r_frame_rate?: string;
-  duration?: string;
   tags?: Record<string, string>;
   side_data_list?: { side_data_type?: string; rotation?: number | string }[];
   is_avc?: string;
@@ -77,7 +36,7 @@ interface FfprobePacket {
 
 interface FfprobeOutput {
   streams?: FfprobeStream[];
-  format?: { duration?: string; format_name?: string };
+  format?: { format_name?: string };
   packets?: FfprobePacket[];
 }
 
@@ -119,6 +78,13 @@ async function identityKey(path: string): Promise<string> {
 }
 
 async function runProbe(path: string, key: string, packets: boolean): Promise<VideoProbe> {
+  if (process.env.DFDC_MP4_PROBE !== '0') {
+    const read = await probeMp4(path).catch(() => undefined);
+    if (read && !('reason' in read)) {
+      keepPacketIndex(key, read.packets);
+      return read.probe;
+    }
+  }
   const output = parseFfprobeOutput(path, await runFfprobe((await locateFfmpeg()).ffprobePath, path, packets));
   if (packets) keepPacketIndex(key, packetIndexOf(output));
   return probeOf(path, output);
@@ -230,11 +196,9 @@ function probeOf(path: string, output: FfprobeOutput): VideoProbe {
     storedWidth,
     storedHeight,
     frameCount: positiveInteger(stream.nb_frames),
-    fps: rate(stream.avg_frame_rate) ?? rate(stream.r_frame_rate),
     rotation,
     pixFmt: stream.pix_fmt ?? 'unknown',
     codec: stream.codec_name ?? 'unknown',
-    durationSeconds: finiteNumber(stream.duration) ?? finiteNumber(output.format?.duration),
   };
 }
 
@@ -254,24 +218,10 @@ export function rotationOf(stream: Pick<FfprobeStream, 'side_data_list' | 'tags'
   return normalised === 90 || normalised === 180 || normalised === 270 ? normalised : 0;
 }
 
-function rate(text: string | undefined): number | null {
-  if (text === undefined) return null;
-  const [num, den] = text.split('/').map(Number);
-  if (num === undefined || !Number.isFinite(num) || num <= 0) return null;
-  const value = den === undefined ? num : num / den;
-  return Number.isFinite(value) && value > 0 ? value : null;
-}
-
 function positiveInteger(text: string | undefined): number | null {
   if (text === undefined) return null;
   const value = Number(text);
   return Number.isInteger(value) && value > 0 ? value : null;
-}
-
-function finiteNumber(text: string | undefined): number | null {
-  if (text === undefined) return null;
-  const value = Number(text);
-  return Number.isFinite(value) ? value : null;
 }
 
 /** The first non-empty line of ffmpeg's stderr, without the object addresses it prints (`[h264 @ 0x55d...]` -> `[h264]`). */

@@ -1,4 +1,4 @@
-import { PACKET_DISCARD, PACKET_KEY, type PacketIndex } from './probe.js';
+import { PACKET_DISCARD, PACKET_KEY, type PacketIndex } from './stream-info.js';
 
 /**
  * A sparse decode: when only every n-th frame is wanted (crops, and detect in `dfdc run`), the

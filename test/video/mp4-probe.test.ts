@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, truncateSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { promisify } from 'node:util';
+import { locateFfmpeg } from '../../src/video/ffmpeg-binaries.js';
+import { probeMp4, type Mp4Probe } from '../../src/video/mp4-probe.js';
+import { PACKET_DISCARD, PACKET_KEY, parseProbe, probeVideo } from '../../src/video/probe.js';
+import { scratchDir } from '../helpers/cli.js';
+import { inCi, mediaDir, parityDir, sampleRoot } from '../helpers/shared.js';
+import { hasEncoder, runFfmpeg } from './synthetic-video.js';
+
+/**
+ * The in-process MP4 probe (src/video/mp4-probe.ts) against ffprobe itself: wherever it takes a
+ * file, its probe and packet index must be ffprobe's, field for field and packet for packet; files
+ * it cannot be sure of must be declined (and go to ffprobe).
+ */
+
+const run = promisify(execFile);
+
+/** ffprobe's answer for `path`, in the terms of the probe and the packet index. */
+async function ffprobeAnswer(path: string) {
+  const { ffprobePath } = await locateFfmpeg();
+  const args = ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', '-show_packets', '-show_entries', 'packet=pts,pos,size,flags'];
+  const { stdout } = await run(ffprobePath, [...args, '-select_streams', 'v:0', path], { maxBuffer: 1 << 28 });
+  const output = JSON.parse(stdout) as {
+    streams: { extradata_size?: number; has_b_frames?: number }[];
+    packets: { pts?: string | number; pos: string; size: string; flags: string }[];
+  };
+  const stream = output.streams[0]!;
+  return {
+    probe: parseProbe(path, stdout),
+    extradataSize: stream.extradata_size,
+    reordered: (stream.has_b_frames ?? 0) > 0,
+    packets: output.packets.map((p) => [Number(p.pts), Number(p.pos), Number(p.size), (p.flags.includes('K') ? PACKET_KEY : 0) | (p.flags.includes('D') ? PACKET_DISCARD : 0)]),
+  };
+}
+
+/** Where `read` differs from ffprobe's answer for `path` (empty when it does not). */
+async function differences(path: string, read: Mp4Probe): Promise<string[]> {
+  const expected = await ffprobeAnswer(path);
+  const found: string[] = [];
+  if (JSON.stringify(read.probe) !== JSON.stringify(expected.probe)) found.push(`${path}: probe ${JSON.stringify(read.probe)}, ffprobe ${JSON.stringify(expected.probe)}`);
+  if (read.packets.extradataSize !== expected.extradataSize) found.push(`${path}: extradata ${read.packets.extradataSize}, ffprobe ${expected.extradataSize}`);
+  if (read.packets.reorderDelay > 0 !== expected.reordered) found.push(`${path}: reordered ${read.packets.reorderDelay > 0}, ffprobe ${expected.reordered}`);
+  const packets = Array.from(read.packets.pts, (pts, i) => [pts, read.packets.pos[i], read.packets.size[i], read.packets.flags[i]]);
+  if (packets.length !== expected.packets.length) found.push(`${path}: ${packets.length} packets, ffprobe ${expected.packets.length}`);
+  const first = packets.findIndex((packet, i) => JSON.stringify(packet) !== JSON.stringify(expected.packets[i]));
+  if (first >= 0 && packets.length === expected.packets.length) found.push(`${path}: packet ${first} ${JSON.stringify(packets[first])}, ffprobe ${JSON.stringify(expected.packets[first])}`);
+  return found;
+}
+
+function videosUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => /\.(mp4|mov|m4v)$/i.test(name))
+    .map((name) => join(dir, name))
+    .sort();
+}
+
+test('the in-process probe gives ffprobe\'s answer for every real video it takes, and takes the DFDC ones', async (t) => {
+  const videos = [...videosUnder(sampleRoot), ...videosUnder(mediaDir), ...videosUnder(join(parityDir, 'dataset_b', 'input'))];
+  if (!existsSync(mediaDir)) {
+    if (inCi) assert.fail(`${mediaDir} is absent`);
+    t.diagnostic(`${mediaDir} is absent: only the sample's videos are checked`);
+  }
+  const mismatches: string[] = [];
+  const declined: string[] = [];
+  for (const path of videos) {
+    const read = await probeMp4(path);
+    if ('reason' in read) declined.push(`${path}: ${read.reason}`);
+    else mismatches.push(...(await differences(path, read)));
+  }
+  t.diagnostic(`${videos.length - declined.length} of ${videos.length} taken; declined: ${declined.join('; ') || 'none'}`);
+  assert.deepEqual(mismatches, []);
+  // Declining everything would pass the comparison: the plain files must be taken.
+  const mustTake = videos.filter((path) => /[/\\](dfdc|ffpp|dfdc_train_part_\d+)[/\\]/.test(path));
+  assert.deepEqual(declined.filter((line) => mustTake.some((path) => line.startsWith(`${path}:`))), []);
+});
+
+async function x264(t: TestContext): Promise<boolean> {
+  if (await hasEncoder('libx264')) return true;
+  if (inCi) assert.fail('the ffmpeg found has no libx264 encoder in CI');
+  t.skip('no libx264 encoder here: H.264 clips cannot be made');
+  return false;
+}
+
+test('generated files: plain ones are taken with ffprobe\'s answer, doubtful ones are declined', async (t) => {
+  if (!(await x264(t))) return;
+  const dir = scratchDir('mp4-probe');
+  const source = ['-f', 'lavfi', '-i', 'testsrc2=s=322x242:r=25:d=3'];
+  const x264Args = ['-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '3'];
+  const make = async (name: string, args: string[], input = source) => {
+    const path = join(dir, name);
+    await runFfmpeg([...input, ...args, path]);
+    return path;
+  };
+  const taken: Record<string, string> = {
+    'moov first, cropped to 322x242': await make('faststart.mp4', [...x264Args, '-pix_fmt', 'yuv420p', '-movflags', '+faststart']),
+    'moov last': await make('moov-last.mp4', [...x264Args, '-pix_fmt', 'yuv420p']),
+    '4:4:4': await make('444.mp4', [...x264Args, '-pix_fmt', 'yuv444p']),
+    '4:2:2': await make('422.mp4', [...x264Args, '-pix_fmt', 'yuv422p']),
+    'no B-frames': await make('no-b.mp4', ['-c:v', 'libx264', '-bf', '0', '-pix_fmt', 'yuv420p']),
+    'with sound': await make('sound.mp4', [...x264Args, '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest'], [...source, '-f', 'lavfi', '-i', 'sine=d=3']),
+    'a .mov': await make('plain.mov', [...x264Args, '-pix_fmt', 'yuv420p']),
+  };
+  const rotated = await make('rotated.mp4', ['-c', 'copy', '-metadata:s:v', 'rotate=90'], ['-i', taken['moov last']!]);
+  const truncated = await make('truncated.mp4', ['-c', 'copy'], ['-i', taken['moov first, cropped to 322x242']!]);
+  truncateSync(truncated, statSync(truncated).size - 5000);
+  const declined: Record<string, string> = {
+    'Matroska': await make('plain.mkv', [...x264Args, '-pix_fmt', 'yuv420p']),
+    'MPEG-4 part 2': await make('mpeg4.mp4', ['-c:v', 'mpeg4']),
+    'fragmented': await make('fragmented.mp4', [...x264Args, '-pix_fmt', 'yuv420p', '-movflags', 'frag_keyframe+empty_moov']),
+    'full range': await make('full-range.mp4', [...x264Args, '-pix_fmt', 'yuvj420p']),
+    '10 bits': await make('10-bit.mp4', [...x264Args, '-pix_fmt', 'yuv420p10le']),
+    'rotated': rotated,
+    'two video tracks': await make('two-videos.mp4', ['-map', '0:v', '-map', '0:v', '-c', 'copy'], ['-i', taken['moov last']!]),
+    'truncated (a packet past the end)': truncated,
+    // Copied from mid-GOP: an edit list hides the frames before 0.5 s, which ffprobe flags discarded.
+    'cut by an edit list': await make('cut.mp4', ['-c', 'copy'], ['-ss', '0.5', '-i', taken['moov last']!]),
+  };
+  const mismatches: string[] = [];
+  for (const [what, path] of Object.entries(taken)) {
+    const read = await probeMp4(path);
+    if ('reason' in read) mismatches.push(`${what} declined: ${read.reason}`);
+    else mismatches.push(...(await differences(path, read)));
+  }
+  for (const [what, path] of Object.entries(declined)) {
+    const read = await probeMp4(path);
+    if (!('reason' in read)) mismatches.push(`${what} taken: ${JSON.stringify(read.probe)}`);
+    else t.diagnostic(`${what}: declined, ${read.reason}`);
+  }
+  assert.deepEqual(mismatches, []);
+  // Declined files are still probed, by ffprobe, as before.
+  const probe = await probeVideo(rotated);
+  assert.deepEqual([probe.rotation, probe.width, probe.height], [270, 242, 322]);
+});
+
+test('DFDC_MP4_PROBE=0 leaves the probing to ffprobe, with the same answer', async (t) => {
+  const path = join(sampleRoot, 'dfdc_train_part_0', 'real_a.mp4');
+  const read = await probeMp4(path);
+  assert.ok(!('reason' in read), `the sample's real_a.mp4 was declined: ${'reason' in read ? read.reason : ''}`);
+  const before = process.env.DFDC_MP4_PROBE;
+  process.env.DFDC_MP4_PROBE = '0';
+  t.after(() => {
+    if (before === undefined) delete process.env.DFDC_MP4_PROBE;
+    else process.env.DFDC_MP4_PROBE = before;
+  });
+  assert.deepEqual(await probeVideo(path), (await ffprobeAnswer(path)).probe);
+});
