@@ -186,8 +186,12 @@ function decodePath(encoded: string, dirs: DatasetDirs): string {
 /** What the runner learns about a unit before it runs it. */
 export type UnitState =
   | { readonly state: 'complete' }
-  /** To be (re)done. `keep`: its outputs and record are valid as they are (a --force run), so a failure must not remove them. */
-  | { readonly state: 'ready'; readonly keep: boolean }
+  /**
+   * To be (re)done. `keep`: its outputs and record are valid as they are (a --force run), so a
+   * failure must not remove them. `inputBytes`: the size of its largest input that no stage makes
+   * (its video), a measure of its work by which the runner orders units.
+   */
+  | { readonly state: 'ready'; readonly keep: boolean; readonly inputBytes: number }
   /**
    * An input an earlier stage writes is absent, or out of date, and that stage's unit is not
    * complete. `stale`: this unit's own outputs were made from that input (same path): they are
@@ -259,15 +263,18 @@ export class StageCompletion {
       return { state: 'waiting', on: { stage: from.stage, role: input.role }, stale };
     }
     if (valid && !force) return { state: 'complete' };
+    let inputBytes = 0;
     for (const input of reads) {
       if (input.from || input.optional) continue;
       try {
-        if ((await this.access.stat(input.path)) === null) throw Object.assign(new Error('absent'), { code: 'ENOENT' });
+        const info = await this.access.stat(input.path);
+        if (info === null) throw Object.assign(new Error('absent'), { code: 'ENOENT' });
+        inputBytes = Math.max(inputBytes, info.size);
       } catch (error) {
         return { state: 'unavailable', input, reason: isAbsent(error) ? 'absent' : messageOf(error) };
       }
     }
-    return { state: 'ready', keep: valid };
+    return { state: 'ready', keep: valid, inputBytes };
   }
 
   /** Forgets what check() read: call it once units are sorted, before any work. */

@@ -203,6 +203,8 @@ interface Todo<U extends Unit> {
   readonly writes: Output[];
   /** Its outputs and record are valid (a --force run): a failure leaves them. */
   readonly keep: boolean;
+  /** The size of its largest input no stage makes (its video). */
+  readonly inputBytes: number;
 }
 
 async function runUnitStage<U extends Unit>(
@@ -262,7 +264,7 @@ async function runUnitStage<U extends Unit>(
         return;
       }
       if (state.state === 'complete') recorder.skipped();
-      else if (state.state === 'ready') states[index] = { unit, reads, writes, keep: state.keep };
+      else if (state.state === 'ready') states[index] = { unit, reads, writes, keep: state.keep, inputBytes: state.inputBytes };
       else if (state.state === 'unavailable') recorder.failed(unit.subject, unavailableReason(state.input, state.reason));
       else {
         const key = `${state.on.stage}\0${state.on.role}`;
@@ -277,6 +279,10 @@ async function runUnitStage<U extends Unit>(
   );
   completion.endChecks();
   for (const item of states) if (item) todo.push(item);
+  // Largest videos first (a stable sort: otherwise in the data set's order): a long video started
+  // last would keep one core busy while the others idle, which on a small root is a tenth of the
+  // stage's time.
+  todo.sort((a, b) => b.inputBytes - a.inputBytes);
 
   const noun = (count: number) => `${count} ${stage.unitNoun}${count === 1 ? '' : 's'}`;
   if (todo.length === 0 && recorder.report.skipped === 0 && recorder.report.failed === 0 && staleWaiting.length === 0 && waitingOn.size > 0) {
@@ -331,7 +337,7 @@ async function runUnitStage<U extends Unit>(
     },
     () => signal.aborted,
   );
-  async function doUnit({ unit, reads, writes, keep }: Todo<U>): Promise<void> {
+  async function doUnit({ unit, reads, writes, keep }: Omit<Todo<U>, 'inputBytes'>): Promise<void> {
     let streamed = 0;
     // Folders are made under a hidden staging name and put in place whole when the unit is done,
     // so that until then the earlier outputs stay as they were and nothing half-made is visible.

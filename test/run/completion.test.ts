@@ -45,7 +45,7 @@ test('a unit with no record is ready; once recorded it is complete; --force make
   s.writeOutputs(['0_0.png', '10_0.png']);
   await markDone(s);
   assert.deepEqual(await s.completion().check('v', s.reads, s.writes, false), { state: 'complete' });
-  assert.deepEqual(await s.completion().check('v', s.reads, s.writes, true), { state: 'ready', keep: true }, 'a --force run keeps valid outputs if it fails');
+  assert.deepEqual(await s.completion().check('v', s.reads, s.writes, true), { state: 'ready', keep: true, inputBytes: statSync(s.reads[0]!.path).size }, 'a --force run keeps valid outputs if it fails');
 });
 
 test('an output removed, or a file added to an output folder, makes the unit not complete', async () => {
@@ -103,7 +103,7 @@ test('an absent input from an earlier stage waits, unless that stage completed t
   // crops done, and it found no face: no crops folder, and that is complete.
   await markDone(s);
   const again = new StageCompletion(s.stateDir, 'landmarks', settingsHash({}), s.dirs);
-  assert.deepEqual(await again.check('v', reads, writes, false), { state: 'ready', keep: false });
+  assert.deepEqual(await again.check('v', reads, writes, false), { state: 'ready', keep: false, inputBytes: 0 });
   await again.markComplete('v', await again.inputIdentities(reads), writes, {});
   assert.equal((await again.check('v', reads, writes, false)).state, 'complete');
   // Crops appear that dfdc crops did not record (its record says none): they are out of date, and

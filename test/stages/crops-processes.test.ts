@@ -15,7 +15,7 @@ import { sampleRoot } from '../helpers/shared.js';
  * size check of each of its FAKEs; each ffprobe is a process whose start alone costs a tenth of a
  * clip's decoding), and each decoder is told its threads, within the run's workers.
  */
-test('dfdc crops runs ffprobe once per video, not once more for the original of its FAKEs, and sets decoder threads', async () => {
+test('dfdc crops probes each video once, not once more for the original of its FAKEs, without ffprobe for plain MP4s, and sets decoder threads', async () => {
   const scratch = scratchDir('crops-probes');
   const part = join(sampleRoot, 'dfdc_train_part_0');
   const root = join(scratch, 'root');
@@ -37,7 +37,8 @@ test('dfdc crops runs ffprobe once per video, not once more for the original of 
     writeFileSync(`${wrapper}.log`, '');
     return wrapper;
   };
-  const env = { FFPROBE_PATH: wrap('ffprobe', ffprobePath), FFMPEG_PATH: wrap('ffmpeg', ffmpegPath) };
+  // ffprobe itself (these plain MP4 files are otherwise probed in-process: see below).
+  const env = { FFPROBE_PATH: wrap('ffprobe', ffprobePath), FFMPEG_PATH: wrap('ffmpeg', ffmpegPath), DFDC_MP4_PROBE: '0' };
   const runs = (name: string) =>
     readFileSync(join(scratch, `${name}.log`), 'utf8')
       .split('\n')
@@ -55,4 +56,10 @@ test('dfdc crops runs ffprobe once per video, not once more for the original of 
     const match = / -threads (\d+) -i /.exec(line);
     assert.ok(match && ['1', '2'].includes(match[1]!), line);
   }
+
+  // By default the same files are probed in-process (src/video/mp4-probe.ts): no ffprobe at all.
+  writeFileSync(join(scratch, 'ffprobe.log'), '');
+  const again = runCli(['crops', '--root-dir', root, '--output-dir', out, '--workers', '2', '--quiet', '--force'], { env: { ...env, DFDC_MP4_PROBE: '' } });
+  assert.equal(again.status, 0, again.stderr);
+  assert.deepEqual(runs('ffprobe'), []);
 });
