@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { avcConfigParameterSets, parseSps } from './h264-order.js';
 import { boxesIn, child, readTopLevel, type Box } from './mp4-boxes.js';
 import { PACKET_KEY, type PacketIndex, type VideoProbe } from './stream-info.js';
@@ -14,17 +14,24 @@ import { nalUnits } from './sparse-decode.js';
  * caller asks ffprobe. So a file is taken only when:
  * - it starts with `ftyp`, its top-level boxes end exactly at its end, it holds one `moov` and is
  *   not fragmented; no cover art (which ffmpeg lists as a video stream of its own);
+ * - every box read fills its parent exactly and none of them repeats (ffmpeg clips an overrunning
+ *   box and reads it, and of two equal boxes keeps one or the other);
  * - it has exactly one video track (`vide`), every other track is sound with a common audio codec
- *   (ffmpeg makes a track with a video sample entry a video stream whatever its handler);
- * - the video track has an identity display matrix (no rotation), one `avc1` sample description
- *   with one `avcC` and no `glbl`, one SPS whose size matches the sample description's, 4:2:0,
- *   4:2:2 or 4:4:4 in 8 bits (not RGB or YCgCo), frame pictures, no left or top cropping, not
- *   full range (ffmpeg would say yuvj420p),
- *   and the first packet repeats no other SPS;
- * - its sample tables are consistent (stts, stsz, stsc, stco/co64, ctts without negative offsets,
- *   stss with entries or none, no stps or sample groups), every packet lies inside the file, and an
- *   edit list, if any, is one plain edit that leaves out no frame.
- * tests/video/mp4-probe.test.ts holds every video of the test media against ffprobe's answer.
+ *   (ffmpeg makes a track with a video sample entry a video stream whatever its handler), and no
+ *   track has a handler other than its media's and a data handler in minf;
+ * - movie and track have identity display matrices (no rotation); one `avc1` sample description of
+ *   depth 24 without a colour table, with one `avcC` and no `glbl`, one SPS of a profile whose layout
+ *   ffmpeg reads as the standard does, whose size matches the sample description's, 4:2:0, 4:2:2 or
+ *   4:4:4 in 8 bits, frame pictures, no left or top cropping; not full range, RGB or YCgCo by the
+ *   SPS or, where it is silent, by the one `colr` box; the first packet repeats no other SPS;
+ * - its sample tables are consistent (stts, stsz, stsc, one of stco/co64, ctts, stss, no stps or
+ *   sample groups), hold no entry ffmpeg reads its own way (zero counts, deltas past 2^31,
+ *   negative or huge composition offsets), every packet lies inside the file, and an edit list, if
+ *   any, is one plain edit from the first frame shown past the last;
+ * - the first packet and every one stss lists are IDR pictures (ffprobe marks keyframes by the
+ *   bitstream).
+ * test/video/mp4-probe.test.ts holds every video of the test media and generated ones against
+ * ffprobe's answer, packet for packet, and hand-edited files that must be declined.
  */
 
 export interface Mp4Probe {
@@ -38,6 +45,11 @@ type Declined = { readonly reason: string };
 const AUDIO_ENTRIES = new Set(['mp4a', 'ac-3', 'ec-3', 'Opus', 'fLaC', 'alac', '.mp3', 'sowt', 'twos', 'lpcm']);
 /** Top-level boxes a plain file may hold besides `ftyp`, `moov` and `mdat`. */
 const PLAIN_TOP_LEVEL = new Set(['ftyp', 'moov', 'mdat', 'free', 'skip', 'wide', 'uuid']);
+/**
+ * Profiles whose SPS layout ffmpeg 5.1 and the standard agree on (ffmpeg reads 144 as High and
+ * 134, 135, 139 as not, the reverse of the standard): others go to ffprobe.
+ */
+const PROFILES = new Set([66, 77, 88, 100, 110, 122, 244, 44]);
 /** ffmpeg's pixel format of an 8-bit stream by chroma_format_idc (monochrome is gray, left to ffprobe). */
 const PIXEL_FORMATS: Record<number, string> = { 1: 'yuv420p', 2: 'yuv422p', 3: 'yuv444p' };
 const IDENTITY_MATRIX = [0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000];
@@ -51,23 +63,53 @@ export async function probeMp4(path: string): Promise<Mp4Probe | Declined> {
   if (top.boxes.filter((box) => box.type === 'moov').length !== 1 || !top.moov) return { reason: 'not exactly one readable moov box' };
   const found = probeOfMoov(top.moov, top.size);
   if ('reason' in found) return found;
-  // The decoder takes an SPS repeated in the first packet over the avcC's: it must be the same.
-  const first = await readPacket(path, found.packets.pos[0]!, found.packets.size[0]!);
-  const units = nalUnits(first, found.lengthSize);
-  if (!units) return { reason: 'the first packet is not in length-prefixed NAL units' };
-  if (units.some((unit) => (unit[0]! & 31) === 7 && !equalBytes(unit, found.sps))) return { reason: 'the first packet carries another SPS' };
-  return { probe: found.probe, packets: found.packets };
-}
-
-async function readPacket(path: string, pos: number, size: number): Promise<Uint8Array> {
+  const { pos, size, flags } = found.packets;
   const file = await open(path, 'r');
   try {
-    const data = new Uint8Array(size);
-    const { bytesRead } = await file.read(data, 0, size, pos);
-    return data.subarray(0, bytesRead);
+    // The decoder takes an SPS repeated in the first packet over the avcC's: it must be the same.
+    const units = nalUnits(await readAt(file, pos[0]!, size[0]!), found.lengthSize);
+    if (!units) return { reason: 'the first packet is not in length-prefixed NAL units' };
+    if (units.some((unit) => (unit[0]! & 31) === 7 && !equalBytes(unit, found.sps))) return { reason: 'the first packet carries another SPS' };
+    // ffprobe marks keyframes by the bitstream (IDR pictures), the index by stss: they must agree
+    // on the first packet and on every packet stss lists (a few per clip; their first bytes hold
+    // the first slice's NAL header).
+    for (let i = 0; i < flags.length; i++) {
+      if (i > 0 && flags[i] !== PACKET_KEY) continue;
+      if (flags[i] !== PACKET_KEY) return { reason: 'the first packet is not a sync sample' };
+      if (firstSliceType(await readAt(file, pos[i]!, Math.min(size[i]!, KEY_PREFIX_BYTES)), found.lengthSize) !== 5) {
+        return { reason: 'a sync sample that is not an IDR picture (or one whose start does not tell)' };
+      }
+    }
   } finally {
     await file.close();
   }
+  return { probe: found.probe, packets: found.packets };
+}
+
+/** How much of a sync sample is read to find its first slice (after SEI, which x264 makes about 700 bytes). */
+const KEY_PREFIX_BYTES = 4096;
+
+async function readAt(file: FileHandle, pos: number, size: number): Promise<Uint8Array> {
+  const data = new Uint8Array(size);
+  const { bytesRead } = await file.read(data, 0, size, pos);
+  return data.subarray(0, bytesRead);
+}
+
+/**
+ * The NAL unit type of the first slice (1 to 5) among the length-prefixed units that start in
+ * `prefix`, the first bytes of a packet; undefined when none starts there.
+ */
+export function firstSliceType(prefix: Uint8Array, lengthSize: number): number | undefined {
+  let offset = 0;
+  while (offset + lengthSize < prefix.length) {
+    let length = 0;
+    for (let k = 0; k < lengthSize; k++) length = length * 256 + prefix[offset + k]!;
+    const type = prefix[offset + lengthSize]! & 31;
+    if (type >= 1 && type <= 5) return type;
+    if (length === 0) return undefined;
+    offset += lengthSize + length;
+  }
+  return undefined;
 }
 
 /**
@@ -84,19 +126,35 @@ export function probeOfMoov(moov: Uint8Array, fileSize: number): (Mp4Probe & { s
   }
 }
 
+/**
+ * The children of a container box (from `from` to its end) when they fill it exactly and none of
+ * `unique` appears twice: ffmpeg clips a child that overruns its parent and reads it, and of two
+ * equal boxes keeps one or the other, so either makes the answer uncertain.
+ */
+function children(data: Uint8Array, from: number, to: number, unique: readonly string[]): Box[] | undefined {
+  const boxes = boxesIn(data, from, to);
+  if ((boxes.at(-1)?.end ?? from) !== to) return undefined;
+  for (const type of unique) if (boxes.filter((box) => box.type === type).length > 1) return undefined;
+  return boxes;
+}
+
 function readMoov(moov: Uint8Array, fileSize: number): (Mp4Probe & { sps: Uint8Array; lengthSize: number }) | Declined {
   const view = new DataView(moov.buffer, moov.byteOffset, moov.byteLength);
-  const boxes = boxesIn(moov);
+  const boxes = children(moov, 0, moov.length, ['mvhd']);
+  if (!boxes) return { reason: 'moov boxes that overrun or repeat' };
   if (boxes.some((box) => box.type === 'mvex' || box.type === 'cmov')) return { reason: 'a fragmented or compressed movie' };
   if (includesType(moov, 'covr')) return { reason: 'cover art (ffmpeg lists it as a video stream)' };
   const mvhd = boxes.find((box) => box.type === 'mvhd');
   if (!mvhd) return { reason: 'no mvhd box' };
-  const movieTimescale = view.getUint32(mvhd.start + (moov[mvhd.start] === 1 ? 20 : 12));
+  const mvhdWide = moov[mvhd.start] === 1;
+  const movieTimescale = view.getUint32(mvhd.start + (mvhdWide ? 20 : 12));
+  // ffmpeg multiplies the movie's matrix into each track's.
+  if (!identityMatrix(view, mvhd.start + (mvhdWide ? 48 : 36))) return { reason: 'a movie display matrix' };
 
   let video: Track | undefined;
   for (const trak of boxes.filter((box) => box.type === 'trak')) {
     const track = trackOf(moov, view, trak);
-    if (!track) return { reason: 'a track without a handler or sample description' };
+    if ('reason' in track) return track;
     if (track.handler === 'vide') {
       if (video) return { reason: 'more than one video track' };
       video = track;
@@ -105,19 +163,17 @@ function readMoov(moov: Uint8Array, fileSize: number): (Mp4Probe & { sps: Uint8A
     }
   }
   if (!video) return { reason: 'no video track' };
-  const { trak, stbl, entry } = video;
+  const { tkhd, stbl, entry } = video;
   if (entry.type !== 'avc1') return { reason: `${entry.type} samples, not avc1` };
-  if (view.getUint32(video.stsd.start + 4) !== 1) return { reason: 'more than one sample description' };
+  if (!identityMatrix(view, tkhd.start + (moov[tkhd.start] === 1 ? 52 : 40))) return { reason: 'a display matrix (rotation)' };
 
-  const tkhd = child(moov, trak, 'tkhd');
-  if (!tkhd) return { reason: 'no tkhd box' };
-  const matrixAt = tkhd.start + (moov[tkhd.start] === 1 ? 52 : 40);
-  if (IDENTITY_MATRIX.some((value, k) => view.getUint32(matrixAt + 4 * k) !== value)) return { reason: 'a display matrix (rotation)' };
-
-  // The visual sample entry: width and height at 24, child boxes after 78 bytes.
+  // The visual sample entry: width and height at 24, depth at 74, colour table id at 76, child
+  // boxes after 78 bytes. Another depth or a colour table makes ffmpeg read a palette first.
   const entryWidth = view.getUint16(entry.start + 24);
   const entryHeight = view.getUint16(entry.start + 26);
-  const entryBoxes = boxesIn(moov, entry.start + 78, entry.end);
+  if (view.getUint16(entry.start + 74) !== 24 || view.getInt16(entry.start + 76) !== -1) return { reason: 'a sample entry with another depth or a colour table' };
+  const entryBoxes = children(moov, entry.start + 78, entry.end, ['avcC', 'glbl', 'colr']);
+  if (!entryBoxes) return { reason: 'sample entry boxes that overrun or repeat' };
   const configs = entryBoxes.filter((box) => box.type === 'avcC' || box.type === 'glbl');
   if (configs.length !== 1 || configs[0]!.type !== 'avcC') return { reason: 'not exactly one avcC' };
   const config = moov.subarray(configs[0]!.start, configs[0]!.end);
@@ -126,21 +182,25 @@ function readMoov(moov: Uint8Array, fileSize: number): (Mp4Probe & { sps: Uint8A
   const spsUnits = parameterSets.filter((unit) => (unit[0]! & 31) === 7);
   if (spsUnits.length !== 1) return { reason: 'not exactly one SPS' };
   const sps = parseSps(spsUnits[0]!).sps;
+  if (!PROFILES.has(sps.profile)) return { reason: `H.264 profile ${sps.profile}` };
   const pixFmt = PIXEL_FORMATS[sps.chromaFormat];
   if (!pixFmt || sps.separateColourPlane || sps.bitDepthLuma !== 8 || sps.bitDepthChroma !== 8) return { reason: 'not 8-bit 4:2:0, 4:2:2 or 4:4:4' };
-  // Matrix 0 (identity) makes a 4:4:4 stream gbrp, 8 (YCgCo) is declined by the decoder.
-  if (sps.matrixCoefficients === 0 || sps.matrixCoefficients === 8) return { reason: 'RGB or YCgCo coefficients' };
   if (!sps.frameMbsOnly) return { reason: 'interlaced' };
   if (sps.crop.left !== 0 || sps.crop.top !== 0) return { reason: 'left or top cropping' };
   // Crop units (7-19, 7-20): chroma samples across, and down for 4:2:0.
   const width = 16 * sps.widthInMbs - (sps.chromaFormat === 3 ? 1 : 2) * sps.crop.right;
   const height = 16 * sps.heightInMbs - (sps.chromaFormat === 1 ? 2 : 1) * sps.crop.bottom;
+  if (!(width > 0 && height > 0)) return { reason: 'cropped to nothing' };
   if (width !== entryWidth || height !== entryHeight) return { reason: 'the SPS and the sample description give other sizes' };
-  const colr = entryBoxes.find((box) => box.type === 'colr');
-  const containerFullRange = colr !== undefined && colr.end - colr.start >= 11 && fourCc(moov, colr.start) === 'nclx' && (moov[colr.start + 10]! & 0x80) !== 0;
-  if (sps.fullRange ?? containerFullRange) return { reason: 'full range (ffmpeg says yuvj...)' };
+  // The decoder takes range and matrix from the SPS where it gives them, else from the container's
+  // colr box; full range makes ffmpeg say yuvj..., matrix 0 makes 4:4:4 gbrp, 8 (YCgCo) is refused.
+  const colour = colourOf(moov, entryBoxes.find((box) => box.type === 'colr'));
+  if ('reason' in colour) return colour;
+  if (sps.fullRange ?? colour.fullRange) return { reason: 'full range (ffmpeg says yuvj...)' };
+  const matrix = sps.matrixCoefficients ?? colour.matrix;
+  if (matrix === 0 || matrix === 8) return { reason: 'RGB or YCgCo coefficients' };
 
-  const samples = sampleTable(moov, view, stbl, fileSize, editOf(moov, view, trak, movieTimescale, video.timescale));
+  const samples = sampleTable(moov, view, stbl, fileSize, editOf(moov, view, video.edts, movieTimescale, video.timescale));
   if ('reason' in samples) return samples;
   const probe: VideoProbe = {
     width,
@@ -156,26 +216,54 @@ function readMoov(moov: Uint8Array, fileSize: number): (Mp4Probe & { sps: Uint8A
   return { probe, packets, sps: spsUnits[0]!, lengthSize: (config[4]! & 3) + 1 };
 }
 
+function identityMatrix(view: DataView, at: number): boolean {
+  return IDENTITY_MATRIX.every((value, k) => view.getUint32(at + 4 * k) === value);
+}
+
+/** The colour range and matrix a `colr` box gives (nclx: both; nclc: the matrix), if any. */
+function colourOf(data: Uint8Array, colr: Box | undefined): { fullRange?: boolean; matrix?: number } | Declined {
+  if (!colr) return {};
+  const kind = fourCc(data, colr.start);
+  if (kind !== 'nclx' && kind !== 'nclc') return { reason: `a ${kind} colr box` };
+  if (colr.end - colr.start < (kind === 'nclx' ? 11 : 10)) return { reason: 'a short colr box' };
+  const matrix = data[colr.start + 8]! * 256 + data[colr.start + 9]!;
+  return kind === 'nclx' ? { matrix, fullRange: (data[colr.start + 10]! & 0x80) !== 0 } : { matrix };
+}
+
 interface Track {
-  readonly trak: Box;
   readonly handler: string;
   readonly timescale: number;
+  readonly tkhd: Box;
+  readonly edts: Box | undefined;
   readonly stbl: Box;
-  readonly stsd: Box;
   readonly entry: Box;
 }
 
-function trackOf(moov: Uint8Array, view: DataView, trak: Box): Track | undefined {
-  const mdia = child(moov, trak, 'mdia');
-  const hdlr = mdia && child(moov, mdia, 'hdlr');
-  const mdhd = mdia && child(moov, mdia, 'mdhd');
-  const minf = mdia && child(moov, mdia, 'minf');
-  const stbl = minf && child(moov, minf, 'stbl');
+/** Data handlers QuickTime puts in `minf` (ffmpeg reads their type as it reads the media's). */
+const DATA_HANDLERS = new Set(['alis', 'url ', 'rsrc']);
+
+function trackOf(moov: Uint8Array, view: DataView, trak: Box): Track | Declined {
+  const inTrak = children(moov, trak.start, trak.end, ['tkhd', 'edts', 'mdia']);
+  const tkhd = inTrak?.find((box) => box.type === 'tkhd');
+  const edts = inTrak?.find((box) => box.type === 'edts');
+  const mdia = inTrak?.find((box) => box.type === 'mdia');
+  const inMdia = mdia && children(moov, mdia.start, mdia.end, ['mdhd', 'hdlr', 'minf']);
+  const hdlr = inMdia?.find((box) => box.type === 'hdlr');
+  const mdhd = inMdia?.find((box) => box.type === 'mdhd');
+  const minf = inMdia?.find((box) => box.type === 'minf');
+  const inMinf = minf && children(moov, minf.start, minf.end, ['stbl', 'hdlr']);
+  const stbl = inMinf?.find((box) => box.type === 'stbl');
   const stsd = stbl && child(moov, stbl, 'stsd');
-  const entry = stsd && boxesIn(moov, stsd.start + 8, stsd.end)[0];
-  if (!hdlr || !mdhd || !stbl || !stsd || !entry) return undefined;
+  if (!tkhd || !mdia || !hdlr || !mdhd || !minf || !inMinf || !stbl || !stsd) return { reason: 'a track whose boxes are missing, overrun or repeat' };
+  // Every hdlr in the track sets the stream's kind in ffmpeg: only the media's and a data handler in minf.
+  const dataHandler = inMinf.find((box) => box.type === 'hdlr');
+  const handlers = countType(moov.subarray(trak.start, trak.end), 'hdlr');
+  if (handlers !== (dataHandler ? 2 : 1) || (dataHandler && !DATA_HANDLERS.has(fourCc(moov, dataHandler.start + 8)))) return { reason: 'a track with other handlers' };
+  if (stsd.end - stsd.start < 8 || view.getUint32(stsd.start + 4) !== 1) return { reason: 'not exactly one sample description' };
+  const entries = children(moov, stsd.start + 8, stsd.end, []);
+  if (!entries || entries.length !== 1) return { reason: 'not exactly one sample description' };
   const timescale = view.getUint32(mdhd.start + (moov[mdhd.start] === 1 ? 20 : 12));
-  return { trak, handler: fourCc(moov, hdlr.start + 8), timescale, stbl, stsd, entry };
+  return { handler: fourCc(moov, hdlr.start + 8), timescale, tkhd, edts, stbl, entry: entries[0]! };
 }
 
 /**
@@ -183,11 +271,11 @@ function trackOf(moov: Uint8Array, view: DataView, trak: Box): Track | undefined
  * long it lasts in the track's timescale; null without an edit list; undefined for one that is not
  * a single plain edit (rate 1, not empty).
  */
-function editOf(moov: Uint8Array, view: DataView, trak: Box, movieTimescale: number, timescale: number): { mediaTime: number; duration: number } | null | undefined {
-  const edts = child(moov, trak, 'edts');
-  const elst = edts && child(moov, edts, 'elst');
+function editOf(moov: Uint8Array, view: DataView, edts: Box | undefined, movieTimescale: number, timescale: number): { mediaTime: number; duration: number } | null | undefined {
   if (!edts) return null;
-  if (!elst || view.getUint32(elst.start + 4) !== 1 || movieTimescale === 0) return undefined;
+  const inEdts = children(moov, edts.start, edts.end, ['elst']);
+  const elst = inEdts?.length === 1 ? inEdts[0] : undefined;
+  if (elst?.type !== 'elst' || elst.end - elst.start < 8 || view.getUint32(elst.start + 4) !== 1 || movieTimescale === 0) return undefined;
   const wide = moov[elst.start] === 1;
   const at = elst.start + 8;
   const segment = wide ? Number(view.getBigUint64(at)) : view.getUint32(at);
@@ -206,43 +294,63 @@ function sampleTable(
   edit: { mediaTime: number; duration: number } | null | undefined,
 ): Omit<PacketIndex, 'extradataSize'> | Declined {
   if (edit === undefined) return { reason: 'an edit list other than one plain edit' };
-  const table = (type: string) => child(moov, stbl, type);
+  const tables = children(moov, stbl.start, stbl.end, ['stsd', 'stts', 'ctts', 'stss', 'stsz', 'stsc', 'stco', 'co64']);
+  if (!tables) return { reason: 'sample tables that overrun or repeat' };
+  const table = (type: string) => tables.find((box) => box.type === type);
   if (table('stps') || table('sbgp') || table('stz2')) return { reason: 'partial sync samples, sample groups or compact sizes' };
   const stts = table('stts');
   const stsz = table('stsz');
   const stsc = table('stsc');
+  const stco = table('stco');
   const co64 = table('co64');
-  const stco = table('stco') ?? co64;
-  if (!stts || !stsz || !stsc || !stco) return { reason: 'a sample table is missing' };
+  const stss = table('stss');
+  if (!stts || !stsz || !stsc || (stco === undefined) === (co64 === undefined)) return { reason: 'a sample table is missing (or both stco and co64)' };
+  // Without stss ffprobe marks keyframes by what the bitstream says; with it, both say the same
+  // for any file whose stss lists its IDR pictures.
+  if (!stss) return { reason: 'no sync sample table' };
 
   const count = view.getUint32(stsz.start + 8);
-  if (count === 0) return { reason: 'no samples' };
   const uniformSize = view.getUint32(stsz.start + 4);
+  // Every sample takes a byte of the file at least, and a table entry unless their size is uniform.
+  if (count === 0 || count > fileSize || (uniformSize === 0 && stsz.end - stsz.start < 12 + 4 * count)) return { reason: 'a sample count the file cannot hold' };
+  const sttsEntries = view.getUint32(stts.start + 4);
+  if (stts.end - stts.start < 8 + 8 * sttsEntries) return { reason: 'a short stts' };
+  let counted = 0;
+  for (let e = 0; e < sttsEntries; e++) {
+    const run = view.getUint32(stts.start + 8 + 8 * e);
+    // ffmpeg applies a zero-count entry's delta on, and clips deltas near 2^32.
+    if (run === 0 || view.getUint32(stts.start + 12 + 8 * e) >= 2 ** 31) return { reason: 'an stts entry ffmpeg reads its own way' };
+    counted += run;
+  }
+  if (counted !== count) return { reason: 'stts and stsz count other samples' };
+
   const size = new Float64Array(count);
   for (let i = 0; i < count; i++) size[i] = uniformSize !== 0 ? uniformSize : view.getUint32(stsz.start + 12 + 4 * i);
-
   const dts = new Float64Array(count);
+  const duration = new Float64Array(count);
   let sample = 0;
   let time = 0;
-  for (let e = 0, entries = view.getUint32(stts.start + 4); e < entries; e++) {
+  for (let e = 0; e < sttsEntries; e++) {
     const run = view.getUint32(stts.start + 8 + 8 * e);
     const delta = view.getUint32(stts.start + 12 + 8 * e);
     for (let k = 0; k < run; k++, sample++) {
-      if (sample >= count) return { reason: 'stts counts more samples than stsz' };
       dts[sample] = time;
+      duration[sample] = delta;
       time += delta;
     }
   }
-  if (sample !== count) return { reason: 'stts counts fewer samples than stsz' };
 
   const pts = new Float64Array(count);
   const ctts = table('ctts');
   sample = 0;
   if (ctts) {
-    for (let e = 0, entries = view.getUint32(ctts.start + 4); e < entries; e++) {
+    const entries = view.getUint32(ctts.start + 4);
+    if (ctts.end - ctts.start < 8 + 8 * entries) return { reason: 'a short ctts' };
+    for (let e = 0; e < entries && sample < count; e++) {
       const run = view.getUint32(ctts.start + 8 + 8 * e);
       const offset = view.getInt32(ctts.start + 12 + 8 * e);
-      if (offset < 0) return { reason: 'negative composition offsets' };
+      // ffmpeg ignores a count past 2^31 and drops the table for an offset past 2^28.
+      if (offset < 0 || offset >= 2 ** 28 || run >= 2 ** 31) return { reason: 'a ctts entry ffmpeg reads its own way' };
       for (let k = 0; k < run && sample < count; k++, sample++) pts[sample] = dts[sample]! + offset;
     }
     if (sample !== count) return { reason: 'ctts covers fewer samples than stsz' };
@@ -253,19 +361,22 @@ function sampleTable(
   let end = -Infinity;
   for (let i = 0; i < count; i++) {
     start = Math.min(start, pts[i]!);
-    end = Math.max(end, pts[i]! + (i + 1 < count ? dts[i + 1]! - dts[i]! : 0));
+    end = Math.max(end, pts[i]! + duration[i]!);
   }
-  // One edit from before the first shown frame to past the last shows every frame, shifted.
+  // One edit from the first shown frame to the end of the last shows every frame, shifted.
   if (edit) {
-    if (edit.mediaTime > start || edit.mediaTime + edit.duration < end) return { reason: 'an edit list that leaves out frames' };
+    if (edit.mediaTime !== start || edit.mediaTime + edit.duration < end) return { reason: 'an edit list that leaves out frames or shifts them' };
     for (let i = 0; i < count; i++) pts[i] = pts[i]! - edit.mediaTime;
   }
 
   const pos = new Float64Array(count);
-  const chunks = view.getUint32(stco.start + 4);
-  const wideOffsets = stco === co64;
-  const chunkOffset = (c: number) => (wideOffsets ? Number(view.getBigUint64(stco.start + 8 + 8 * c)) : view.getUint32(stco.start + 8 + 4 * c));
+  const chunkTable = (stco ?? co64)!;
+  const wideOffsets = chunkTable === co64;
+  const chunks = view.getUint32(chunkTable.start + 4);
+  if (chunkTable.end - chunkTable.start < 8 + chunks * (wideOffsets ? 8 : 4)) return { reason: 'a short chunk offset table' };
+  const chunkOffset = (c: number) => (wideOffsets ? Number(view.getBigUint64(chunkTable.start + 8 + 8 * c)) : view.getUint32(chunkTable.start + 8 + 4 * c));
   const runs = view.getUint32(stsc.start + 4);
+  if (stsc.end - stsc.start < 8 + 12 * runs) return { reason: 'a short stsc' };
   sample = 0;
   for (let r = 0; r < runs; r++) {
     const firstChunk = view.getUint32(stsc.start + 8 + 12 * r);
@@ -288,17 +399,12 @@ function sampleTable(
   for (let i = 0; i < count; i++) if (size[i] === 0 || pos[i]! + size[i]! > fileSize) return { reason: 'a sample lies outside the file (truncated?)' };
 
   const flags = new Uint8Array(count);
-  const stss = table('stss');
-  if (stss) {
-    const entries = view.getUint32(stss.start + 4);
-    if (entries === 0) return { reason: 'an empty sync sample table' };
-    for (let e = 0; e < entries; e++) {
-      const number = view.getUint32(stss.start + 8 + 4 * e);
-      if (number < 1 || number > count) return { reason: 'a sync sample out of range' };
-      flags[number - 1] = PACKET_KEY;
-    }
-  } else {
-    flags.fill(PACKET_KEY);
+  const syncEntries = view.getUint32(stss.start + 4);
+  if (syncEntries === 0 || stss.end - stss.start < 8 + 4 * syncEntries) return { reason: 'an empty or short sync sample table' };
+  for (let e = 0; e < syncEntries; e++) {
+    const number = view.getUint32(stss.start + 8 + 4 * e);
+    if (number < 1 || number > count) return { reason: 'a sync sample out of range' };
+    flags[number - 1] = PACKET_KEY;
   }
   let reorderDelay = 0;
   for (let i = 1; i < count && reorderDelay === 0; i++) if (pts[i]! < pts[i - 1]!) reorderDelay = 1;
@@ -309,12 +415,18 @@ function fourCc(data: Uint8Array, at: number): string {
   return String.fromCharCode(data[at]!, data[at + 1]!, data[at + 2]!, data[at + 3]!);
 }
 
-function includesType(data: Uint8Array, type: string): boolean {
+/** How many times the four-character code `type` occurs in `data`, anywhere (a conservative count of boxes). */
+function countType(data: Uint8Array, type: string): number {
   const codes = [...type].map((c) => c.charCodeAt(0));
+  let found = 0;
   for (let i = 0; i + 4 <= data.length; i++) {
-    if (data[i] === codes[0] && data[i + 1] === codes[1] && data[i + 2] === codes[2] && data[i + 3] === codes[3]) return true;
+    if (data[i] === codes[0] && data[i + 1] === codes[1] && data[i + 2] === codes[2] && data[i + 3] === codes[3]) found += 1;
   }
-  return false;
+  return found;
+}
+
+function includesType(data: Uint8Array, type: string): boolean {
+  return countType(data, type) > 0;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, truncateSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
@@ -148,4 +148,158 @@ test('DFDC_MP4_PROBE=0 leaves the probing to ffprobe, with the same answer', asy
     else process.env.DFDC_MP4_PROBE = before;
   });
   assert.deepEqual(await probeVideo(path), (await ffprobeAnswer(path)).probe);
+});
+
+/** A box as the tests edit it: its type, and either its children (for containers) or its content. */
+interface TestBox {
+  type: string;
+  /** Bytes before the children of a container (stsd's count, a sample entry's fields), or the whole content of a leaf. */
+  head: Buffer;
+  children?: TestBox[];
+}
+
+/** Containers and how many bytes of their own come before their children. */
+const CONTAINERS: Record<string, number> = { moov: 0, trak: 0, mdia: 0, minf: 0, stbl: 0, edts: 0, stsd: 8, avc1: 78 };
+
+function parseBoxes(data: Buffer): TestBox[] {
+  const boxes: TestBox[] = [];
+  for (let offset = 0; offset + 8 <= data.length; ) {
+    const size = data.readUInt32BE(offset);
+    const type = data.toString('latin1', offset + 4, offset + 8);
+    const content = data.subarray(offset + 8, offset + size);
+    const skip = CONTAINERS[type];
+    boxes.push(skip === undefined ? { type, head: content } : { type, head: content.subarray(0, skip), children: parseBoxes(content.subarray(skip)) });
+    offset += size;
+  }
+  return boxes;
+}
+
+function serialise(boxes: TestBox[]): Buffer {
+  return Buffer.concat(
+    boxes.map((box) => {
+      const content = Buffer.concat([box.head, ...(box.children ? [serialise(box.children)] : [])]);
+      const header = Buffer.alloc(8);
+      header.writeUInt32BE(content.length + 8);
+      header.write(box.type, 4, 'latin1');
+      return Buffer.concat([header, content]);
+    }),
+  );
+}
+
+/** The first box of `type` at any depth. */
+function find(boxes: TestBox[], type: string): TestBox {
+  for (const box of boxes) {
+    if (box.type === type) return box;
+    const inner = box.children && findOrUndefined(box.children, type);
+    if (inner) return inner;
+  }
+  throw new Error(`no ${type} box`);
+}
+
+function findOrUndefined(boxes: TestBox[], type: string): TestBox | undefined {
+  try {
+    return find(boxes, type);
+  } catch {
+    return undefined;
+  }
+}
+
+test('hand-edited boxes that ffmpeg reads its own way are declined: repeats, overruns, a movie matrix, a second colr, stss against the bitstream', async (t) => {
+  if (!(await x264(t))) return;
+  const dir = scratchDir('mp4-probe-edits');
+  const clip = join(dir, 'clip.mp4');
+  // moov last: edits to it move no sample.
+  await runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=25:d=4', '-c:v', 'libx264', '-bf', '3', '-g', '25', '-pix_fmt', 'yuv420p', clip]);
+  const bytes = readFileSync(clip);
+  const top = parseBoxes(bytes);
+  assert.equal(top.at(-1)?.type, 'moov');
+  const before = bytes.subarray(0, bytes.length - serialise([top.at(-1)!]).length);
+  const edited = async (name: string, edit: (moov: TestBox[]) => void, raw?: (moov: Buffer) => Buffer) => {
+    const moov = parseBoxes(serialise([top.at(-1)!]));
+    edit(moov);
+    const path = join(dir, `${name}.mp4`);
+    writeFileSync(path, Buffer.concat([before, raw ? raw(serialise(moov)) : serialise(moov)]));
+    return path;
+  };
+
+  const unchanged = await edited('unchanged', () => {});
+  const read = await probeMp4(unchanged);
+  assert.ok(!('reason' in read), `the unedited clip was declined: ${'reason' in read ? read.reason : ''}`);
+  assert.deepEqual(await differences(unchanged, read), []);
+
+  const cases: [string, string, RegExp][] = [
+    [
+      'a second stts',
+      await edited('stts-twice', (moov) => {
+        const stbl = find(moov, 'stbl');
+        stbl.children!.push({ ...find(moov, 'stts') });
+      }),
+      /repeat/,
+    ],
+    [
+      'a child box longer than its parent',
+      await edited(
+        'overrun',
+        () => {},
+        (moov) => {
+          // The stss box's size grows by 4: it now ends past its stbl.
+          const at = moov.indexOf('stss', 0, 'latin1') - 4;
+          moov.writeUInt32BE(moov.readUInt32BE(at) + 4, at);
+          return moov;
+        },
+      ),
+      /overrun/,
+    ],
+    [
+      'a quarter turn in the movie header',
+      await edited('mvhd-rotated', (moov) => {
+        const mvhd = find(moov, 'mvhd');
+        const at = mvhd.head[0] === 1 ? 48 : 36;
+        for (const [k, value] of [0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000].entries()) mvhd.head.writeInt32BE(value, at + 4 * k);
+      }),
+      /movie display matrix/,
+    ],
+    [
+      'a second colr box, full range',
+      await edited('colr-twice', (moov) => {
+        const nclx = (full: boolean) => ({ type: 'colr', head: Buffer.from([...Buffer.from('nclx'), 0, 1, 0, 1, 0, 1, full ? 0x80 : 0]) });
+        find(moov, 'avc1').children!.push(nclx(false), nclx(true));
+      }),
+      /repeat/,
+    ],
+    [
+      'one colr box, full range, the SPS silent',
+      await edited('colr-full', (moov) => {
+        find(moov, 'avc1').children!.push({ type: 'colr', head: Buffer.from([...Buffer.from('nclx'), 0, 1, 0, 1, 0, 1, 0x80]) });
+      }),
+      /full range/,
+    ],
+    [
+      'stss listing every sample',
+      await edited('stss-all', (moov) => {
+        const count = find(moov, 'stsz').head.readUInt32BE(8);
+        const stss = Buffer.alloc(8 + 4 * count);
+        stss.writeUInt32BE(count, 4);
+        for (let i = 0; i < count; i++) stss.writeUInt32BE(i + 1, 8 + 4 * i);
+        find(moov, 'stss').head = stss;
+      }),
+      /not an IDR/,
+    ],
+    [
+      'stss without the first sample',
+      await edited('stss-not-first', (moov) => {
+        const stss = find(moov, 'stss');
+        const count = stss.head.readUInt32BE(4);
+        stss.head = Buffer.concat([stss.head.subarray(0, 4), Buffer.from([0, 0, 0, count - 1]), stss.head.subarray(12)]);
+      }),
+      /first packet is not a sync sample/,
+    ],
+  ];
+  const wrong: string[] = [];
+  for (const [what, path, reason] of cases) {
+    const result = await probeMp4(path);
+    if (!('reason' in result)) wrong.push(`${what}: taken`);
+    else if (!reason.test(result.reason)) wrong.push(`${what}: declined for another reason (${result.reason})`);
+  }
+  assert.deepEqual(wrong, []);
 });
