@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import sharp from 'sharp';
-import { writeAtomicWith } from '../util/atomic-write.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { UnitError, errnoCode, messageOf } from '../util/errors.js';
 import { assertRgb, type GrayImage, type RgbImage } from './rgb-image.js';
 
@@ -23,14 +23,19 @@ sharp.cache(false);
  */
 const pngOptions = { compressionLevel: 2, adaptiveFiltering: true, palette: false } as const;
 
+/*
+ * PNGs are encoded to memory and written by node:fs rather than by libvips: libvips reports a
+ * failed write as "wbuffer_write: write failed", without the system's reason, so a full disk
+ * would look like one video's problem instead of stopping the run with its fix.
+ */
+
 /** Writes an 8-bit RGB PNG (no alpha) to `path` through a temporary file. */
 export async function writeRgbPng(path: string, image: RgbImage): Promise<void> {
   assertRgb(image, path);
-  await writeAtomicWith(path, (temporary) =>
-    sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-      .png(pngOptions)
-      .toFile(temporary),
-  );
+  const png = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .png(pngOptions)
+    .toBuffer();
+  await writeFileAtomic(path, png);
 }
 
 /** Writes an 8-bit grayscale PNG (one channel) to `path` through a temporary file. */
@@ -38,12 +43,11 @@ export async function writeGrayPng(path: string, image: GrayImage): Promise<void
   if (image.data.length !== image.width * image.height) {
     throw new Error(`${path}: expected ${image.width}x${image.height} = ${image.width * image.height} gray bytes, got ${image.data.length}`);
   }
-  await writeAtomicWith(path, (temporary) =>
-    sharp(image.data, { raw: { width: image.width, height: image.height, channels: 1 } })
-      .toColourspace('b-w')
-      .png(pngOptions)
-      .toFile(temporary),
-  );
+  const png = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 1 } })
+    .toColourspace('b-w')
+    .png(pngOptions)
+    .toBuffer();
+  await writeFileAtomic(path, png);
 }
 
 /**
