@@ -56,6 +56,17 @@ class BitReader {
     return 2 ** zeros - 1 + this.u(zeros);
   }
 
+  /** Whether payload bits remain before the RBSP's stop bit (more_rbsp_data, 7.2). */
+  moreData(): boolean {
+    let last = this.bytes.length - 1;
+    while (last >= 0 && this.bytes[last] === 0) last -= 1;
+    if (last < 0) return false;
+    const byte = this.bytes[last]!;
+    let stop = 7;
+    while (((byte >> (7 - stop)) & 1) === 0) stop -= 1;
+    return this.bit < last * 8 + stop;
+  }
+
   se(): number {
     const code = this.ue();
     return code % 2 === 1 ? (code + 1) / 2 : -(code / 2);
@@ -82,6 +93,15 @@ export interface SequenceParameters {
   /** From the VUI's video signal type; undefined when the SPS does not say. */
   readonly fullRange: boolean | undefined;
   readonly matrixCoefficients: number | undefined;
+  /** Fields ffmpeg bounds (src/video/mp4-probe.ts declines past its limits). */
+  readonly refFrames: number;
+  readonly pocCycleLength: number;
+  readonly aspectRatioIdc: number | undefined;
+  /** The largest cpb_cnt of the HRD parameters (0 without). */
+  readonly cpbCount: number;
+  readonly maxNumReorderFrames: number | undefined;
+  /** Whether the VUI parsed to its end (a truncated one leaves the fields after the cut unknown). */
+  readonly vuiComplete: boolean;
 }
 
 export interface PictureParameters {
@@ -126,16 +146,17 @@ export function parseSps(nal: Uint8Array): { id: number; sps: SequenceParameters
   const log2MaxFrameNum = bits.ue() + 4;
   const pocType = bits.ue();
   let log2MaxPocLsb = 0;
+  let pocCycleLength = 0;
   if (pocType === 0) {
     log2MaxPocLsb = bits.ue() + 4;
   } else if (pocType === 1) {
     bits.u(1); // delta_pic_order_always_zero_flag
     bits.se(); // offset_for_non_ref_pic
     bits.se(); // offset_for_top_to_bottom_field
-    const cycle = bits.ue();
-    for (let k = 0; k < cycle; k++) bits.se();
+    pocCycleLength = bits.ue();
+    for (let k = 0; k < Math.min(pocCycleLength, 256); k++) bits.se();
   }
-  bits.ue(); // max_num_ref_frames
+  const refFrames = bits.ue(); // max_num_ref_frames
   bits.u(1); // gaps_in_frame_num_value_allowed_flag
   const widthInMbs = bits.ue() + 1;
   const heightInMapUnits = bits.ue() + 1;
@@ -151,9 +172,16 @@ export function parseSps(nal: Uint8Array): { id: number; sps: SequenceParameters
   }
   let fullRange: boolean | undefined;
   let matrixCoefficients: number | undefined;
+  let aspectRatioIdc: number | undefined;
+  let cpbCount = 0;
+  let maxNumReorderFrames: number | undefined;
+  let vuiComplete = true;
   if (bits.u(1) === 1) {
-    // vui_parameters (E.1.1), up to the video signal type.
-    if (bits.u(1) === 1 && bits.u(8) === 255) bits.u(32); // aspect_ratio_idc, sar_width, sar_height
+    // vui_parameters (E.1.1): the video signal type, and the fields ffmpeg bounds.
+    if (bits.u(1) === 1) {
+      aspectRatioIdc = bits.u(8);
+      if (aspectRatioIdc === 255) bits.u(32); // sar_width, sar_height
+    }
     if (bits.u(1) === 1) bits.u(1); // overscan_appropriate_flag
     if (bits.u(1) === 1) {
       bits.u(3); // video_format
@@ -162,6 +190,39 @@ export function parseSps(nal: Uint8Array): { id: number; sps: SequenceParameters
         bits.u(16); // colour_primaries, transfer_characteristics
         matrixCoefficients = bits.u(8);
       }
+    }
+    try {
+      if (bits.u(1) === 1) {
+        bits.ue(); // chroma_sample_loc_type_top_field
+        bits.ue(); // chroma_sample_loc_type_bottom_field
+      }
+      if (bits.u(1) === 1) bits.u(65); // num_units_in_tick, time_scale, fixed_frame_rate_flag
+      const hrd = () => {
+        const count = bits.ue() + 1;
+        cpbCount = Math.max(cpbCount, count);
+        bits.u(8); // bit_rate_scale, cpb_size_scale
+        for (let k = 0; k < Math.min(count, 33); k++) {
+          bits.ue(); // bit_rate_value_minus1
+          bits.ue(); // cpb_size_value_minus1
+          bits.u(1); // cbr_flag
+        }
+        bits.u(20); // four 5-bit lengths and delays
+      };
+      const nalHrd = bits.u(1) === 1;
+      if (nalHrd) hrd();
+      const vclHrd = bits.u(1) === 1;
+      if (vclHrd) hrd();
+      if (nalHrd || vclHrd) bits.u(1); // low_delay_hrd_flag
+      bits.u(1); // pic_struct_present_flag
+      if (bits.u(1) === 1) {
+        bits.u(1); // motion_vectors_over_pic_boundaries_flag
+        for (let k = 0; k < 4; k++) bits.ue(); // max_bytes_per_pic_denom .. log2_max_mv_length_vertical
+        maxNumReorderFrames = bits.ue();
+        bits.ue(); // max_dec_frame_buffering
+      }
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      vuiComplete = false;
     }
   }
   const sps: SequenceParameters = {
@@ -179,8 +240,64 @@ export function parseSps(nal: Uint8Array): { id: number; sps: SequenceParameters
     crop,
     fullRange,
     matrixCoefficients,
+    refFrames,
+    pocCycleLength,
+    aspectRatioIdc,
+    cpbCount,
+    maxNumReorderFrames,
+    vuiComplete,
   };
   return { id, sps };
+}
+
+/**
+ * Whether ffmpeg 5.1 would take a PPS for the SPS `sps` (h264_ps.c): it parses to its end, uses
+ * one slice group (ffmpeg does not parse slice group maps and would misread what follows), and
+ * its reference counts and QP offsets are in range.
+ */
+export function ppsAcceptable(nal: Uint8Array, sps: SequenceParameters): boolean {
+  try {
+    const bits = new BitReader(nal);
+    bits.ue(); // pic_parameter_set_id
+    bits.ue(); // seq_parameter_set_id
+    bits.u(2); // entropy_coding_mode_flag, bottom_field_pic_order_in_frame_present_flag
+    if (bits.ue() !== 0) return false; // num_slice_groups_minus1
+    if (bits.ue() > 31 || bits.ue() > 31) return false; // num_ref_idx_l0/l1_default_active_minus1
+    bits.u(3); // weighted_pred_flag, weighted_bipred_idc
+    const qpRange = 26 + 6 * (sps.bitDepthLuma - 8);
+    const initQp = bits.se();
+    const initQs = bits.se();
+    if (initQp < -qpRange || initQp > 25 || initQs < -26 || initQs > 25) return false;
+    if (Math.abs(bits.se()) > 12) return false; // chroma_qp_index_offset
+    bits.u(3); // deblocking_filter_control_present_flag, constrained_intra_pred_flag, redundant_pic_cnt_present_flag
+    if (bits.moreData()) {
+      const transform8x8 = bits.u(1) === 1;
+      if (bits.u(1) === 1) {
+        const lists = 6 + (transform8x8 ? (sps.chromaFormat === 3 ? 6 : 2) : 0);
+        for (let list = 0; list < lists; list++) {
+          if (bits.u(1) === 0) continue;
+          let last = 8;
+          let next = 8;
+          for (let j = 0; j < (list < 6 ? 16 : 64); j++) {
+            if (next !== 0) next = (last + bits.se() + 256) % 256;
+            last = next === 0 ? last : next;
+          }
+        }
+      }
+      if (Math.abs(bits.se()) > 12) return false; // second_chroma_qp_index_offset
+    }
+    return !bits.moreData();
+  } catch {
+    return false;
+  }
+}
+
+/** The pic_parameter_set_id of a slice (NAL type 1 or 5); throws a RangeError when the unit ends early. */
+export function slicePpsId(nal: Uint8Array): number {
+  const bits = new BitReader(nal, 16);
+  bits.ue(); // first_mb_in_slice
+  bits.ue(); // slice_type
+  return bits.ue();
 }
 
 export function parsePps(nal: Uint8Array): { id: number; pps: PictureParameters } {

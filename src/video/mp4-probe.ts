@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { avcConfigParameterSets, parseSps } from './h264-order.js';
+import { avcConfigParameterSets, parsePps, parseSps, ppsAcceptable, slicePpsId, type SequenceParameters } from './h264-order.js';
 import { boxesIn, child, readTopLevel, type Box } from './mp4-boxes.js';
 import { PACKET_KEY, type PacketIndex, type VideoProbe } from './stream-info.js';
 import { nalUnits } from './sparse-decode.js';
@@ -69,7 +69,19 @@ export async function probeMp4(path: string): Promise<Mp4Probe | Declined> {
     // The decoder takes an SPS repeated in the first packet over the avcC's: it must be the same.
     const units = nalUnits(await readAt(file, pos[0]!, size[0]!), found.lengthSize);
     if (!units) return { reason: 'the first packet is not in length-prefixed NAL units' };
-    if (units.some((unit) => (unit[0]! & 31) === 7 && !equalBytes(unit, found.sps))) return { reason: 'the first packet carries another SPS' };
+    // The decoder takes parameter sets repeated in the first packet over the avcC's: they must be
+    // the same, and its first slice must use one of the avcC's PPS (else the decoder waits for one
+    // later, and ffprobe, having decoded nothing, says pix_fmt "unknown").
+    const isParameterSet = (unit: Uint8Array) => (unit[0]! & 31) === 7 || (unit[0]! & 31) === 8;
+    if (units.some((unit) => isParameterSet(unit) && !found.parameterSets.some((known) => equalBytes(unit, known)))) return { reason: 'the first packet carries other parameter sets' };
+    const slice = units.find((unit) => (unit[0]! & 31) >= 1 && (unit[0]! & 31) <= 5);
+    let ppsId: number | undefined;
+    try {
+      ppsId = slice && slicePpsId(slice);
+    } catch {
+      ppsId = undefined;
+    }
+    if (ppsId === undefined || !found.ppsIds.has(ppsId)) return { reason: "the first slice does not use the avcC's PPS" };
     // ffprobe marks keyframes by the bitstream (IDR pictures), the index by stss: they must agree
     // on the first packet and on every packet stss lists (a few per clip; their first bytes hold
     // the first slice's NAL header).
@@ -112,12 +124,18 @@ export function firstSliceType(prefix: Uint8Array, lengthSize: number): number |
   return undefined;
 }
 
+/** What the first packet is checked against: the avcC's parameter sets, its PPS ids and NAL length size. */
+interface MoovFacts {
+  readonly parameterSets: readonly Uint8Array[];
+  readonly ppsIds: ReadonlySet<number>;
+  readonly lengthSize: number;
+}
+
 /**
  * The probe and packet index from a `moov` box's content, for a file of `fileSize` bytes, with
- * the SPS and NAL length size that the first packet is checked against; or why it is declined.
- * Pure: bytes in, probe out.
+ * what the first packet is checked against; or why it is declined. Pure: bytes in, probe out.
  */
-export function probeOfMoov(moov: Uint8Array, fileSize: number): (Mp4Probe & { sps: Uint8Array; lengthSize: number }) | Declined {
+export function probeOfMoov(moov: Uint8Array, fileSize: number): (Mp4Probe & MoovFacts) | Declined {
   try {
     return readMoov(moov, fileSize);
   } catch (error) {
@@ -138,7 +156,7 @@ function children(data: Uint8Array, from: number, to: number, unique: readonly s
   return boxes;
 }
 
-function readMoov(moov: Uint8Array, fileSize: number): (Mp4Probe & { sps: Uint8Array; lengthSize: number }) | Declined {
+function readMoov(moov: Uint8Array, fileSize: number): (Mp4Probe & MoovFacts) | Declined {
   const view = new DataView(moov.buffer, moov.byteOffset, moov.byteLength);
   const boxes = children(moov, 0, moov.length, ['mvhd']);
   if (!boxes) return { reason: 'moov boxes that overrun or repeat' };
@@ -148,6 +166,8 @@ function readMoov(moov: Uint8Array, fileSize: number): (Mp4Probe & { sps: Uint8A
   if (!mvhd) return { reason: 'no mvhd box' };
   const mvhdWide = moov[mvhd.start] === 1;
   const movieTimescale = view.getUint32(mvhd.start + (mvhdWide ? 20 : 12));
+  // ffmpeg reads timescales as signed and replaces one it finds invalid.
+  if (!validTimescale(movieTimescale)) return { reason: 'a movie timescale ffmpeg replaces' };
   // ffmpeg multiplies the movie's matrix into each track's.
   if (!identityMatrix(view, mvhd.start + (mvhdWide ? 48 : 36))) return { reason: 'a movie display matrix' };
 
@@ -155,11 +175,14 @@ function readMoov(moov: Uint8Array, fileSize: number): (Mp4Probe & { sps: Uint8A
   for (const trak of boxes.filter((box) => box.type === 'trak')) {
     const track = trackOf(moov, view, trak);
     if ('reason' in track) return track;
+    if (!validTimescale(track.timescale)) return { reason: 'a track timescale ffmpeg replaces' };
     if (track.handler === 'vide') {
       if (video) return { reason: 'more than one video track' };
       video = track;
     } else if (track.handler !== 'soun' || !AUDIO_ENTRIES.has(track.entry.type)) {
       return { reason: `a ${track.handler} track with ${track.entry.type} samples` };
+    } else if (!audioDescriptor(moov, track.entry)) {
+      return { reason: 'a sound track whose esds names no audio codec' };
     }
   }
   if (!video) return { reason: 'no video track' };
@@ -181,8 +204,14 @@ function readMoov(moov: Uint8Array, fileSize: number): (Mp4Probe & { sps: Uint8A
   if (!parameterSets) return { reason: 'an avcC that does not parse' };
   const spsUnits = parameterSets.filter((unit) => (unit[0]! & 31) === 7);
   if (spsUnits.length !== 1) return { reason: 'not exactly one SPS' };
-  const sps = parseSps(spsUnits[0]!).sps;
+  const { id: spsId, sps } = parseSps(spsUnits[0]!);
   if (!PROFILES.has(sps.profile)) return { reason: `H.264 profile ${sps.profile}` };
+  if (!withinFfmpegLimits(spsUnits[0]!, spsId, sps)) return { reason: 'an SPS ffmpeg would refuse' };
+  // One PPS that parses and belongs to that SPS (ffmpeg drops the whole avcC over one it refuses).
+  const ppsUnits = parameterSets.filter((candidate) => (candidate[0]! & 31) !== 7);
+  const pps = ppsUnits.length === 1 && (ppsUnits[0]![0]! & 0x9f) === 8 ? parsePpsOrUndefined(ppsUnits[0]!) : undefined;
+  if (!pps || pps.id >= 256 || pps.pps.spsId !== spsId || !ppsAcceptable(ppsUnits[0]!, sps)) return { reason: 'not exactly one PPS ffmpeg would take' };
+  const ppsIds = new Set([pps.id]);
   const pixFmt = PIXEL_FORMATS[sps.chromaFormat];
   if (!pixFmt || sps.separateColourPlane || sps.bitDepthLuma !== 8 || sps.bitDepthChroma !== 8) return { reason: 'not 8-bit 4:2:0, 4:2:2 or 4:4:4' };
   if (!sps.frameMbsOnly) return { reason: 'interlaced' };
@@ -213,7 +242,71 @@ function readMoov(moov: Uint8Array, fileSize: number): (Mp4Probe & { sps: Uint8A
     codec: 'h264',
   };
   const packets: PacketIndex = { ...samples, extradataSize: config.length };
-  return { probe, packets, sps: spsUnits[0]!, lengthSize: (config[4]! & 3) + 1 };
+  return { probe, packets, parameterSets, ppsIds, lengthSize: (config[4]! & 3) + 1 };
+}
+
+function validTimescale(timescale: number): boolean {
+  return timescale > 0 && timescale < 2 ** 31;
+}
+
+/**
+ * Whether ffmpeg 5.1 accepts the SPS (h264_ps.c): otherwise ffprobe says pix_fmt "unknown", which
+ * changes the conversion (docs/exactness.md §2), and the probe cannot answer for it.
+ */
+function withinFfmpegLimits(nal: Uint8Array, id: number, sps: SequenceParameters): boolean {
+  const width = 16 * sps.widthInMbs;
+  const height = 16 * sps.heightInMbs;
+  return (
+    (nal[0]! & 0x80) === 0 &&
+    id < 32 &&
+    sps.log2MaxFrameNum <= 16 &&
+    sps.pocType <= 2 &&
+    (sps.pocType !== 0 || sps.log2MaxPocLsb <= 16) &&
+    sps.pocCycleLength < 256 &&
+    sps.refFrames <= 16 &&
+    (sps.aspectRatioIdc === undefined || sps.aspectRatioIdc <= 16 || sps.aspectRatioIdc === 255) &&
+    sps.cpbCount <= 32 &&
+    (sps.maxNumReorderFrames === undefined || sps.maxNumReorderFrames <= 16) &&
+    sps.vuiComplete &&
+    // av_image_check_size
+    (width + 128) * (height + 128) < 2 ** 31 / 8
+  );
+}
+
+function parsePpsOrUndefined(nal: Uint8Array): ReturnType<typeof parsePps> | undefined {
+  try {
+    return parsePps(nal);
+  } catch {
+    return undefined;
+  }
+}
+
+/** MPEG-4 object types of audio codecs (ISO/IEC 14496-1 Table 5): AAC, MPEG-2 AAC, MP3. */
+const AUDIO_OBJECT_TYPES = new Set([0x40, 0x66, 0x67, 0x68, 0x69, 0x6b]);
+
+/**
+ * Whether a sound sample entry's `esds`, if it has one, names an audio codec: ffmpeg takes the
+ * codec from it, and a video codec there makes ffprobe fail on the whole file.
+ */
+function audioDescriptor(data: Uint8Array, entry: Box): boolean {
+  const at = indexOfType(data.subarray(entry.start, entry.end), 'esds');
+  if (at < 0) return true;
+  // After the esds box's type: version and flags, then ES_Descriptor (tag 3, size, ES_ID, flags,
+  // optional fields), then DecoderConfigDescriptor (tag 4, size, objectTypeIndication).
+  let offset = entry.start + at + 4 + 4;
+  const descriptor = (tag: number): boolean => {
+    if (data[offset] !== tag) return false;
+    offset += 1;
+    for (let k = 0; k < 4 && offset < entry.end; k++) if ((data[offset++]! & 0x80) === 0) break;
+    return true;
+  };
+  if (!descriptor(3)) return false;
+  const flags = data[offset + 2] ?? 0;
+  offset += 3;
+  if (flags & 0x80) offset += 2; // dependsOn_ES_ID
+  if (flags & 0x40) offset += 1 + (data[offset] ?? 0); // URL
+  if (flags & 0x20) offset += 2; // OCR_ES_Id
+  return descriptor(4) && offset < entry.end && AUDIO_OBJECT_TYPES.has(data[offset]!);
 }
 
 function identityMatrix(view: DataView, at: number): boolean {
@@ -426,7 +519,11 @@ function countType(data: Uint8Array, type: string): number {
 }
 
 function includesType(data: Uint8Array, type: string): boolean {
-  return countType(data, type) > 0;
+  return indexOfType(data, type) >= 0;
+}
+
+function indexOfType(data: Uint8Array, type: string): number {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).indexOf(type, 0, 'latin1');
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -204,7 +204,7 @@ function findOrUndefined(boxes: TestBox[], type: string): TestBox | undefined {
   }
 }
 
-test('hand-edited boxes that ffmpeg reads its own way are declined: repeats, overruns, a movie matrix, a second colr, stss against the bitstream', async (t) => {
+test('hand-edited boxes that ffmpeg reads its own way are declined: repeats, overruns, a movie matrix, a second colr, timescales, parameter sets, stss against the bitstream', async (t) => {
   if (!(await x264(t))) return;
   const dir = scratchDir('mp4-probe-edits');
   const clip = join(dir, 'clip.mp4');
@@ -273,6 +273,23 @@ test('hand-edited boxes that ffmpeg reads its own way are declined: repeats, ove
         find(moov, 'avc1').children!.push({ type: 'colr', head: Buffer.from([...Buffer.from('nclx'), 0, 1, 0, 1, 0, 1, 0x80]) });
       }),
       /full range/,
+    ],
+    [
+      'a track timescale of 2^31 (ffmpeg reads it as negative and replaces it)',
+      await edited('mdhd-timescale', (moov) => {
+        const mdhd = find(moov, 'mdhd');
+        mdhd.head.writeUInt32BE(2 ** 31, mdhd.head[0] === 1 ? 20 : 12);
+      }),
+      /timescale/,
+    ],
+    [
+      'an avcC without its PPS (the decoder would wait for one in the stream)',
+      await edited('no-pps', (moov) => {
+        const avcC = find(moov, 'avcC');
+        const spsLength = avcC.head.readUInt16BE(6);
+        avcC.head = Buffer.concat([avcC.head.subarray(0, 8 + spsLength), Buffer.from([0])]);
+      }),
+      /PPS/,
     ],
     [
       'stss listing every sample',

@@ -6,7 +6,7 @@ import type { Rect } from '../../src/image/rgb-image.js';
 import { decodeVideo, type DecodeSummary } from '../../src/video/decode.js';
 import { avcConfigOfMoov, boxesIn, readAvcConfig } from '../../src/video/mp4-boxes.js';
 import { PACKET_DISCARD, PACKET_KEY, probePacketIndex, probeVideo, type PacketIndex } from '../../src/video/probe.js';
-import { avcConfigParameterSets, parsePps, parseSps } from '../../src/video/h264-order.js';
+import { avcConfigParameterSets, parsePps, parseSps, ppsAcceptable } from '../../src/video/h264-order.js';
 import { droppable, flvVideoTag, keepPacket, nalUnits, planSparseDecode, showinfoRank, sparseSelectFilter, type SparsePlan } from '../../src/video/sparse-decode.js';
 import { prepareSparseDecode } from '../../src/video/sparse-input.js';
 import { scratchDir } from '../helpers/cli.js';
@@ -124,8 +124,9 @@ test('parameter sets: the fields picture order needs, as ffmpeg\'s trace_headers
   const avcC = Buffer.from('01640028ffe1001a67640028acd940780227e5c04400000301900000' + '5da83c60c65801000668ebe3cb22c0', 'hex');
   const [sps, pps, ...rest] = avcConfigParameterSets(avcC)!;
   assert.equal(rest.length, 0);
-  // Also pic_width_in_mbs_minus1 119, pic_height_in_map_units_minus1 67, frame_crop_bottom_offset 4
-  // (1920x1080), no video signal type in the VUI.
+  // Also max_num_ref_frames 4, pic_width_in_mbs_minus1 119, pic_height_in_map_units_minus1 67,
+  // frame_crop_bottom_offset 4 (1920x1080); in the VUI aspect_ratio_idc 1, no video signal type,
+  // max_num_reorder_frames 2.
   assert.deepEqual(parseSps(sps!), {
     id: 0,
     sps: {
@@ -143,8 +144,15 @@ test('parameter sets: the fields picture order needs, as ffmpeg\'s trace_headers
       crop: { left: 0, right: 0, top: 0, bottom: 4 },
       fullRange: undefined,
       matrixCoefficients: undefined,
+      refFrames: 4,
+      pocCycleLength: 0,
+      aspectRatioIdc: 1,
+      cpbCount: 0,
+      maxNumReorderFrames: 2,
+      vuiComplete: true,
     },
   });
+  assert.ok(ppsAcceptable(pps!, parseSps(sps!).sps));
   assert.deepEqual(parsePps(pps!), { id: 0, pps: { spsId: 0, bottomFieldPicOrderInFramePresent: false } });
   assert.equal(avcConfigParameterSets(avcC.subarray(0, 20)), undefined);
   assert.deepEqual(nalUnits(Uint8Array.of(0, 2, 0x65, 1, 0, 1, 0x41), 2)?.length, 2);
