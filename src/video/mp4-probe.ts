@@ -19,11 +19,13 @@ import { nalUnits } from './sparse-decode.js';
  * - it has exactly one video track (`vide`), every other track is sound with a common audio codec
  *   (ffmpeg makes a track with a video sample entry a video stream whatever its handler), and no
  *   track has a handler other than its media's and a data handler in minf;
- * - movie and track have identity display matrices (no rotation); one `avc1` sample description of
- *   depth 24 without a colour table, with one `avcC` and no `glbl`, one SPS of a profile whose layout
- *   ffmpeg reads as the standard does, whose size matches the sample description's, 4:2:0, 4:2:2 or
- *   4:4:4 in 8 bits, frame pictures, no left or top cropping; not full range, RGB or YCgCo by the
- *   SPS or, where it is silent, by the one `colr` box; the first packet repeats no other SPS;
+ * - movie and track have identity display matrices (no rotation) and timescales ffmpeg keeps; a
+ *   sound track's esds names an audio codec; one `avc1` sample description of depth 24 without a
+ *   colour table, with one `avcC` and no `glbl`, one SPS within ffmpeg's limits of a profile whose
+ *   layout ffmpeg reads as the standard does, whose size matches the sample description's, 4:2:0,
+ *   4:2:2 or 4:4:4 in 8 bits, frame pictures, no left or top cropping; not full range, RGB or YCgCo
+ *   by the SPS or, where it is silent, by the one `colr` box; one PPS ffmpeg takes, of that SPS,
+ *   used by the first slice; the first packet repeats no other parameter sets;
  * - its sample tables are consistent (stts, stsz, stsc, one of stco/co64, ctts, stss, no stps or
  *   sample groups), hold no entry ffmpeg reads its own way (zero counts, deltas past 2^31,
  *   negative or huge composition offsets), every packet lies inside the file, and an edit list, if
