@@ -73,6 +73,19 @@ class BitReader {
   }
 }
 
+/** Reads past `count` scaling lists (7.3.2.1.1.1): the first six 4x4, the rest 8x8, each present or not. */
+function skipScalingLists(bits: BitReader, count: number): void {
+  for (let list = 0; list < count; list++) {
+    if (bits.u(1) === 0) continue;
+    let last = 8;
+    let next = 8;
+    for (let j = 0; j < (list < 6 ? 16 : 64); j++) {
+      if (next !== 0) next = (last + bits.se() + 256) % 256;
+      last = next === 0 ? last : next;
+    }
+  }
+}
+
 export interface SequenceParameters {
   readonly profile: number;
   readonly log2MaxFrameNum: number;
@@ -131,17 +144,7 @@ export function parseSps(nal: Uint8Array): { id: number; sps: SequenceParameters
     bitDepthLuma = bits.ue() + 8;
     bitDepthChroma = bits.ue() + 8;
     bits.u(1); // qpprime_y_zero_transform_bypass_flag
-    if (bits.u(1) === 1) {
-      for (let list = 0; list < (chromaFormat === 3 ? 12 : 8); list++) {
-        if (bits.u(1) === 0) continue;
-        let last = 8;
-        let next = 8;
-        for (let j = 0; j < (list < 6 ? 16 : 64); j++) {
-          if (next !== 0) next = (last + bits.se() + 256) % 256;
-          last = next === 0 ? last : next;
-        }
-      }
-    }
+    if (bits.u(1) === 1) skipScalingLists(bits, chromaFormat === 3 ? 12 : 8); // seq_scaling_matrix_present_flag
   }
   const log2MaxFrameNum = bits.ue() + 4;
   const pocType = bits.ue();
@@ -272,18 +275,7 @@ export function ppsAcceptable(nal: Uint8Array, sps: SequenceParameters): boolean
     bits.u(3); // deblocking_filter_control_present_flag, constrained_intra_pred_flag, redundant_pic_cnt_present_flag
     if (bits.moreData()) {
       const transform8x8 = bits.u(1) === 1;
-      if (bits.u(1) === 1) {
-        const lists = 6 + (transform8x8 ? (sps.chromaFormat === 3 ? 6 : 2) : 0);
-        for (let list = 0; list < lists; list++) {
-          if (bits.u(1) === 0) continue;
-          let last = 8;
-          let next = 8;
-          for (let j = 0; j < (list < 6 ? 16 : 64); j++) {
-            if (next !== 0) next = (last + bits.se() + 256) % 256;
-            last = next === 0 ? last : next;
-          }
-        }
-      }
+      if (bits.u(1) === 1) skipScalingLists(bits, 6 + (transform8x8 ? (sps.chromaFormat === 3 ? 6 : 2) : 0)); // pic_scaling_matrix_present_flag
       if (Math.abs(bits.se()) > 12) return false; // second_chroma_qp_index_offset
     }
     return !bits.moreData();
