@@ -3,7 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { rotateClockwise } from '../image/rotate.js';
 import type { Rect, RgbImage } from '../image/rgb-image.js';
 import { FatalError, UnitError } from '../util/errors.js';
-import { locateFfmpeg, type FfmpegBinaries } from './ffmpeg-binaries.js';
+import { ffmpegEnvironment, locateFfmpeg, type FfmpegBinaries } from './ffmpeg-binaries.js';
 import { cleanLine, firstLine, probeVideo, type VideoProbe } from './probe.js';
 import { showinfoRank, sparseSelectFilter, type SparsePlan } from './sparse-decode.js';
 import { prepareSparseDecode, type SparseSource } from './sparse-input.js';
@@ -307,7 +307,7 @@ async function* readFrames(
 
 /** ffmpeg decoding to rgb24 on its standard output, with its standard error kept. */
 function startFfmpeg(binaries: FfmpegBinaries, args: string[], signal: AbortSignal | undefined, input: boolean) {
-  const child = spawn(binaries.ffmpegPath, args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const child = spawn(binaries.ffmpegPath, args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: ffmpegEnvironment() });
   const exited = new Promise<{ code: number | null; spawnError?: Error }>((resolve) => {
     child.once('error', (error) => resolve({ code: null, spawnError: error }));
     child.once('close', (code) => resolve({ code }));

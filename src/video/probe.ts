@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { UnitError, messageOf } from '../util/errors.js';
-import { locateFfmpeg } from './ffmpeg-binaries.js';
+import { ffmpegEnvironment, locateFfmpeg } from './ffmpeg-binaries.js';
 import { probeMp4 } from './mp4-probe.js';
 import { PACKET_DISCARD, PACKET_KEY, type PacketIndex, type Rotation, type VideoProbe } from './stream-info.js';
 
@@ -126,7 +126,7 @@ function runFfprobe(ffprobePath: string, path: string, withPackets: boolean): Pr
   const packets = withPackets ? ['-show_packets', '-show_entries', 'packet=pts,pos,size,flags'] : [];
   const args = ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', ...packets, '-select_streams', 'v:0', path];
   return new Promise((resolve, reject) => {
-    execFile(ffprobePath, args, { timeout: 120_000, maxBuffer: 1 << 28 }, (error, stdout, stderr) => {
+    execFile(ffprobePath, args, { timeout: 120_000, maxBuffer: 1 << 28, env: ffmpegEnvironment() }, (error, stdout, stderr) => {
       if (error) {
         const line = firstLine(stderr) ?? messageOf(error);
         reject(new UnitError(`${path}: not a video (${line})`, { file: path, cause: error }));

@@ -32,7 +32,7 @@ test('dfdc crops probes each video once, not once more for the original of its F
   const { ffprobePath, ffmpegPath } = await locateFfmpeg();
   const wrap = (name: string, target: string) => {
     const wrapper = join(scratch, name);
-    writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> '${wrapper}.log'\nexec '${target}' "$@"\n`);
+    writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> '${wrapper}.log'\necho "$OPENBLAS_NUM_THREADS" >> '${wrapper}.env'\nexec '${target}' "$@"\n`);
     chmodSync(wrapper, 0o755);
     writeFileSync(`${wrapper}.log`, '');
     return wrapper;
@@ -56,6 +56,8 @@ test('dfdc crops probes each video once, not once more for the original of its F
     const match = / -threads (\d+) -i /.exec(line);
     assert.ok(match && ['1', '2'].includes(match[1]!), line);
   }
+  // Each starts with OpenBLAS (which Debian's ffmpeg links) on one thread, not one per CPU.
+  for (const name of ['ffmpeg', 'ffprobe']) assert.deepEqual([...new Set(readFileSync(join(scratch, `${name}.env`), 'utf8').trim().split('\n'))], ['1']);
 
   // By default the same files are probed in-process (src/video/mp4-probe.ts): no ffprobe at all.
   writeFileSync(join(scratch, 'ffprobe.log'), '');
