@@ -2,40 +2,29 @@ import { open } from 'node:fs/promises';
 import sharp from 'sharp';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UnitError, errnoCode, messageOf } from '../util/errors.js';
+import { encodePng } from './png-encode.js';
 import { assertRgb, type GrayImage, type RgbImage } from './rgb-image.js';
 
 /**
- * PNG files of the pipeline: 8-bit RGB crops and 8-bit gray diff masks, written atomically with
- * sharp (lossless: pixels are compared, not file bytes), read back as RGB, and their size read from
- * the header alone. See docs/exactness.md §8.
+ * PNG files of the pipeline: 8-bit RGB crops and 8-bit gray diff masks, written atomically
+ * (lossless: pixels are compared, not file bytes), read back as RGB with sharp, and their size
+ * read from the header alone. See docs/exactness.md §8.
  */
 
-// Every PNG is written or read once: libvips' operation cache would only hold memory (and could
-// serve a stale file that was rewritten at the same path).
+// Every PNG is read once: libvips' operation cache would only hold memory (and could serve a
+// stale file that was rewritten at the same path).
 sharp.cache(false);
 
-/**
- * PNG encoder settings. Measured on 300x300 crops of a 1080p DFDC frame (`npm run bench decode`):
- * without row filters, level 1 takes 1.3 ms and 90 KB, level 3 2.0 ms and 67 KB; with adaptive
- * filtering, level 2 takes 3.1 ms and 47 KB, level 6 5.9 ms and 41 KB. Crops of the full data set
- * number in the millions, so half the disk is worth about 2 ms per crop (a frame's detection costs
- * about 100 times that).
- */
-const pngOptions = { compressionLevel: 2, adaptiveFiltering: true, palette: false } as const;
-
 /*
- * PNGs are encoded to memory and written by node:fs rather than by libvips: libvips reports a
- * failed write as "wbuffer_write: write failed", without the system's reason, so a full disk
- * would look like one video's problem instead of stopping the run with its fix.
+ * PNGs are encoded by src/image/png-encode.ts (node:zlib: half sharp's time at the same size) and
+ * written by node:fs, which also reports a failed write with the system's reason (libvips says
+ * only "wbuffer_write: write failed"), so that a full disk stops the run with its fix.
  */
 
 /** Writes an 8-bit RGB PNG (no alpha) to `path` through a temporary file. */
 export async function writeRgbPng(path: string, image: RgbImage): Promise<void> {
   assertRgb(image, path);
-  const png = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .png(pngOptions)
-    .toBuffer();
-  await writeFileAtomic(path, png);
+  await writeFileAtomic(path, await encodePng(image.data, image.width, image.height, 3));
 }
 
 /** Writes an 8-bit grayscale PNG (one channel) to `path` through a temporary file. */
@@ -43,11 +32,7 @@ export async function writeGrayPng(path: string, image: GrayImage): Promise<void
   if (image.data.length !== image.width * image.height) {
     throw new Error(`${path}: expected ${image.width}x${image.height} = ${image.width * image.height} gray bytes, got ${image.data.length}`);
   }
-  const png = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 1 } })
-    .toColourspace('b-w')
-    .png(pngOptions)
-    .toBuffer();
-  await writeFileAtomic(path, png);
+  await writeFileAtomic(path, await encodePng(image.data, image.width, image.height, 1));
 }
 
 /**

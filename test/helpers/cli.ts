@@ -7,15 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/util/package-root.js';
 
-/** The built CLI (dist/src/cli/index.js); a test that must signal or kill a run spawns it with `cliEnvironment()`. */
-export const cliPath = join(packageRoot, 'dist', 'src', 'cli', 'index.js');
+/** The built CLI (dist/src/cli/main.cjs, the `dfdc` command); a test that must signal or kill a run spawns it with `cliEnvironment()`. */
+export const cliPath = join(packageRoot, 'dist', 'src', 'cli', 'main.cjs');
 
 export interface CliOptions {
   /** Working folder; the package root by default. */
   cwd?: string;
   /** Variables set on top of `cliEnvironment()`'s; `undefined` removes one. */
   env?: NodeJS.ProcessEnv;
-  /** An executable to run instead of `node dist/src/cli/index.js`, e.g. an installed `bin/dfdc`. */
+  /** An executable to run instead of `node dist/src/cli/main.cjs`, e.g. an installed `bin/dfdc`. */
   executable?: string;
 }
 

@@ -37,6 +37,7 @@ before(() => {
 });
 
 test('the tarball carries the CLI and the MTCNN weights, not the tests or fixtures', () => {
+  assert.ok(packedFiles.includes('dist/src/cli/main.cjs'));
   assert.ok(packedFiles.includes('dist/src/cli/index.js'));
   assert.ok(packedFiles.includes('models/mtcnn/mtcnn_model-shard1'), 'weights missing from the tarball');
   assert.ok(packedFiles.includes('models/mtcnn/LICENSE'), 'weights licence missing from the tarball');
