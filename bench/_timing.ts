@@ -93,7 +93,8 @@ export interface DfdcTimed extends Timed {
   peakRssMb?: number;
 }
 
-const cli = join(packageRoot, 'dist', 'src', 'cli', 'index.js');
+// The `dfdc` command itself (its entry sizes libuv's thread pool), as users run it.
+const cli = join(packageRoot, 'dist', 'src', 'cli', 'main.cjs');
 const rusageHook = pathToFileURL(join(packageRoot, 'dist', 'bench', '_rusage-hook.js')).href;
 
 /** `dfdc <args> --quiet` as a separate process, with the peak RSS the rusage hook records at its exit. */

@@ -25,7 +25,8 @@ import { mediaDir, parityDir, sharedDir } from '../test/helpers/shared.js';
  * in a temporary folder at run time (nothing of it is kept), with boxes from `dfdc detect --every 10`,
  * or from DFDC_BENCH_MEDIA_BOXES when it names a boxes folder made earlier.
  */
-const cli = join(packageRoot, 'dist', 'src', 'cli', 'index.js');
+// The `dfdc` command itself (its entry sizes libuv's thread pool), as users run it.
+const cli = join(packageRoot, 'dist', 'src', 'cli', 'main.cjs');
 const referenceScript = join(sharedDir, 'reference', 'run_reference.sh');
 const repeats = Math.max(1, Number(process.env.DFDC_BENCH_REPEATS ?? 1) || 1);
 

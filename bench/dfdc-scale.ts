@@ -61,7 +61,8 @@ const GOALS = { rerunSeconds: 60, foldsSeconds: 60, reportSeconds: 30, peakRssMb
 const UNIT_STAGES = ['detect', 'crops', 'landmarks', 'diffs'] as const;
 type UnitStageName = (typeof UNIT_STAGES)[number];
 
-const cli = join(packageRoot, 'dist', 'src', 'cli', 'index.js');
+// The `dfdc` command itself (its entry sizes libuv's thread pool), as users run it.
+const cli = join(packageRoot, 'dist', 'src', 'cli', 'main.cjs');
 const hook = pathToFileURL(join(packageRoot, 'dist', 'bench', '_rusage-hook.js')).href;
 
 // ---------------------------------------------------------------------------------------------

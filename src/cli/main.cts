@@ -12,4 +12,9 @@
 import { availableParallelism } from 'node:os';
 
 process.env.UV_THREADPOOL_SIZE ??= String(Math.min(1024, Math.max(4, availableParallelism())));
-void import('./index.js');
+// A CLI that cannot load (a native module that fails, a broken install) must fail the command,
+// whatever NODE_OPTIONS says of unhandled rejections (--unhandled-rejections=warn would exit 0).
+import('./index.js').catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

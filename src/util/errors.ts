@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { ZodError } from 'zod';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 
@@ -96,6 +96,8 @@ const notWritable = new Set(['EROFS', 'EACCES', 'EPERM']);
 /** A file where a folder should be made (or a folder where a file should be written). */
 const inTheWay = new Set(['ENOTDIR', 'EEXIST', 'EISDIR']);
 const tooManyFiles = new Set(['EMFILE', 'ENFILE']);
+/** A file larger than the process may write (ulimit -f): every later write would fail too. */
+const fileTooLarge = 'EFBIG';
 
 /**
  * libvips (sharp) carries no errno code: it writes the C library's text, e.g. "system error: No
@@ -108,6 +110,7 @@ const codeOfSystemText: ReadonlyArray<readonly [RegExp, string]> = [
   [/Permission denied/i, 'EACCES'],
   [/Operation not permitted/i, 'EPERM'],
   [/Too many open files/i, 'EMFILE'],
+  [/File too large/i, 'EFBIG'],
   [/No such file or directory/i, 'ENOENT'],
 ];
 
@@ -131,7 +134,7 @@ export function writeFailure(error: unknown, path: string): unknown {
   if (code === undefined) return error;
   // A rename names its source, which is only dfdc's temporary: the file being written is `path`.
   const own = (error as NodeJS.ErrnoException).path;
-  const where = own === undefined || basename(own).startsWith('.') ? path : own;
+  const where = outsideTemporaries(own === undefined || basename(own).startsWith('.') ? path : own);
   if (inTheWay.has(code)) return inTheWayFailure(code, where, error);
   // The folder named is the one written in: a file or folder could not be created, written or removed there.
   return fatalFor(code, dirname(where), where, error) ?? error;
@@ -165,8 +168,9 @@ function inTheWayFailure(code: string, where: string, error: unknown): FatalErro
 export function machineFailure(error: unknown, outputDir: string): FatalError | undefined {
   if (error instanceof FatalError) return error;
   const code = errnoCode(error);
-  if (code === undefined || !(diskFull.has(code) || code === 'EROFS' || tooManyFiles.has(code))) return undefined;
-  const where = (error as NodeJS.ErrnoException).path;
+  if (code === undefined || !(diskFull.has(code) || code === 'EROFS' || tooManyFiles.has(code) || code === fileTooLarge)) return undefined;
+  const own = (error as NodeJS.ErrnoException).path;
+  const where = own === undefined ? undefined : outsideTemporaries(own);
   return fatalFor(code, where === undefined ? outputDir : dirname(where), where ?? outputDir, error);
 }
 
@@ -186,7 +190,26 @@ function fatalFor(code: string, folder: string, where: string, error: unknown): 
   if (tooManyFiles.has(code)) {
     return new FatalError(`too many open files while writing ${where} (${code}): raise the limit (ulimit -n) or lower --workers, then rerun`, { cause: error });
   }
+  if (code === fileTooLarge) {
+    return new FatalError(`a file larger than this process may write, in ${folder} (${code}): raise the file size limit (ulimit -f), then rerun`, { cause: error });
+  }
   return undefined;
+}
+
+/** dfdc's temporary names (util/atomic-write.ts): `.<name>.<pid>.<n>.tmp`. */
+const temporaryName = /^\.(.+)\.\d+\.\d+\.tmp$/;
+
+/**
+ * `path` as the user knows it: a file inside a temporary folder (a unit's crops, written together
+ * then renamed into place) becomes the folder it is for, which a message can name and a user can
+ * look at; the temporary itself is gone by the time the message is read.
+ */
+function outsideTemporaries(path: string): string {
+  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
+    const target = temporaryName.exec(basename(dir))?.[1];
+    if (target !== undefined) return join(dirname(dir), target);
+  }
+  return path;
 }
 
 // --- errors across threads ----------------------------------------------------------------

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { cliPath } from '../helpers/cli.js';
+import { cliPath, scratchDir } from '../helpers/cli.js';
 
 /**
  * The `dfdc` command (src/cli/main.cts) sizes libuv's thread pool before the CLI's modules load
@@ -22,4 +24,15 @@ test('dfdc sizes libuv\'s thread pool to the host\'s CPUs (at least 4) before lo
   delete env.UV_THREADPOOL_SIZE;
   assert.equal(poolSizeAfterRun(env), String(Math.max(4, availableParallelism())));
   assert.equal(poolSizeAfterRun({ ...env, UV_THREADPOOL_SIZE: '7' }), '7');
+});
+
+test('a CLI that cannot load fails the command, even where unhandled rejections only warn', () => {
+  const dir = scratchDir('entry');
+  copyFileSync(cliPath, join(dir, 'main.cjs'));
+  writeFileSync(join(dir, 'index.js'), "throw new Error('a native module did not load');\n");
+  for (const mode of ['strict', 'warn', 'none']) {
+    const result = spawnSync(process.execPath, [`--unhandled-rejections=${mode}`, join(dir, 'main.cjs'), '--version'], { encoding: 'utf8' });
+    assert.equal(result.status, 1, `--unhandled-rejections=${mode}: ${result.stderr}`);
+    assert.match(result.stderr, /a native module did not load/);
+  }
 });

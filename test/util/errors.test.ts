@@ -43,6 +43,15 @@ test('a write that fails for the machine is a FatalError naming the folder writt
   assert.match((denied as Error).message, /^cannot write in \/out\/crops \(EACCES: permission denied\)/, 'the folder in which x could not be made');
   const other = new Error('something else');
   assert.equal(writeFailure(other, '/out/a'), other, 'any other error comes back unchanged');
+  // A unit's crops are written in a temporary folder, gone by the time the message is read: the
+  // message names the folder the user knows.
+  const inTemporary = writeFailure(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' }), '/out/crops/.real_b.6886.32.tmp/0_0.png');
+  assert.match((inTemporary as Error).message, /^no space left to write in \/out\/crops \(ENOSPC\)/);
+  assert.match(machineFailure(Object.assign(new Error('ENOSPC'), { code: 'ENOSPC', path: '/out/crops/.v.1.2.tmp/3_0.png' }), '/out')?.message ?? '', /^no space left to write in \/out\/crops \(ENOSPC\)/);
+  // A file size limit (ulimit -f) fails every later write too.
+  const tooLarge = writeFailure(Object.assign(new Error('EFBIG: file too large, write'), { code: 'EFBIG', syscall: 'write' }), '/out/crops/x/0_0.png');
+  assert.ok(tooLarge instanceof FatalError);
+  assert.match(tooLarge.message, /^a file larger than this process may write, in \/out\/crops\/x \(EFBIG\): raise the file size limit \(ulimit -f\), then rerun$/);
 });
 
 test('machine failures whatever the file; a permission error is left to the caller', () => {
