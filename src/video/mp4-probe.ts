@@ -66,38 +66,41 @@ export async function probeMp4(path: string): Promise<Mp4Probe | Declined> {
   const found = probeOfMoov(top.moov, top.size);
   if ('reason' in found) return found;
   const { pos, size, flags } = found.packets;
+  // ffprobe marks keyframes by the bitstream (IDR pictures), the index by stss: they must agree on
+  // the first packet and on every packet stss lists (a few per clip).
+  if (flags[0] !== PACKET_KEY) return { reason: 'the first packet is not a sync sample' };
+  const notIdr = { reason: 'a sync sample that is not an IDR picture (or one whose start does not tell)' };
   const file = await open(path, 'r');
   try {
-    // The decoder takes an SPS repeated in the first packet over the avcC's: it must be the same.
     const units = nalUnits(await readAt(file, pos[0]!, size[0]!), found.lengthSize);
     if (!units) return { reason: 'the first packet is not in length-prefixed NAL units' };
     // The decoder takes parameter sets repeated in the first packet over the avcC's: they must be
-    // the same, and its first slice must use one of the avcC's PPS (else the decoder waits for one
-    // later, and ffprobe, having decoded nothing, says pix_fmt "unknown").
+    // the same, and its first slice must use the avcC's PPS (else the decoder waits for one later,
+    // and ffprobe, having decoded nothing, says pix_fmt "unknown").
     const isParameterSet = (unit: Uint8Array) => (unit[0]! & 31) === 7 || (unit[0]! & 31) === 8;
-    if (units.some((unit) => isParameterSet(unit) && !found.parameterSets.some((known) => equalBytes(unit, known)))) return { reason: 'the first packet carries other parameter sets' };
-    const slice = units.find((unit) => (unit[0]! & 31) >= 1 && (unit[0]! & 31) <= 5);
-    let ppsId: number | undefined;
-    try {
-      ppsId = slice && slicePpsId(slice);
-    } catch {
-      ppsId = undefined;
+    if (units.some((unit) => isParameterSet(unit) && !found.parameterSets.some((known) => Buffer.from(unit).equals(known)))) {
+      return { reason: 'the first packet carries other parameter sets' };
     }
-    if (ppsId === undefined || !found.ppsIds.has(ppsId)) return { reason: "the first slice does not use the avcC's PPS" };
-    // ffprobe marks keyframes by the bitstream (IDR pictures), the index by stss: they must agree
-    // on the first packet and on every packet stss lists (a few per clip; their first bytes hold
-    // the first slice's NAL header).
-    for (let i = 0; i < flags.length; i++) {
-      if (i > 0 && flags[i] !== PACKET_KEY) continue;
-      if (flags[i] !== PACKET_KEY) return { reason: 'the first packet is not a sync sample' };
-      if (firstSliceType(await readAt(file, pos[i]!, Math.min(size[i]!, KEY_PREFIX_BYTES)), found.lengthSize) !== 5) {
-        return { reason: 'a sync sample that is not an IDR picture (or one whose start does not tell)' };
-      }
+    const slice = units.find((unit) => (unit[0]! & 31) >= 1 && (unit[0]! & 31) <= 5);
+    if (slice === undefined || (slice[0]! & 31) !== 5) return notIdr;
+    if (ppsIdOf(slice) !== found.ppsId) return { reason: "the first slice does not use the avcC's PPS" };
+    // The other sync samples: their first bytes hold the first slice's NAL header.
+    for (let i = 1; i < flags.length; i++) {
+      if (flags[i] === PACKET_KEY && firstSliceType(await readAt(file, pos[i]!, Math.min(size[i]!, KEY_PREFIX_BYTES)), found.lengthSize) !== 5) return notIdr;
     }
   } finally {
     await file.close();
   }
   return { probe: found.probe, packets: found.packets };
+}
+
+/** The PPS id of a slice, or undefined where its header ends early. */
+function ppsIdOf(slice: Uint8Array): number | undefined {
+  try {
+    return slicePpsId(slice);
+  } catch {
+    return undefined;
+  }
 }
 
 /** How much of a sync sample is read to find its first slice (after SEI, which x264 makes about 700 bytes). */
@@ -126,10 +129,10 @@ export function firstSliceType(prefix: Uint8Array, lengthSize: number): number |
   return undefined;
 }
 
-/** What the first packet is checked against: the avcC's parameter sets, its PPS ids and NAL length size. */
+/** What the first packet is checked against: the avcC's parameter sets, its PPS id and NAL length size. */
 interface MoovFacts {
   readonly parameterSets: readonly Uint8Array[];
-  readonly ppsIds: ReadonlySet<number>;
+  readonly ppsId: number;
   readonly lengthSize: number;
 }
 
@@ -163,7 +166,7 @@ function readMoov(moov: Uint8Array, fileSize: number): (Mp4Probe & MoovFacts) | 
   const boxes = children(moov, 0, moov.length, ['mvhd']);
   if (!boxes) return { reason: 'moov boxes that overrun or repeat' };
   if (boxes.some((box) => box.type === 'mvex' || box.type === 'cmov')) return { reason: 'a fragmented or compressed movie' };
-  if (includesType(moov, 'covr')) return { reason: 'cover art (ffmpeg lists it as a video stream)' };
+  if (indexOfType(moov, 'covr') >= 0) return { reason: 'cover art (ffmpeg lists it as a video stream)' };
   const mvhd = boxes.find((box) => box.type === 'mvhd');
   if (!mvhd) return { reason: 'no mvhd box' };
   const mvhdWide = moov[mvhd.start] === 1;
@@ -213,7 +216,6 @@ function readMoov(moov: Uint8Array, fileSize: number): (Mp4Probe & MoovFacts) | 
   const ppsUnits = parameterSets.filter((candidate) => (candidate[0]! & 31) !== 7);
   const pps = ppsUnits.length === 1 && (ppsUnits[0]![0]! & 0x9f) === 8 ? parsePpsOrUndefined(ppsUnits[0]!) : undefined;
   if (!pps || pps.id >= 256 || pps.pps.spsId !== spsId || !ppsAcceptable(ppsUnits[0]!, sps)) return { reason: 'not exactly one PPS ffmpeg would take' };
-  const ppsIds = new Set([pps.id]);
   const pixFmt = PIXEL_FORMATS[sps.chromaFormat];
   if (!pixFmt || sps.separateColourPlane || sps.bitDepthLuma !== 8 || sps.bitDepthChroma !== 8) return { reason: 'not 8-bit 4:2:0, 4:2:2 or 4:4:4' };
   if (!sps.frameMbsOnly) return { reason: 'interlaced' };
@@ -231,7 +233,9 @@ function readMoov(moov: Uint8Array, fileSize: number): (Mp4Probe & MoovFacts) | 
   const matrix = sps.matrixCoefficients ?? colour.matrix;
   if (matrix === 0 || matrix === 8) return { reason: 'RGB or YCgCo coefficients' };
 
-  const samples = sampleTable(moov, view, stbl, fileSize, editOf(moov, view, video.edts, movieTimescale, video.timescale));
+  const edit = editOf(moov, view, video.edts, movieTimescale, video.timescale);
+  if (edit === undefined) return { reason: 'an edit list other than one plain edit' };
+  const samples = sampleTable(moov, view, stbl, fileSize, edit);
   if ('reason' in samples) return samples;
   const probe: VideoProbe = {
     width,
@@ -244,7 +248,7 @@ function readMoov(moov: Uint8Array, fileSize: number): (Mp4Probe & MoovFacts) | 
     codec: 'h264',
   };
   const packets: PacketIndex = { ...samples, extradataSize: config.length };
-  return { probe, packets, parameterSets, ppsIds, lengthSize: (config[4]! & 3) + 1 };
+  return { probe, packets, parameterSets, ppsId: pps.id, lengthSize: (config[4]! & 3) + 1 };
 }
 
 function validTimescale(timescale: number): boolean {
@@ -370,7 +374,7 @@ function editOf(moov: Uint8Array, view: DataView, edts: Box | undefined, movieTi
   if (!edts) return null;
   const inEdts = children(moov, edts.start, edts.end, ['elst']);
   const elst = inEdts?.length === 1 ? inEdts[0] : undefined;
-  if (elst?.type !== 'elst' || elst.end - elst.start < 8 || view.getUint32(elst.start + 4) !== 1 || movieTimescale === 0) return undefined;
+  if (elst?.type !== 'elst' || elst.end - elst.start < 8 || view.getUint32(elst.start + 4) !== 1) return undefined;
   const wide = moov[elst.start] === 1;
   const at = elst.start + 8;
   const segment = wide ? Number(view.getBigUint64(at)) : view.getUint32(at);
@@ -386,9 +390,8 @@ function sampleTable(
   view: DataView,
   stbl: Box,
   fileSize: number,
-  edit: { mediaTime: number; duration: number } | null | undefined,
+  edit: { mediaTime: number; duration: number } | null,
 ): Omit<PacketIndex, 'extradataSize'> | Declined {
-  if (edit === undefined) return { reason: 'an edit list other than one plain edit' };
   const tables = children(moov, stbl.start, stbl.end, ['stsd', 'stts', 'ctts', 'stss', 'stsz', 'stsc', 'stco', 'co64']);
   if (!tables) return { reason: 'sample tables that overrun or repeat' };
   const table = (type: string) => tables.find((box) => box.type === type);
@@ -512,22 +515,11 @@ function fourCc(data: Uint8Array, at: number): string {
 
 /** How many times the four-character code `type` occurs in `data`, anywhere (a conservative count of boxes). */
 function countType(data: Uint8Array, type: string): number {
-  const codes = [...type].map((c) => c.charCodeAt(0));
   let found = 0;
-  for (let i = 0; i + 4 <= data.length; i++) {
-    if (data[i] === codes[0] && data[i + 1] === codes[1] && data[i + 2] === codes[2] && data[i + 3] === codes[3]) found += 1;
-  }
+  for (let at = indexOfType(data, type); at >= 0; at = indexOfType(data, type, at + 1)) found += 1;
   return found;
 }
 
-function includesType(data: Uint8Array, type: string): boolean {
-  return indexOfType(data, type) >= 0;
-}
-
-function indexOfType(data: Uint8Array, type: string): number {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).indexOf(type, 0, 'latin1');
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+function indexOfType(data: Uint8Array, type: string, from = 0): number {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).indexOf(type, from, 'latin1');
 }
