@@ -13,3 +13,9 @@ export function seededRandom(seed: number): () => number {
     return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** `length` seeded random bytes: noise that compression cannot hide a wrong byte in. */
+export function randomBytes(length: number, seed: number): Uint8Array {
+  const next = seededRandom(seed);
+  return Uint8Array.from({ length }, () => Math.floor(next() * 256));
+}

@@ -3,22 +3,12 @@ import { test } from 'node:test';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { crc32, encodePng, filterUp, tableCrc32 } from '../../src/image/png-encode.js';
-
-/** Deterministic noise, so compression cannot hide a wrong byte. */
-function noise(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let state = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = state >>> 24;
-  }
-  return out;
-}
+import { randomBytes } from '../helpers/seeded-random.js';
 
 test('CRC-32 as PNG uses it: the IEND chunk\'s known value, and the table agrees with zlib\'s', () => {
   assert.equal(crc32(Buffer.from('IEND', 'latin1')), 0xae426082);
   assert.equal(tableCrc32(Buffer.from('IEND', 'latin1')), 0xae426082);
-  const data = noise(10_000, 7);
+  const data = randomBytes(10_000, 7);
   assert.equal(tableCrc32(data), crc32(data));
   assert.equal(tableCrc32(new Uint8Array(0)), 0);
 });
@@ -41,7 +31,7 @@ test('the Up filter: a type byte per row, the first row as is, each later byte m
   for (let v = 0; v < 65536; v++) [pairs[v], pairs[65536 + v]] = [v >> 8, v & 255];
   assert.ok(Buffer.from(filterUp(pairs, 65536, 2)).equals(Buffer.from(plainFilterUp(pairs, 65536, 2))));
   for (const rowBytes of [1, 2, 3, 5, 6, 7, 9, 993]) {
-    const image = noise(rowBytes * 5, rowBytes);
+    const image = randomBytes(rowBytes * 5, rowBytes);
     assert.ok(Buffer.from(filterUp(image, rowBytes, 5)).equals(Buffer.from(plainFilterUp(image, rowBytes, 5))), `rows of ${rowBytes} bytes`);
   }
 });
@@ -50,8 +40,8 @@ test('encoded PNGs decode (sharp, libvips) to the same pixels: RGB and gray, odd
   const cases: [number, number, 1 | 3, Uint8Array][] = [
     [1, 1, 3, Uint8Array.of(1, 2, 3)],
     [1, 1, 1, Uint8Array.of(77)],
-    [37, 23, 3, noise(37 * 23 * 3, 1)],
-    [33, 17, 1, noise(33 * 17, 2)],
+    [37, 23, 3, randomBytes(37 * 23 * 3, 1)],
+    [33, 17, 1, randomBytes(33 * 17, 2)],
     [300, 300, 3, new Uint8Array(300 * 300 * 3).fill(128)],
   ];
   for (const [width, height, channels, data] of cases) {

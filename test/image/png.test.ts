@@ -5,23 +5,13 @@ import { test } from 'node:test';
 import sharp from 'sharp';
 import { readPngSize, readRgbImage, writeGrayPng, writeRgbPng } from '../../src/image/png.js';
 import { scratchDir } from '../helpers/cli.js';
+import { randomBytes } from '../helpers/seeded-random.js';
 import { decodeImage } from '../helpers/compare-images.js';
 
 const dir = scratchDir('png');
 
-/** Deterministic noise, so compression cannot hide a wrong byte. */
-function noise(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let state = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = state >>> 24;
-  }
-  return out;
-}
-
 test('an RGB crop round-trips exactly and is written as 8-bit RGB without alpha', async () => {
-  const image = { width: 37, height: 23, data: noise(37 * 23 * 3, 1) };
+  const image = { width: 37, height: 23, data: randomBytes(37 * 23 * 3, 1) };
   const path = join(dir, 'crops', 'video', '0_0.png');
   await writeRgbPng(path, image);
   const meta = await sharp(path).metadata();
@@ -56,7 +46,7 @@ test('a gray mask is written with one channel and reads back as three equal chan
 });
 
 test('readRgbImage drops an alpha channel', async () => {
-  const rgba = noise(5 * 4 * 4, 3);
+  const rgba = randomBytes(5 * 4 * 4, 3);
   const path = join(dir, 'rgba.png');
   await sharp(rgba, { raw: { width: 5, height: 4, channels: 4 } }).png().toFile(path);
   const rgb = await readRgbImage(path);
@@ -82,7 +72,7 @@ test('a rewrite replaces the file whole; a failed write leaves neither the file 
 
 test('readPngSize reads the header only and refuses a file that is not a PNG', async () => {
   const path = join(dir, 'size.png');
-  await writeRgbPng(path, { width: 300, height: 217, data: noise(300 * 217 * 3, 4) });
+  await writeRgbPng(path, { width: 300, height: 217, data: randomBytes(300 * 217 * 3, 4) });
   assert.deepEqual(await readPngSize(path), { width: 300, height: 217 });
   const fake = join(dir, 'fake.png');
   await writeFile(fake, 'not a png at all, but long enough');

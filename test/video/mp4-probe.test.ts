@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { locateFfmpeg } from '../../src/video/ffmpeg-binaries.js';
 import { probeMp4, type Mp4Probe } from '../../src/video/mp4-probe.js';
 import { PACKET_DISCARD, PACKET_KEY, parseProbe, probeVideo } from '../../src/video/probe.js';
 import { scratchDir } from '../helpers/cli.js';
 import { inCi, mediaDir, parityDir, sampleRoot } from '../helpers/shared.js';
-import { hasEncoder, runFfmpeg } from './synthetic-video.js';
+import { canMakeH264, runFfmpeg } from './synthetic-video.js';
 
 /**
  * The in-process MP4 probe (src/video/mp4-probe.ts) against ffprobe itself: wherever it takes a
@@ -79,15 +79,8 @@ test('the in-process probe gives ffprobe\'s answer for every real video it takes
   assert.deepEqual(declined.filter((line) => mustTake.some((path) => line.startsWith(`${path}:`))), []);
 });
 
-async function x264(t: TestContext): Promise<boolean> {
-  if (await hasEncoder('libx264')) return true;
-  if (inCi) assert.fail('the ffmpeg found has no libx264 encoder in CI');
-  t.skip('no libx264 encoder here: H.264 clips cannot be made');
-  return false;
-}
-
 test('generated files: plain ones are taken with ffprobe\'s answer, doubtful ones are declined', async (t) => {
-  if (!(await x264(t))) return;
+  if (!(await canMakeH264(t))) return;
   const dir = scratchDir('mp4-probe');
   const source = ['-f', 'lavfi', '-i', 'testsrc2=s=322x242:r=25:d=3'];
   const x264Args = ['-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '3'];
@@ -205,7 +198,7 @@ function findOrUndefined(boxes: TestBox[], type: string): TestBox | undefined {
 }
 
 test('hand-edited boxes that ffmpeg reads its own way are declined: repeats, overruns, a movie matrix, a second colr, timescales, parameter sets, stss against the bitstream', async (t) => {
-  if (!(await x264(t))) return;
+  if (!(await canMakeH264(t))) return;
   const dir = scratchDir('mp4-probe-edits');
   const clip = join(dir, 'clip.mp4');
   // moov last: edits to it move no sample.

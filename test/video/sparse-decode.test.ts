@@ -11,7 +11,7 @@ import { droppable, flvVideoTag, keepPacket, nalUnits, planSparseDecode, showinf
 import { prepareSparseDecode } from '../../src/video/sparse-input.js';
 import { scratchDir } from '../helpers/cli.js';
 import { inCi, mediaDir, sampleRoot } from '../helpers/shared.js';
-import { hasEncoder, runFfmpeg } from './synthetic-video.js';
+import { canMakeH264, runFfmpeg } from './synthetic-video.js';
 
 /**
  * A sparse decode (src/video/sparse-decode.ts) leaves out the H.264 pictures nothing refers to
@@ -257,15 +257,8 @@ async function leftOut(path: string, every = 10): Promise<number> {
   return index!.pts.length - (tags - 1);
 }
 
-async function x264(t: TestContext): Promise<boolean> {
-  if (await hasEncoder('libx264')) return true;
-  if (inCi) assert.fail('the ffmpeg found has no libx264 encoder in CI');
-  t.skip('no libx264 encoder here: H.264 clips cannot be made');
-  return false;
-}
-
 test('a sparse decode delivers the whole decode\'s frames: generated H.264 clips with B-frames, regions, a last frame, other steps', async (t) => {
-  if (!(await x264(t))) return;
+  if (!(await canMakeH264(t))) return;
   const dir = scratchDir('sparse');
   const clips = [
     { name: 'pyramid.mp4', args: ['-bf', '3', '-b-pyramid', 'normal', '-pix_fmt', 'yuv420p'] },
@@ -324,7 +317,7 @@ async function rewriteTimestamps(t: TestContext, input: string, expression: stri
 }
 
 test('hostile files: timestamps against the pictures\' order, a truncated file, an edit list: the same frames as the whole decode', async (t) => {
-  if (!(await x264(t))) return;
+  if (!(await canMakeH264(t))) return;
   const dir = scratchDir('sparse-hostile');
   const clip = join(dir, 'clip.mp4');
   await runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=25:d=4', '-c:v', 'libx264', '-bf', '3', '-pix_fmt', 'yuv420p', clip]);

@@ -1,7 +1,10 @@
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { locateFfmpeg } from '../../src/video/ffmpeg-binaries.js';
+import { inCi } from '../helpers/shared.js';
 
 /**
  * Small videos made on the fly by the ffmpeg dfdc finds (lavfi test patterns, so no media is
@@ -30,6 +33,17 @@ let encoders: Promise<string> | undefined;
 export async function hasEncoder(name: string): Promise<boolean> {
   encoders ??= runFfmpeg(['-encoders']).then((out) => out.toString());
   return new RegExp(`^\\s*V\\S*\\s+${name}\\s`, 'm').test(await encoders);
+}
+
+/**
+ * Whether H.264 clips can be made (the ffmpeg found has libx264): in CI it must; elsewhere the test
+ * is skipped with the reason.
+ */
+export async function canMakeH264(t: TestContext): Promise<boolean> {
+  if (await hasEncoder('libx264')) return true;
+  if (inCi) assert.fail('the ffmpeg found has no libx264 encoder in CI');
+  t.skip('no libx264 encoder here: H.264 clips cannot be made');
+  return false;
 }
 
 /**
