@@ -1,6 +1,7 @@
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeFailure } from './errors.js';
+import { temporaryTarget } from './file-names.js';
 
 /**
  * Every file dfdc writes goes through here: written under a temporary name in the same folder,
@@ -83,11 +84,6 @@ export async function writeAtomicWith(path: string, write: (temporaryPath: strin
   }
 }
 
-/** The name a temporary was made for (shortened like temporaryPathFor), or undefined for another name. */
-function targetOf(temporaryName: string): string | undefined {
-  return /^\.(.+)\.\d+\.\d+\.tmp$/.exec(temporaryName)?.[1];
-}
-
 function shortened(name: string): string {
   return Buffer.byteLength(name) > KEPT_NAME_BYTES ? Buffer.from(name).subarray(0, KEPT_NAME_BYTES).toString('utf8').replace(/\uFFFD+$/, '') : name;
 }
@@ -109,7 +105,7 @@ export class TemporaryIndex {
       // an absent folder holds no temporaries
     }
     for (const name of names) {
-      const target = targetOf(name);
+      const target = temporaryTarget(name);
       if (target === undefined) continue;
       const list = byTarget.get(target);
       if (list) list.push(join(dir, name));

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ZodError } from 'zod';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { temporaryTarget } from './file-names.js';
 
 /**
  * The three kinds of error dfdc shows a user, and the one place that turns any error into one of
@@ -196,9 +197,6 @@ function fatalFor(code: string, folder: string, where: string, error: unknown): 
   return undefined;
 }
 
-/** dfdc's temporary names (util/atomic-write.ts): `.<name>.<pid>.<n>.tmp`. */
-const temporaryName = /^\.(.+)\.\d+\.\d+\.tmp$/;
-
 /**
  * `path` as the user knows it: a file inside a temporary folder (a unit's crops, written together
  * then renamed into place) becomes the folder it is for, which a message can name and a user can
@@ -206,7 +204,7 @@ const temporaryName = /^\.(.+)\.\d+\.\d+\.tmp$/;
  */
 function outsideTemporaries(path: string): string {
   for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
-    const target = temporaryName.exec(basename(dir))?.[1];
+    const target = temporaryTarget(basename(dir));
     if (target !== undefined) return join(dirname(dir), target);
   }
   return path;

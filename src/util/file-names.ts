@@ -18,3 +18,11 @@ export function boundedFileName(name: string, maxBytes = MAX_NAME_BYTES): string
   const stem = Buffer.from(name.slice(0, name.length - extension.length)).subarray(0, room).toString('utf8').replace(/\uFFFD+$/, '');
   return `${stem}-${hash}${extension}`;
 }
+
+/**
+ * The name a temporary of util/atomic-write.ts (`.<name>.<pid>.<n>.tmp`) was made for, shortened as
+ * temporaryPathFor shortens it; undefined for any other name.
+ */
+export function temporaryTarget(temporaryName: string): string | undefined {
+  return /^\.(.+)\.\d+\.\d+\.tmp$/.exec(temporaryName)?.[1];
+}
