@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { DatasetDirs } from './dirs.js';
 import { groupsOf } from './groups.js';
-import { resolveLayout } from './layouts/index.js';
+import { checkOptionsApply, resolveLayout } from './layouts/index.js';
 import type { LayoutName, LayoutOptions, ListedVideo, Listing, Split } from './layouts/layout.js';
 import type { Part } from './parts.js';
 import type { Problem } from './problems.js';
@@ -170,7 +170,7 @@ export function assembleDataset(rootDir: string, layout: LayoutName, listing: Li
     }
     if (!original) {
       partOf(video.part);
-      problems.push({ file: video.listedIn, message: `${video.shown}.original ${JSON.stringify(wanted.shown)} ${whyNoOriginal(wanted.id, accepted, rejected, listing.notListed)}; fake skipped` });
+      problems.push({ file: video.listedIn, message: `${video.shown}.original ${JSON.stringify(wanted.shown)} ${whyNoOriginal(video.id, wanted.id, accepted, rejected, listing.notListed)}; fake skipped` });
       continue;
     }
     const fake: FakeVideo = { ...base(video), label: 'FAKE', originalId: original.id, original };
@@ -197,9 +197,10 @@ export function assembleDataset(rootDir: string, layout: LayoutName, listing: Li
   };
 }
 
-function whyNoOriginal(id: string, accepted: ReadonlyMap<string, ListedVideo>, rejected: ReadonlySet<string>, notListed: string): string {
+function whyNoOriginal(fakeId: string, id: string, accepted: ReadonlyMap<string, ListedVideo>, rejected: ReadonlySet<string>, notListed: string): string {
+  if (id === fakeId) return 'is the fake itself: name the REAL video it was made from';
   const found = accepted.get(id);
-  if (found) return `is labelled FAKE in ${found.listedIn}, not REAL`;
+  if (found) return `is labelled FAKE in ${found.listedIn}, not REAL: name the REAL video the fake was made from`;
   if (rejected.has(id)) return 'has a bad record of its own (see its problem)';
   return notListed;
 }
@@ -210,6 +211,7 @@ function whyNoOriginal(id: string, accepted: ReadonlyMap<string, ListedVideo>, r
  */
 export async function loadDataset(dirs: DatasetDirs, options: DatasetOptions = {}): Promise<Dataset> {
   const layout = await resolveLayout(dirs.rootDir, options);
+  checkOptionsApply(dirs.rootDir, layout, options);
   const listing = await layout.list(dirs, options);
   // A DFDC root may hold parts with no video yet; elsewhere nothing found means the wrong folder.
   if (layout.name !== 'dfdc' && listing.videos.length === 0 && listing.problems.length === 0) {

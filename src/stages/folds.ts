@@ -52,7 +52,7 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
   settings: foldsSettings,
   readsCrops: true,
   check: (settings, run) => {
-    assignFolds(run.dataset, { nSplits: settings.nSplits, partCount: settings.parts }, settings.group);
+    assignFolds(run.dataset, { nSplits: settings.nSplits, partCount: settings.parts }, settings.group, testVideos(run.dataset).tested);
   },
   run: async (settings, run) => {
     const outFile = resolveFoldsOut(settings.out ?? join(run.paths.outputDir, 'folds.csv'));
@@ -126,12 +126,12 @@ export interface FoldsWritten {
  * trained on). Returns what it wrote and a one-line summary.
  */
 export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: string, settings: FoldsSettings, leftOut: ReadonlySet<string> = new Set()): Promise<FoldsWritten> {
-  const { foldOf, notes: foldNotes } = assignFolds(dataset, { nSplits: settings.nSplits, partCount: settings.parts }, settings.group);
+  const { tested, pulledIn } = testVideos(dataset);
+  const { foldOf, notes: foldNotes } = assignFolds(dataset, { nSplits: settings.nSplits, partCount: settings.parts }, settings.group, tested);
   const notes = [...foldNotes];
   const ids = dataset.pairs.flatMap(({ original, fakes }) => [original.id, ...fakes.map((fake) => fake.id)]).filter((id) => !leftOut.has(id));
   const listed = await listGridCells(paths, ids);
   const none = new Uint8Array(0);
-  const { tested, pulledIn } = testVideos(dataset);
   if (pulledIn > 0) notes.push(`${pulledIn} video(s) outside the test split share a fold group with test videos: they go to the test file too, so that no face is both trained and tested on`);
   const { table, videoCount, foldsUsed } = buildFolds(dataset.pairs, (id) => (tested.has(id) ? none : (listed.get(id) ?? none)), foldOf, settings.seed);
   await writeTable(outFile, table);

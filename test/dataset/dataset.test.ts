@@ -73,6 +73,7 @@ test('problems are collected, one line each, and the rest is processed', async (
       { part: 0, name: 'f2.mp4', record: { label: 'FAKE', original: 'nowhere.mp4' } },
       { part: 0, name: 'f3.mp4', record: { label: 'FAKE', original: 'bad.mp4' } },
       { part: 0, name: 'f4.mp4', record: { label: 'FAKE', original: 'f1.mp4' } },
+      { part: 0, name: 'f5.mp4', record: { label: 'FAKE', original: 'f5.mp4' } },
     ],
     {
       rawMetadata: {
@@ -84,7 +85,7 @@ test('problems are collected, one line each, and the rest is processed', async (
   );
   const dataset = await loadDataset(dirsOf(root));
   const lines = dataset.problems.map(formatProblem);
-  assert.equal(lines.length, 7, lines.join('\n'));
+  assert.equal(lines.length, 8, lines.join('\n'));
   assert.equal(lines[0], 'dfdc_train_part_0/metadata.json: "bad.mp4".label must be REAL or FAKE (got "real")');
   assert.equal(
     lines[1],
@@ -95,7 +96,8 @@ test('problems are collected, one line each, and the rest is processed', async (
   assert.deepEqual(lines.slice(4), [
     'dfdc_train_part_0/metadata.json: "f2.mp4".original "nowhere.mp4" is not in any metadata.json; fake skipped',
     'dfdc_train_part_0/metadata.json: "f3.mp4".original "bad.mp4" has a bad record of its own (see its problem); fake skipped',
-    'dfdc_train_part_0/metadata.json: "f4.mp4".original "f1.mp4" is labelled FAKE in dfdc_train_part_0/metadata.json, not REAL; fake skipped',
+    'dfdc_train_part_0/metadata.json: "f4.mp4".original "f1.mp4" is labelled FAKE in dfdc_train_part_0/metadata.json, not REAL: name the REAL video the fake was made from; fake skipped',
+    'dfdc_train_part_0/metadata.json: "f5.mp4".original "f5.mp4" is the fake itself: name the REAL video it was made from; fake skipped',
   ]);
   assert.deepEqual(dataset.parts.map((part) => part.name), ['dfdc_train_part_0', 'dfdc_train_part_1']);
   assert.deepEqual(dataset.videos.map((video) => `${video.part.name}/${video.name}`), [

@@ -102,6 +102,51 @@ test('FaceForensics++: names that fit no pattern or hold control characters are 
   assert.equal(dataset.problems.length, 2, problems(dataset).join('\n'));
 });
 
+test('an option of another layout is a usage error, not ignored', async () => {
+  const dfdc = root({ 'dfdc_train_part_0/metadata.json': '{"a.mp4": {"label": "REAL"}}', 'dfdc_train_part_0/a.mp4': '', 'splits/train.json': '[]' });
+  const refused = (option: string, layout: string) => (error: unknown) =>
+    error instanceof UsageError && new RegExp(`^--${option} is for the ${layout} layout, but --root-dir .* is read as dfdc: drop --${option}`).test(error.message);
+  await assert.rejects(load(dfdc, { splits: join(dfdc, 'splits') }), refused('splits', 'ffpp'));
+  await assert.rejects(load(dfdc, { compression: ['c23'] }), refused('compression', 'ffpp'));
+  await assert.rejects(load(dfdc, { dataset: 'dfdc', manifest: 'list.csv' }), refused('manifest', 'manifest'));
+  assert.equal((await load(dfdc)).videos.length, 1);
+});
+
+test('FaceForensics++ splits that name none of the videos are a usage error (the test videos would be trained on)', async () => {
+  const dir = root({
+    'original_sequences/youtube/c23/videos/000.mp4': '',
+    'manipulated_sequences/Deepfakes/c23/videos/000_001.mp4': '',
+    'other/train.json': '[["100","101"]]',
+    'other/val.json': '[]',
+    'other/test.json': '[["102","103"]]',
+    'splits/train.json': '[["100","101"]]',
+    'splits/val.json': '[]',
+    'splits/test.json': '[["000","001"]]',
+  });
+  await assert.rejects(load(dir, { splits: join(dir, 'other') }), (error: unknown) => error instanceof UsageError && /^--splits .*other: none of its pairs names a video of --root-dir/.test(error.message));
+  const dataset = await load(dir, { splits: join(dir, 'splits') });
+  assert.deepEqual(dataset.videos.map((video) => [video.id, video.split]), [['youtube_c23_000', 'test'], ['Deepfakes_c23_000_001', 'test']]);
+});
+
+test('FaceForensics++ fakes without any original of their compression: one line per folder, not one per fake', async () => {
+  const dir = root({
+    'original_sequences/youtube/c40/videos/000.mp4': '',
+    'manipulated_sequences/Deepfakes/c23/videos/000_001.mp4': '',
+    'manipulated_sequences/Deepfakes/c23/videos/001_000.mp4': '',
+    'manipulated_sequences/Deepfakes/c40/videos/000_001.mp4': '',
+    'manipulated_sequences/Deepfakes/c40/videos/002_003.mp4': '',
+    'manipulated_sequences/DeepFakeDetection/c23/videos/01_02__walk__ABCDEFGH.mp4': '',
+  });
+  const dataset = await load(dir);
+  assert.deepEqual(problems(dataset), [
+    "manipulated_sequences/DeepFakeDetection/c23/videos: 1 fake(s) skipped: original_sequences/actors/c23/videos holds no video, so none has its original (download the originals: FaceForensics++'s script with -d DeepFakeDetection_original -c c23)",
+    "manipulated_sequences/Deepfakes/c23/videos: 2 fake(s) skipped: original_sequences/youtube/c23/videos holds no video, so none has its original (download the originals: FaceForensics++'s script with -d original -c c23)",
+    // The c40 originals are there, only one is missing: that fake gets its own line.
+    'manipulated_sequences/Deepfakes/c40/videos: "002_003.mp4".original "original_sequences/youtube/c40/videos/002.mp4" is not there; fake skipped',
+  ]);
+  assert.deepEqual(dataset.pairs.map((pair) => [pair.original.id, pair.fakes.map((fake) => fake.id)]), [['youtube_c40_000', ['Deepfakes_c40_000_001']]]);
+});
+
 test('FaceForensics++ splits: a folder that is not there is a usage error, a file that is not a pair list stops the run', async () => {
   const dir = root({ 'original_sequences/youtube/c23/videos/000.mp4': '', 'splits/train.json': '[["000","001"]]', 'splits/val.json': '[]', 'splits/test.json': 'not json' });
   await assert.rejects(load(dir, { splits: join(dir, 'split') }), (error: unknown) => error instanceof UsageError && /--splits .*split: no such folder/.test(error.message));

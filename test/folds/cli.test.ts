@@ -205,6 +205,18 @@ test('CLI: a test video takes its whole fold group to folds-test.csv, with the R
   assert.equal(sortedLines(readFileSync(join(root, 'folds.csv'), 'utf8')).length, 4);
 });
 
+test('CLI: the balance notes count the videos of the folds, not those of the test file', () => {
+  const root = scratchDir('folds-cli');
+  const tested = ['t1', 't2', 't3', 't4', 't5', 't6'];
+  writeFileSync(join(root, 'manifest.csv'), ['path,label,original,split', 'r.mp4,REAL,,', 'f.mp4,FAKE,r.mp4,', ...tested.map((name) => `${name}.mp4,REAL,,test`), ''].join('\n'));
+  for (const name of ['r', 'f', ...tested]) writeFileSync(join(root, `${name}.mp4`), '');
+  makeCrops(join(root, 'crops'), Object.fromEntries(['r', 'f', ...tested].map((name) => [name, ['0_0.png']])));
+  const result = runCli(['folds', '--root-dir', root, '--n-splits', '2', '--quiet']);
+  assert.equal(result.status, 0, result.stderr);
+  // One group (r and f) is left for two folds: the six test videos are in neither.
+  assert.match(result.stderr, /folds: 1 fold group\(s\) for 2 folds: fold\(s\) [01] have no video/);
+});
+
 test('CLI: dfdc run checks what folds need before the first stage: a part beyond --total-parts stops it before any work', async () => {
   const root = scratchDir('folds-cli');
   await writeDataRoot(root, [{ part: 12, name: 'r.mp4', record: { label: 'REAL' }, source: 'empty' }]);

@@ -41,12 +41,16 @@ async function listFfpp(rootDir: string, options: LayoutOptions): Promise<Listin
   const videos: ListedVideo[] = [];
   const wanted = (compression: string) => COMPRESSIONS.includes(compression) && (!options.compression || options.compression.includes(compression));
   const splitOf = options.splits ? await readSplits(options.splits, problems) : new Map<string, Split>();
+  // Original folders that hold a video: the fakes of one that does not are summed up in one line
+  // (a download of the manipulated sequences alone would otherwise give one line per fake).
+  const withVideos = new Set<string>();
 
   for (const source of ['youtube', 'actors']) {
     for (const compression of (await foldersIn(join(rootDir, 'original_sequences', source))).filter(wanted)) {
       const folder = `original_sequences/${source}/${compression}/videos`;
       const part = folderPart(rootDir, folder);
       for (const file of await videoFilesIn(part.dir)) {
+        withVideos.add(folder);
         const name = file.slice(0, -4);
         const actor = ACTORS_REAL.exec(name);
         videos.push({
@@ -70,11 +74,17 @@ async function listFfpp(rootDir: string, options: LayoutOptions): Promise<Listin
     for (const compression of (await foldersIn(join(rootDir, 'manipulated_sequences', method))).filter(wanted)) {
       const folder = `manipulated_sequences/${method}/${compression}/videos`;
       const part = folderPart(rootDir, folder);
+      const orphaned = new Map<string, number>();
       for (const file of await videoFilesIn(part.dir)) {
         const name = file.slice(0, -4);
         const youtube = YOUTUBE_FAKE.exec(name);
         const actors = ACTORS_FAKE.exec(name);
         const common = { id: videoId(`${method}_${compression}_${name}`), relativePath: `${folder}/${file}`, label: 'FAKE' as const, part, shown: JSON.stringify(file), listedIn: folder, present: null };
+        const originalFolder = `original_sequences/${actors ? 'actors' : 'youtube'}/${compression}/videos`;
+        if ((actors || youtube) && !withVideos.has(originalFolder)) {
+          orphaned.set(originalFolder, (orphaned.get(originalFolder) ?? 0) + 1);
+          continue;
+        }
         if (actors) {
           const originalName = `${actors[1]}__${actors[3]}`;
           videos.push({
@@ -97,7 +107,21 @@ async function listFfpp(rootDir: string, options: LayoutOptions): Promise<Listin
           problems.push({ file: folder, message: `${JSON.stringify(file)} is neither <A>_<B>.mp4 nor <01>_<02>__<scene>__<id>.mp4, so its original is unknown: fake skipped (rename it, or list the data set in a manifest)` });
         }
       }
+      for (const [originalFolder, count] of orphaned) {
+        const download = originalFolder.includes('/actors/') ? 'DeepFakeDetection_original' : 'original';
+        problems.push({
+          file: folder,
+          message: `${count} fake(s) skipped: ${originalFolder} holds no video, so none has its original (download the originals: FaceForensics++'s script with -d ${download} -c ${compression === 'c0' ? 'raw' : compression})`,
+        });
+      }
     }
+  }
+  // Splits that name none of the videos (another data set's, or a renamed download) would send the
+  // test videos they were meant to hold out into the training folds without a word.
+  if (options.splits && videos.length > 0 && !videos.some((video) => video.split !== null)) {
+    throw new UsageError(
+      `--splits ${options.splits}: none of its pairs names a video of --root-dir ${rootDir} (it splits original_sequences/youtube/<c>/videos/<A>.mp4 and manipulated_sequences/<method>/<c>/videos/<A>_<B>.mp4): give FaceForensics++'s dataset/splits folder, or drop --splits`,
+    );
   }
   return { videos, problems, rejected: new Set(), notListed: 'is not there' };
 }

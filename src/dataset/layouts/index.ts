@@ -49,6 +49,22 @@ export const datasetOptions = {
 
 export const datasetOptionsSchema = z.object(datasetOptions);
 
+/** The layout each of the options above shapes: given for a root read as another, it would do nothing. */
+const layoutOfOption: Record<keyof LayoutOptions, LayoutName> = { compression: 'ffpp', splits: 'ffpp', manifest: 'manifest' };
+
+/**
+ * A UsageError for an option of another layout than the one DATA_ROOT is read as: `--splits` on a
+ * DFDC root would otherwise be ignored, and the test videos it was meant to hold out trained on.
+ */
+export function checkOptionsApply(rootDir: string, layout: Layout, options: LayoutOptions): void {
+  for (const [name, owner] of Object.entries(layoutOfOption) as [keyof LayoutOptions, LayoutName][]) {
+    if (options[name] === undefined || owner === layout.name) continue;
+    throw new UsageError(
+      `--${name} is for the ${owner} layout, but --root-dir ${rootDir} is read as ${layout.name}: drop --${name}, or give the ${owner} root (or --dataset ${owner})`,
+    );
+  }
+}
+
 /** The layout of DATA_ROOT: the one forced, or the one that recognises it. */
 export async function resolveLayout(rootDir: string, options: LayoutOptions & { dataset?: LayoutName | 'auto' }): Promise<Layout> {
   const forced = options.dataset !== undefined && options.dataset !== 'auto' ? layouts.find((layout) => layout.name === options.dataset) : undefined;
