@@ -3,7 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { rotateClockwise } from '../image/rotate.js';
 import type { Rect, RgbImage } from '../image/rgb-image.js';
 import { FatalError, UnitError } from '../util/errors.js';
-import { ffmpegEnvironment, locateFfmpeg, type FfmpegBinaries } from './ffmpeg-binaries.js';
+import { failedChild, ffmpegEnvironment, locateFfmpeg, type FfmpegBinaries } from './ffmpeg-binaries.js';
 import { cleanLine, firstLine, probeVideo, type VideoProbe } from './probe.js';
 import { showinfoRank, sparseSelectFilter, type SparsePlan } from './sparse-decode.js';
 import { prepareSparseDecode, type SparseSource } from './sparse-input.js';
@@ -308,9 +308,9 @@ async function* readFrames(
 /** ffmpeg decoding to rgb24 on its standard output, with its standard error kept. */
 function startFfmpeg(binaries: FfmpegBinaries, args: string[], signal: AbortSignal | undefined, input: boolean) {
   const child = spawn(binaries.ffmpegPath, args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: ffmpegEnvironment() });
-  const exited = new Promise<{ code: number | null; spawnError?: Error }>((resolve) => {
-    child.once('error', (error) => resolve({ code: null, spawnError: error }));
-    child.once('close', (code) => resolve({ code }));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, signal: null, spawnError: error }));
+    child.once('close', (code, signal) => resolve({ code, signal }));
   });
   const kill = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -520,13 +520,13 @@ async function* readWhole(
   if (exit.spawnError !== undefined) throw new FatalError(`cannot run ffmpeg ${binaries.ffmpegPath} (${exit.spawnError.message}): check that the machine has memory and processes to spare, then rerun`);
   if (delivered === 0) {
     report(summaryOf(0, every, probe, true, 'no frame could be decoded', []));
-    throw new UnitError(`${path}: no frame could be decoded${complaint ? ` (${complaint})` : exit.code !== 0 ? ` (ffmpeg exit code ${exit.code})` : ''}`, {
+    throw new UnitError(`${path}: no frame could be decoded${exit.signal !== null ? ` (${failedChild('ffmpeg', exit.code, exit.signal)})` : complaint ? ` (${complaint})` : exit.code !== 0 ? ` (${failedChild('ffmpeg', exit.code, null)})` : ''}`, {
       file: path,
     });
   }
   let error: string | undefined;
   const warnings: string[] = [];
-  const because = complaint ?? `ffmpeg exit code ${exit.code}`;
+  const because = exit.signal !== null ? failedChild('ffmpeg', exit.code, exit.signal) : (complaint ?? failedChild('ffmpeg', exit.code, null));
   const lastIndex = (delivered - 1) * every;
   const announced = probe.frameCount === null ? null : Math.ceil(probe.frameCount / every);
   const expected = announced === null || command.frames === undefined ? announced : Math.min(announced, command.frames);

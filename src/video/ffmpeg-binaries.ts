@@ -47,6 +47,17 @@ export function ffmpegEnvironment(): NodeJS.ProcessEnv {
   return { ...process.env, OPENBLAS_NUM_THREADS: '1' };
 }
 
+/**
+ * How an ffmpeg or ffprobe child that failed ended, for a video's failure line: its exit code, or
+ * the signal that killed it. A crash is the build's bug on this file (the npm static ffprobe, for
+ * one, segfaults on some concatenated MPEG-TS files), so the line says what gets past it.
+ */
+export function failedChild(program: 'ffmpeg' | 'ffprobe', code: number | null, signal: string | null): string {
+  if (signal === null) return `${program} exit code ${code}`;
+  const variable = program === 'ffmpeg' ? 'FFMPEG_PATH' : 'FFPROBE_PATH';
+  return `${program} crashed with ${signal} on it: use another ${program} build (${variable}), or re-encode the video`;
+}
+
 /** Finds ffmpeg and ffprobe once per process; a FatalError (exit 3) that says how to fix it if either is missing. */
 export function locateFfmpeg(): Promise<FfmpegBinaries> {
   cached ??= locate().catch((error: unknown) => {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { UnitError, messageOf } from '../util/errors.js';
-import { ffmpegEnvironment, locateFfmpeg } from './ffmpeg-binaries.js';
+import { failedChild, ffmpegEnvironment, locateFfmpeg } from './ffmpeg-binaries.js';
 import { probeMp4 } from './mp4-probe.js';
 import { PACKET_DISCARD, PACKET_KEY, type PacketIndex, type Rotation, type VideoProbe } from './stream-info.js';
 
@@ -120,16 +120,24 @@ export async function probePacketIndex(path: string): Promise<PacketIndex | unde
   return packetIndexes.get(key) ?? undefined;
 }
 
+/** How long ffprobe may take on one file (it reads the whole file to list packets). */
+const PROBE_TIMEOUT_MS = 120_000;
+
 function runFfprobe(ffprobePath: string, path: string, withPackets: boolean): Promise<string> {
   // The packets are listed from the container's index, without decoding (about 50 bytes each),
   // but ffprobe reads the whole file to list them: only when a sparse decode may want them.
   const packets = withPackets ? ['-show_packets', '-show_entries', 'packet=pts,pos,size,flags'] : [];
   const args = ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', ...packets, '-select_streams', 'v:0', path];
   return new Promise((resolve, reject) => {
-    execFile(ffprobePath, args, { timeout: 120_000, maxBuffer: 1 << 28, env: ffmpegEnvironment() }, (error, stdout, stderr) => {
+    execFile(ffprobePath, args, { timeout: PROBE_TIMEOUT_MS, maxBuffer: 1 << 28, env: ffmpegEnvironment() }, (error, stdout, stderr) => {
       if (error) {
-        const line = firstLine(stderr) ?? messageOf(error);
-        reject(new UnitError(`${path}: not a video (${line})`, { file: path, cause: error }));
+        const { killed, signal, code } = error as { killed?: boolean; signal?: string | null; code?: number | string | null };
+        const why = killed && code !== 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER'
+          ? `ffprobe did not answer within ${PROBE_TIMEOUT_MS / 1000} s: check that the file is not on a stalled mount, or re-encode the video`
+          : typeof signal === 'string'
+            ? failedChild('ffprobe', null, signal)
+            : `not a video (${firstLine(stderr) ?? (typeof code === 'number' ? failedChild('ffprobe', code, null) : messageOf(error))})`;
+        reject(new UnitError(`${path}: ${why}`, { file: path, cause: error }));
       } else {
         resolve(stdout);
       }

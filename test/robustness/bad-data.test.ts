@@ -1,11 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { parseBoxes } from '../../src/dataset/boxes-file.js';
 import type { ReportFile } from '../../src/run/report.js';
+import { locateFfmpeg } from '../../src/video/ffmpeg-binaries.js';
 import { runCli, scratchDir } from '../helpers/cli.js';
 import {
   oneFrameMp4,
@@ -183,4 +184,26 @@ test('a missing ffmpeg stops the run once, with the fix', () => {
   assert.equal(result.status, 3);
   assert.equal(result.stderr.trim().split('\n').filter((line) => line.startsWith('dfdc:')).length, 1);
   assert.match(result.stderr, /FFMPEG_PATH=\/nonexistent\/ffmpeg does not run/);
+});
+
+test('an ffprobe or ffmpeg that crashes on a video fails that video with the signal and a way past it', async () => {
+  const dir = scratchDir('crashing-tools');
+  const data = join(dir, 'root');
+  await writeDataRoot(data, [{ part: 0, name: 'r.mp4', label: 'REAL', source: realA }]);
+  const { ffmpegPath, ffprobePath } = await locateFfmpeg();
+  // Answers -version as the real program (dfdc checks it before the run), and crashes on any file.
+  const crashing = async (program: string, real: string) => {
+    const script = join(dir, program);
+    await writeFile(script, `#!/bin/sh\nif [ "$1" = -version ]; then exec '${real}' "$@"; fi\nkill -SEGV $$\n`);
+    await chmod(script, 0o755);
+    return script;
+  };
+  const probe = runCli(['detect', '--root-dir', data, '--output-dir', join(dir, 'probe-out'), '--quiet'], {
+    env: { FFPROBE_PATH: await crashing('ffprobe', ffprobePath), DFDC_MP4_PROBE: '0' },
+  });
+  assert.equal(probe.status, 1, probe.stderr);
+  assert.match(probe.stderr, /r\.mp4: ffprobe crashed with SIGSEGV on it: use another ffprobe build \(FFPROBE_PATH\), or re-encode the video/);
+  const decode = runCli(['detect', '--root-dir', data, '--output-dir', join(dir, 'decode-out'), '--quiet'], { env: { FFMPEG_PATH: await crashing('ffmpeg', ffmpegPath) } });
+  assert.equal(decode.status, 1, decode.stderr);
+  assert.match(decode.stderr, /r\.mp4: no frame could be decoded \(ffmpeg crashed with SIGSEGV on it: use another ffmpeg build \(FFMPEG_PATH\), or re-encode the video\)/);
 });
