@@ -170,7 +170,7 @@ export function assembleDataset(rootDir: string, layout: LayoutName, listing: Li
     }
     if (!original) {
       partOf(video.part);
-      problems.push({ file: video.listedIn, message: `${video.shown}.original ${JSON.stringify(wanted.shown)} ${whyNoOriginal(video.id, wanted.id, accepted, rejected, listing.notListed)}; fake skipped` });
+      problems.push({ file: video.listedIn, message: `${video.shown}.original ${JSON.stringify(wanted.shown)} ${whyNoOriginal(wanted.path === undefined ? wanted.id === video.id : wanted.path === video.relativePath, wanted.id, accepted, rejected, listing.notListed)}; fake skipped` });
       continue;
     }
     const fake: FakeVideo = { ...base(video), label: 'FAKE', originalId: original.id, original };
@@ -197,8 +197,8 @@ export function assembleDataset(rootDir: string, layout: LayoutName, listing: Li
   };
 }
 
-function whyNoOriginal(fakeId: string, id: string, accepted: ReadonlyMap<string, ListedVideo>, rejected: ReadonlySet<string>, notListed: string): string {
-  if (id === fakeId) return 'is the fake itself: name the REAL video it was made from';
+function whyNoOriginal(itself: boolean, id: string, accepted: ReadonlyMap<string, ListedVideo>, rejected: ReadonlySet<string>, notListed: string): string {
+  if (itself) return 'is the fake itself: name the REAL video it was made from';
   const found = accepted.get(id);
   if (found) return `is labelled FAKE in ${found.listedIn}, not REAL: name the REAL video the fake was made from`;
   if (rejected.has(id)) return 'has a bad record of its own (see its problem)';

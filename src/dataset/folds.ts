@@ -196,8 +196,9 @@ export interface FoldAssignment {
 /**
  * The fold of every video: DFDC parts with a number by that number (as the reference); every other
  * video by its group (foldOfGroup). Then the check that no fake is in another fold than its
- * original (checkNoLeak, a FatalError, exit 3). `tested`: ids of the videos that go to the test
- * file instead (an official test split), which the balance notes do not count: they are in no fold.
+ * original (checkNoLeak, a FatalError, exit 3). The balance notes count the videos folds.csv has
+ * rows for: those of a FAKE/original pair, less `tested`, the ids that go to the test file instead
+ * (an official test split).
  */
 export function assignFolds(dataset: Dataset, settings: FoldSettings, grouping: Grouping = 'default', tested: ReadonlySet<string> = new Set()): FoldAssignment {
   const notes: string[] = [];
@@ -210,7 +211,9 @@ export function assignFolds(dataset: Dataset, settings: FoldSettings, grouping: 
   const groupOf = (video: Video) => (useIdentity ? video.identityGroup : video.group);
   const foldOf = (video: Video): number => foldByPart.get(video.part.name) ?? foldOfGroup(groupOf(video), settings.nSplits);
   checkNoLeak(dataset.pairs, foldOf);
-  const grouped = dataset.videos.filter((video) => !foldByPart.has(video.part.name) && !tested.has(video.id));
+  // The videos that get rows: a FAKE and its original (a REAL without a FAKE has none), and not in the test file.
+  const withRows = dataset.pairs.flatMap((pair) => [pair.original, ...pair.fakes]);
+  const grouped = withRows.filter((video) => !foldByPart.has(video.part.name) && !tested.has(video.id));
   if (grouped.length > 0) notes.push(...balanceNotes(grouped, groupOf, foldOf, settings.nSplits));
   return { foldOf, notes };
 }

@@ -157,7 +157,9 @@ export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: 
       ? ''
       : dataset.pairs.length === 0
         ? ' (no FAKE with a REAL original in the data set)'
-        : ` (no grid crops found under ${paths.cropsDir}: run dfdc crops first, or check --crops-dir)`;
+        : dataset.pairs.every((pair) => tested.has(pair.original.id))
+          ? ' (every FAKE and its original are in the test split)'
+          : ` (no grid crops found under ${paths.cropsDir}: run dfdc crops first, or check --crops-dir)`;
   const testSummary = test ? `; ${test.rows} rows of ${test.videos} test videos to ${test.file}` : '';
   return {
     file: outFile,

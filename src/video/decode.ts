@@ -524,9 +524,17 @@ async function* readWhole(
       file: path,
     });
   }
+  // A decoder that crashed (or was killed) says nothing about the video: unlike a file that ends
+  // early, whose frames up to the break are what the reference reads too, its frames so far are no
+  // outputs. The video fails, so that a rerun decodes it again.
+  if (exit.signal !== null) {
+    const reason = `decoding stopped after frame ${(delivered - 1) * every}: ${failedChild('ffmpeg', exit.code, exit.signal)}`;
+    report(summaryOf(delivered, every, probe, true, reason, []));
+    throw new UnitError(`${path}: ${reason}`, { file: path });
+  }
   let error: string | undefined;
   const warnings: string[] = [];
-  const because = exit.signal !== null ? failedChild('ffmpeg', exit.code, exit.signal) : (complaint ?? failedChild('ffmpeg', exit.code, null));
+  const because = complaint ?? failedChild('ffmpeg', exit.code, null);
   const lastIndex = (delivered - 1) * every;
   const announced = probe.frameCount === null ? null : Math.ceil(probe.frameCount / every);
   const expected = announced === null || command.frames === undefined ? announced : Math.min(announced, command.frames);

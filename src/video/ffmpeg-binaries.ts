@@ -49,11 +49,13 @@ export function ffmpegEnvironment(): NodeJS.ProcessEnv {
 
 /**
  * How an ffmpeg or ffprobe child that failed ended, for a video's failure line: its exit code, or
- * the signal that killed it. A crash is the build's bug on this file (the npm static ffprobe, for
+ * the signal that killed it. A crash (SIGSEGV, SIGABRT, ...) is the build's bug on this file (the npm static ffprobe, for
  * one, segfaults on some concatenated MPEG-TS files), so the line says what gets past it.
  */
 export function failedChild(program: 'ffmpeg' | 'ffprobe', code: number | null, signal: string | null): string {
   if (signal === null) return `${program} exit code ${code}`;
+  // Nothing in dfdc kills a child it still waits for: SIGKILL comes from outside, most often the kernel's out-of-memory killer.
+  if (signal === 'SIGKILL') return `${program} was killed (SIGKILL), most often by the kernel when memory runs out: free memory or lower --workers, then rerun`;
   const variable = program === 'ffmpeg' ? 'FFMPEG_PATH' : 'FFPROBE_PATH';
   return `${program} crashed with ${signal} on it: use another ${program} build (${variable}), or re-encode the video`;
 }

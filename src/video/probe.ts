@@ -120,7 +120,7 @@ export async function probePacketIndex(path: string): Promise<PacketIndex | unde
   return packetIndexes.get(key) ?? undefined;
 }
 
-/** How long ffprobe may take on one file (it reads the whole file to list packets). */
+/** How long ffprobe may take on one file (it reads the whole file to list packets); then it is killed (SIGKILL: a hung one may ignore SIGTERM). */
 const PROBE_TIMEOUT_MS = 120_000;
 
 function runFfprobe(ffprobePath: string, path: string, withPackets: boolean): Promise<string> {
@@ -129,7 +129,7 @@ function runFfprobe(ffprobePath: string, path: string, withPackets: boolean): Pr
   const packets = withPackets ? ['-show_packets', '-show_entries', 'packet=pts,pos,size,flags'] : [];
   const args = ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', ...packets, '-select_streams', 'v:0', path];
   return new Promise((resolve, reject) => {
-    execFile(ffprobePath, args, { timeout: PROBE_TIMEOUT_MS, maxBuffer: 1 << 28, env: ffmpegEnvironment() }, (error, stdout, stderr) => {
+    execFile(ffprobePath, args, { timeout: PROBE_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 1 << 28, env: ffmpegEnvironment() }, (error, stdout, stderr) => {
       if (error) {
         const { killed, signal, code } = error as { killed?: boolean; signal?: string | null; code?: number | string | null };
         const why = killed && code !== 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER'

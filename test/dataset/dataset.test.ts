@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadDataset, originalOf } from '../../src/dataset/dataset.js';
@@ -107,6 +108,16 @@ test('problems are collected, one line each, and the rest is processed', async (
   ]);
   assert.deepEqual(dataset.pairs.map((pair) => [pair.original.id, pair.fakes.map((fake) => fake.id)]), [['r1', ['f1']]]);
   assert.equal(dataset.missingVideos.length, 3, 'no video file was written');
+});
+
+test('a FAKE naming a REAL that shares its id is told of the clash, not that it names itself', async () => {
+  const root = scratchDir('dataset');
+  mkdirSync(join(root, 'v', 'a'), { recursive: true });
+  writeFileSync(join(root, 'manifest.csv'), 'path,label,original\nv/a/b.mp4,FAKE,v/a_b.mp4\nv/a_b.mp4,REAL,\n');
+  writeFileSync(join(root, 'v', 'a', 'b.mp4'), '');
+  writeFileSync(join(root, 'v', 'a_b.mp4'), '');
+  const lines = (await loadDataset(dirsOf(root))).problems.map(formatProblem);
+  assert.ok(lines.length > 0 && lines.every((line) => !line.includes('is the fake itself')), lines.join('\n'));
 });
 
 test('output folders inside DATA_ROOT are never parts, even a renamed --crops-dir', async () => {

@@ -128,6 +128,18 @@ test('FaceForensics++ splits that name none of the videos are a usage error (the
   assert.deepEqual(dataset.videos.map((video) => [video.id, video.split]), [['youtube_c23_000', 'test'], ['Deepfakes_c23_000_001', 'test']]);
 });
 
+test('FaceForensics++ splits on DeepFakeDetection alone are no error: its actors have no official split', async () => {
+  const dir = root({
+    'original_sequences/actors/c23/videos/01__walk.mp4': '',
+    'manipulated_sequences/DeepFakeDetection/c23/videos/01_02__walk__ABCDEFGH.mp4': '',
+    'splits/train.json': '[["000","001"]]',
+    'splits/val.json': '[]',
+    'splits/test.json': '[]',
+  });
+  const dataset = await load(dir, { splits: join(dir, 'splits') });
+  assert.deepEqual(dataset.videos.map((video) => [video.id, video.split]), [['actors_c23_01__walk', null], ['DeepFakeDetection_c23_01_02__walk__ABCDEFGH', null]]);
+});
+
 test('FaceForensics++ fakes without any original of their compression: one line per folder, not one per fake', async () => {
   const dir = root({
     'original_sequences/youtube/c40/videos/000.mp4': '',
@@ -136,10 +148,13 @@ test('FaceForensics++ fakes without any original of their compression: one line 
     'manipulated_sequences/Deepfakes/c40/videos/000_001.mp4': '',
     'manipulated_sequences/Deepfakes/c40/videos/002_003.mp4': '',
     'manipulated_sequences/DeepFakeDetection/c23/videos/01_02__walk__ABCDEFGH.mp4': '',
+    'manipulated_sequences/Deepfakes/c0/videos/000_001.mp4': '',
   });
   const dataset = await load(dir);
   assert.deepEqual(problems(dataset), [
     "manipulated_sequences/DeepFakeDetection/c23/videos: 1 fake(s) skipped: original_sequences/actors/c23/videos holds no video, so none has its original (download the originals: FaceForensics++'s script with -d DeepFakeDetection_original -c c23)",
+    // FaceForensics++'s script saves c0 as raw/.
+    "manipulated_sequences/Deepfakes/c0/videos: 1 fake(s) skipped: original_sequences/youtube/c0/videos holds no video, so none has its original (download the originals: FaceForensics++'s script with -d original -c raw, then rename its raw folder to c0)",
     "manipulated_sequences/Deepfakes/c23/videos: 2 fake(s) skipped: original_sequences/youtube/c23/videos holds no video, so none has its original (download the originals: FaceForensics++'s script with -d original -c c23)",
     // The c40 originals are there, only one is missing: that fake gets its own line.
     'manipulated_sequences/Deepfakes/c40/videos: "002_003.mp4".original "original_sequences/youtube/c40/videos/002.mp4" is not there; fake skipped',
@@ -223,7 +238,7 @@ test('--group identity keeps every video of one person in one fold, and says whe
   assert.equal(fold(byIdentity, 'Celeb-synthesis_id0_id1_0000'), fold(byIdentity, 'Celeb-real_id0_0000'));
   assert.equal(dataset.videos.find((video) => video.id === 'Celeb-real_id1_0001')!.identityGroup, 'identity:celeb:id0');
   assert.equal(fold(byDefault, 'Celeb-synthesis_id0_id1_0000'), fold(byDefault, 'Celeb-real_id0_0000'));
-  // Three identity groups for four folds.
-  assert.match(byIdentity.notes.join('\n'), /^3 fold group\(s\) for 4 folds: fold\(s\) .* have no video/m);
+  // Two identity groups with rows in folds.csv (YouTube-real has no FAKE, so no row) for four folds.
+  assert.match(byIdentity.notes.join('\n'), /^2 fold group\(s\) for 4 folds: fold\(s\) .* have no video/m);
   assert.deepEqual(assignFolds(dataset, { nSplits: 1, partCount: 50 }, 'identity').notes, []);
 });

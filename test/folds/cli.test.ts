@@ -205,16 +205,29 @@ test('CLI: a test video takes its whole fold group to folds-test.csv, with the R
   assert.equal(sortedLines(readFileSync(join(root, 'folds.csv'), 'utf8')).length, 4);
 });
 
-test('CLI: the balance notes count the videos of the folds, not those of the test file', () => {
+test('CLI: the balance notes count the videos folds.csv has rows for, not those of the test file nor REALs without a FAKE', () => {
   const root = scratchDir('folds-cli');
-  const tested = ['t1', 't2', 't3', 't4', 't5', 't6'];
-  writeFileSync(join(root, 'manifest.csv'), ['path,label,original,split', 'r.mp4,REAL,,', 'f.mp4,FAKE,r.mp4,', ...tested.map((name) => `${name}.mp4,REAL,,test`), ''].join('\n'));
-  for (const name of ['r', 'f', ...tested]) writeFileSync(join(root, `${name}.mp4`), '');
-  makeCrops(join(root, 'crops'), Object.fromEntries(['r', 'f', ...tested].map((name) => [name, ['0_0.png']])));
+  const numbers = [1, 2, 3, 4, 5, 6];
+  const lines = [
+    'path,label,original,split',
+    'r.mp4,REAL,,',
+    'f.mp4,FAKE,r.mp4,',
+    ...numbers.flatMap((n) => [`t${n}.mp4,REAL,,test`, `tf${n}.mp4,FAKE,t${n}.mp4,test`, `solo${n}.mp4,REAL,,`]),
+  ];
+  writeFileSync(join(root, 'manifest.csv'), [...lines, ''].join('\n'));
+  const names = lines.slice(1).map((line) => line.split('.mp4')[0]!);
+  for (const name of names) writeFileSync(join(root, `${name}.mp4`), '');
+  makeCrops(join(root, 'crops'), Object.fromEntries(names.map((name) => [name, ['0_0.png']])));
   const result = runCli(['folds', '--root-dir', root, '--n-splits', '2', '--quiet']);
   assert.equal(result.status, 0, result.stderr);
-  // One group (r and f) is left for two folds: the six test videos are in neither.
+  // One group (r and f) is left for two folds: the test pairs and the lone REALs have no row in folds.csv.
   assert.match(result.stderr, /folds: 1 fold group\(s\) for 2 folds: fold\(s\) [01] have no video/);
+
+  // Every pair in the test split: folds.csv has no row, and the summary says why.
+  writeFileSync(join(root, 'manifest.csv'), [...lines.map((line) => (line.startsWith('r.mp4') || line.startsWith('f.mp4') ? `${line}test` : line)), ''].join('\n'));
+  const allTested = runCli(['folds', '--root-dir', root, '--n-splits', '2']);
+  assert.equal(allTested.status, 0, allTested.stderr);
+  assert.match(allTested.stdout + allTested.stderr, /folds: wrote 0 rows for 0 videos in 0 of 2 folds \(none\) to .*folds\.csv \(every FAKE and its original are in the test split\); 14 rows of 14 test videos/);
 });
 
 test('CLI: dfdc run checks what folds need before the first stage: a part beyond --total-parts stops it before any work', async () => {

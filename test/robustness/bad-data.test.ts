@@ -186,7 +186,7 @@ test('a missing ffmpeg stops the run once, with the fix', () => {
   assert.match(result.stderr, /FFMPEG_PATH=\/nonexistent\/ffmpeg does not run/);
 });
 
-test('an ffprobe or ffmpeg that crashes on a video fails that video with the signal and a way past it', async () => {
+test('an ffprobe or ffmpeg that crashes on a video fails that video, with the signal and a way past it, and keeps nothing of it', async () => {
   const dir = scratchDir('crashing-tools');
   const data = join(dir, 'root');
   await writeDataRoot(data, [{ part: 0, name: 'r.mp4', label: 'REAL', source: realA }]);
@@ -206,4 +206,18 @@ test('an ffprobe or ffmpeg that crashes on a video fails that video with the sig
   const decode = runCli(['detect', '--root-dir', data, '--output-dir', join(dir, 'decode-out'), '--quiet'], { env: { FFMPEG_PATH: await crashing('ffmpeg', ffmpegPath) } });
   assert.equal(decode.status, 1, decode.stderr);
   assert.match(decode.stderr, /r\.mp4: no frame could be decoded \(ffmpeg crashed with SIGSEGV on it: use another ffmpeg build \(FFMPEG_PATH\), or re-encode the video\)/);
+
+  // A crash after two 640x360 frames: what it delivered is no output (a truncated file's frames
+  // would be, since the reference reads those too), and a rerun with a sound ffmpeg does the video.
+  const midway = join(dir, 'ffmpeg-midway');
+  await writeFile(midway, `#!/bin/sh\nif [ "$1" = -version ]; then exec '${ffmpegPath}' "$@"; fi\n'${ffmpegPath}' "$@" | head -c 2000000\nkill -SEGV $$\n`);
+  await chmod(midway, 0o755);
+  const output = join(dir, 'midway-out');
+  const broken = runCli(['detect', '--root-dir', data, '--output-dir', output, '--quiet'], { env: { FFMPEG_PATH: midway } });
+  assert.equal(broken.status, 1, broken.stderr);
+  assert.match(broken.stderr, /r\.mp4: decoding stopped after frame 1: ffmpeg crashed with SIGSEGV on it/);
+  assert.equal(existsSync(join(output, 'boxes', 'r.json')), false, 'boxes of a crashed decode were written');
+  const rerun = runCli(['detect', '--root-dir', data, '--output-dir', output, '--quiet']);
+  assert.equal(rerun.status, 0, rerun.stderr);
+  assert.equal(parseBoxes(readFileSync(join(output, 'boxes', 'r.json'), 'utf8')).size, 41);
 });

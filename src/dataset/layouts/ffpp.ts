@@ -109,16 +109,20 @@ async function listFfpp(rootDir: string, options: LayoutOptions): Promise<Listin
       }
       for (const [originalFolder, count] of orphaned) {
         const download = originalFolder.includes('/actors/') ? 'DeepFakeDetection_original' : 'original';
+        // FaceForensics++'s script calls c0 `raw` and saves it under raw/: c0 fakes want their originals renamed.
+        const how = compression === 'c0' ? `-c raw, then rename its raw folder to c0` : `-c ${compression}`;
         problems.push({
           file: folder,
-          message: `${count} fake(s) skipped: ${originalFolder} holds no video, so none has its original (download the originals: FaceForensics++'s script with -d ${download} -c ${compression === 'c0' ? 'raw' : compression})`,
+          message: `${count} fake(s) skipped: ${originalFolder} holds no video, so none has its original (download the originals: FaceForensics++'s script with -d ${download} ${how})`,
         });
       }
     }
   }
   // Splits that name none of the videos (another data set's, or a renamed download) would send the
   // test videos they were meant to hold out into the training folds without a word.
-  if (options.splits && videos.length > 0 && !videos.some((video) => video.split !== null)) {
+  // Only YouTube videos have an official split (DeepFakeDetection's actors have none).
+  const splittable = videos.filter((video) => video.links.some((link) => link.startsWith('youtube:')));
+  if (options.splits && splittable.length > 0 && !splittable.some((video) => video.split !== null)) {
     throw new UsageError(
       `--splits ${options.splits}: none of its pairs names a video of --root-dir ${rootDir} (it splits original_sequences/youtube/<c>/videos/<A>.mp4 and manipulated_sequences/<method>/<c>/videos/<A>_<B>.mp4): give FaceForensics++'s dataset/splits folder, or drop --splits`,
     );
@@ -137,8 +141,9 @@ function originalAt(rawId: string, path: string) {
  * before any work, rather than let test videos into the training folds.
  */
 async function readSplits(dir: string, problems: Problem[]): Promise<Map<string, Split>> {
-  if (!(await stat(dir).then((info) => info.isDirectory(), () => false))) {
-    throw new UsageError(`--splits ${dir}: no such folder (give the folder holding FaceForensics++'s train.json, val.json and test.json)`);
+  const isFolder = await stat(dir).then((info) => info.isDirectory(), () => undefined);
+  if (!isFolder) {
+    throw new UsageError(`--splits ${dir}: ${isFolder === false ? 'a file, not a folder' : 'no such folder'} (give the folder holding FaceForensics++'s train.json, val.json and test.json)`);
   }
   const splitOf = new Map<string, Split>();
   for (const split of ['train', 'val', 'test'] as const) {
