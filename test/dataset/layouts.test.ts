@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -160,6 +160,26 @@ test('FaceForensics++ fakes without any original of their compression: one line 
     'manipulated_sequences/Deepfakes/c40/videos: "002_003.mp4".original "original_sequences/youtube/c40/videos/002.mp4" is not there; fake skipped',
   ]);
   assert.deepEqual(dataset.pairs.map((pair) => [pair.original.id, pair.fakes.map((fake) => fake.id)]), [['youtube_c40_000', ['Deepfakes_c40_000_001']]]);
+});
+
+test('a FaceForensics++ or Celeb-DF folder that cannot be listed is reported, not taken for an empty one', async () => {
+  const dir = root({
+    'original_sequences/youtube/c40/videos/000.mp4': '',
+    'manipulated_sequences/Deepfakes/c23/videos/000_001.mp4': '',
+    'manipulated_sequences/Deepfakes/c40/videos': 'a file where the folder should be',
+  });
+  // A link to itself: readdir fails with ELOOP, as it fails with EACCES on a folder without read permission.
+  mkdirSync(join(dir, 'original_sequences', 'youtube', 'c23'));
+  symlinkSync('videos', join(dir, 'original_sequences', 'youtube', 'c23', 'videos'));
+  assert.deepEqual(problems(await load(dir)), [
+    'original_sequences/youtube/c23/videos: cannot be listed (ELOOP): its videos are left out; give dfdc read access to it (or fix the link), then rerun',
+    'manipulated_sequences/Deepfakes/c40/videos: is a file where a folder of videos is expected: move it away, or put the videos there, then rerun',
+  ]);
+  const celebdf = root({ 'Celeb-real/id0_0000.mp4': '' });
+  symlinkSync('Celeb-synthesis', join(celebdf, 'Celeb-synthesis'));
+  assert.deepEqual(problems(await load(celebdf)), [
+    'Celeb-synthesis: cannot be listed (ELOOP): its videos are left out; give dfdc read access to it (or fix the link), then rerun',
+  ]);
 });
 
 test('FaceForensics++ splits: a folder that is not there is a usage error, a file that is not a pair list stops the run', async () => {

@@ -3,7 +3,7 @@ import { readListFile } from '../../util/file-system.js';
 import type { Problem } from '../problems.js';
 import { FatalError, messageOf } from '../../util/errors.js';
 import { normalizedPath, videoId } from '../video-id.js';
-import { folderPart, videoFilesIn } from './folders.js';
+import { folderPart, listingReport, videoFilesIn } from './folders.js';
 import type { Layout, ListedVideo, Listing, Split } from './layout.js';
 
 /**
@@ -36,9 +36,10 @@ async function listCelebdf(rootDir: string): Promise<Listing> {
   const testList = await readTestList(rootDir);
   const split = (path: string): Split | null => (testList === null ? null : testList.has(path) ? 'test' : 'train');
   const seen = new Set<string>();
+  const report = listingReport(rootDir, problems);
   for (const folder of ['Celeb-real', 'YouTube-real', 'Celeb-synthesis']) {
     const part = folderPart(rootDir, folder);
-    for (const file of await videoFilesIn(part.dir)) {
+    for (const file of await videoFilesIn(part.dir, report)) {
       const name = file.slice(0, -4);
       const relativePath = `${folder}/${file}`;
       seen.add(relativePath);

@@ -4,7 +4,7 @@ import { FatalError, UsageError, messageOf } from '../../util/errors.js';
 import { join } from 'node:path';
 import type { Problem } from '../problems.js';
 import { videoId } from '../video-id.js';
-import { folderPart, foldersIn, videoFilesIn } from './folders.js';
+import { folderPart, foldersIn, listingReport, videoFilesIn } from './folders.js';
 import type { Layout, LayoutOptions, ListedVideo, Listing, Split } from './layout.js';
 
 /**
@@ -44,12 +44,13 @@ async function listFfpp(rootDir: string, options: LayoutOptions): Promise<Listin
   // Original folders that hold a video: the fakes of one that does not are summed up in one line
   // (a download of the manipulated sequences alone would otherwise give one line per fake).
   const withVideos = new Set<string>();
+  const report = listingReport(rootDir, problems);
 
   for (const source of ['youtube', 'actors']) {
-    for (const compression of (await foldersIn(join(rootDir, 'original_sequences', source))).filter(wanted)) {
+    for (const compression of (await foldersIn(join(rootDir, 'original_sequences', source), report)).filter(wanted)) {
       const folder = `original_sequences/${source}/${compression}/videos`;
       const part = folderPart(rootDir, folder);
-      for (const file of await videoFilesIn(part.dir)) {
+      for (const file of await videoFilesIn(part.dir, report)) {
         withVideos.add(folder);
         const name = file.slice(0, -4);
         const actor = ACTORS_REAL.exec(name);
@@ -70,12 +71,12 @@ async function listFfpp(rootDir: string, options: LayoutOptions): Promise<Listin
     }
   }
 
-  for (const method of await foldersIn(join(rootDir, 'manipulated_sequences'))) {
-    for (const compression of (await foldersIn(join(rootDir, 'manipulated_sequences', method))).filter(wanted)) {
+  for (const method of await foldersIn(join(rootDir, 'manipulated_sequences'), report)) {
+    for (const compression of (await foldersIn(join(rootDir, 'manipulated_sequences', method), report)).filter(wanted)) {
       const folder = `manipulated_sequences/${method}/${compression}/videos`;
       const part = folderPart(rootDir, folder);
       const orphaned = new Map<string, number>();
-      for (const file of await videoFilesIn(part.dir)) {
+      for (const file of await videoFilesIn(part.dir, report)) {
         const name = file.slice(0, -4);
         const youtube = YOUTUBE_FAKE.exec(name);
         const actors = ACTORS_FAKE.exec(name);
@@ -108,6 +109,8 @@ async function listFfpp(rootDir: string, options: LayoutOptions): Promise<Listin
         }
       }
       for (const [originalFolder, count] of orphaned) {
+        // A folder that could not be read has its own line: downloading would not help.
+        if (report.unreadable.has(join(rootDir, ...originalFolder.split('/')))) continue;
         const download = originalFolder.includes('/actors/') ? 'DeepFakeDetection_original' : 'original';
         // FaceForensics++'s script calls c0 `raw` and saves it under raw/: c0 fakes want their originals renamed.
         const how = compression === 'c0' ? `-c raw, then rename its raw folder to c0` : `-c ${compression}`;

@@ -1,6 +1,8 @@
+import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import type { Part } from '../parts.js';
+import type { Problem } from '../problems.js';
 
 /**
  * What the layouts that find videos on disk, or check listed ones, share: a folder of videos as a
@@ -13,9 +15,43 @@ export function folderPart(rootDir: string, relativeDir: string): Part {
   return { name: relativeDir, number: null, dir, metadataPath: dir, metadataFile: relativeDir };
 }
 
+/**
+ * Where a layout files the folders it cannot list: one problem each (relative to `rootDir`), and
+ * `unreadable` for its own messages. Without it a folder that exists but cannot be read (no
+ * permission, a link loop) would look empty: its videos silently left out.
+ */
+export interface ListingReport {
+  readonly rootDir: string;
+  readonly problems: Problem[];
+  readonly unreadable: Set<string>;
+}
+
+export function listingReport(rootDir: string, problems: Problem[]): ListingReport {
+  return { rootDir, problems, unreadable: new Set() };
+}
+
+/** A folder's entries; [] when it is not there, and also (reported) when it cannot be read or is a file. */
+async function entriesOf(dir: string, report: ListingReport | undefined): Promise<Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    if (report && code !== 'ENOENT') {
+      report.unreadable.add(dir);
+      const file = relative(report.rootDir, dir).split(sep).join('/') || '.';
+      const message =
+        code === 'ENOTDIR'
+          ? 'is a file where a folder of videos is expected: move it away, or put the videos there, then rerun'
+          : `cannot be listed (${code}): its videos are left out; give dfdc read access to it (or fix the link), then rerun`;
+      report.problems.push({ file, message });
+    }
+    return [];
+  }
+}
+
 /** The `.mp4` files of a folder (files or links to files), sorted by code unit; [] when it is not there. */
-export async function videoFilesIn(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+export async function videoFilesIn(dir: string, report?: ListingReport): Promise<string[]> {
+  const entries = await entriesOf(dir, report);
   const names: string[] = [];
   for (const entry of entries) {
     if (!entry.name.toLowerCase().endsWith('.mp4') || entry.name.startsWith('.')) continue;
@@ -25,8 +61,8 @@ export async function videoFilesIn(dir: string): Promise<string[]> {
 }
 
 /** The sub-folders of a folder, sorted; [] when it is not there. */
-export async function foldersIn(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+export async function foldersIn(dir: string, report?: ListingReport): Promise<string[]> {
+  const entries = await entriesOf(dir, report);
   const names: string[] = [];
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
