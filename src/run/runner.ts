@@ -1,9 +1,9 @@
 import { rename, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { loadDataset, type DatasetOptions } from '../dataset/dataset.js';
 import type { DatasetDirs } from '../dataset/dirs.js';
 import { outputPaths } from '../dataset/output-paths.js';
-import { formatProblem } from '../dataset/problems.js';
+import { problemLines } from '../dataset/problems.js';
 import { selectVideos } from '../dataset/selection.js';
 import { resolveBackend } from '../mtcnn/engine.js';
 import { TaskPool } from '../workers/pool.js';
@@ -17,7 +17,7 @@ import { StageCompletion, settingsHash, type UnitState } from './completion.js';
 import type { RunOptions } from './options.js';
 import { Progress } from './progress.js';
 import { checkProvenance, recordProvenance } from './provenance.js';
-import { RunReport, StageRecorder } from './report.js';
+import { RunReport, StageRecorder, reportFileName } from './report.js';
 import { UnitClaims } from './claims.js';
 import { recordShardCount, resolveShard } from './shard.js';
 import type { Input, Output, RunContext, SettingsSchema, StageRun, Unit, UnitStage } from './stage.js';
@@ -66,7 +66,9 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   });
   const progress = new Progress({ quiet: options.quiet ?? false });
   const report = new RunReport(packageVersion, shard);
-  for (const problem of dataset.problems) progress.message(formatProblem(problem), 'error');
+  // Every problem goes to the run report (written when a unit stage runs) and `dfdc index`'s output; the terminal gets the first few of each file.
+  const everyProblem = unitStages ? join(paths.outputDir, reportFileName(shard)) : `the output of dfdc index --root-dir ${dirs.rootDir}`;
+  for (const line of problemLines(dataset.problems, everyProblem)) progress.message(line, 'error');
   report.setDataset(
     dataset.problems.map((problem) => ({ subject: problem.file, reason: problem.message })),
     dataset.missingVideos.map((video) => video.relativePath),

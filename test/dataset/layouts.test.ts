@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import type { DatasetOptions } from '../../src/dataset/dataset.js';
 import { selectVideos, shardOfOriginal } from '../../src/dataset/selection.js';
 import { MAX_ID_BYTES, idOfPath, videoId } from '../../src/dataset/video-id.js';
 import { FatalError, UsageError } from '../../src/util/errors.js';
-import { scratchDir } from '../helpers/cli.js';
+import { runCli, scratchDir } from '../helpers/cli.js';
 
 /**
  * The layouts as a hostile data set meets them: names that cannot be ids, ids that collide, lists
@@ -180,6 +180,26 @@ test('a FaceForensics++ or Celeb-DF folder that cannot be listed is reported, no
   assert.deepEqual(problems(await load(celebdf)), [
     'Celeb-synthesis: cannot be listed (ELOOP): its videos are left out; give dfdc read access to it (or fix the link), then rerun',
   ]);
+});
+
+test('a partial download: the terminal gets ten lines of a folder and how many more, the run report every one', () => {
+  const files: Record<string, string> = { 'original_sequences/youtube/c23/videos/000.mp4': '' };
+  for (let n = 1; n <= 25; n++) files[`manipulated_sequences/Deepfakes/c23/videos/${String(n).padStart(3, '0')}_000.mp4`] = '';
+  const dir = root(files);
+  // Landmarks: a unit stage that decodes nothing here (it waits for crops), and writes the run report.
+  const result = runCli(['landmarks', '--root-dir', dir, '--output-dir', join(dir, 'out'), '--quiet']);
+  assert.equal(result.status, 1, result.stderr);
+  const lines = result.stderr.split('\n').filter((line) => line.includes('manipulated_sequences/Deepfakes/c23/videos'));
+  assert.equal(lines.length, 11, lines.join('\n'));
+  assert.ok(lines.slice(0, 10).every((line) => /is not there; fake skipped$/.test(line)), lines.join('\n'));
+  assert.match(lines[10]!, /manipulated_sequences\/Deepfakes\/c23\/videos: 15 more problem\(s\) like the ones above \(every one is in .*out\/run-report\.json\)$/);
+  const report = JSON.parse(readFileSync(join(dir, 'out', 'run-report.json'), 'utf8')) as { dataset: { problems: unknown[] } };
+  assert.equal(report.dataset.problems.length, 25);
+  // Without a unit stage there is no run report: dfdc index lists every problem.
+  const folds = runCli(['folds', '--root-dir', dir, '--output-dir', join(dir, 'out'), '--quiet']);
+  assert.match(folds.stderr, /15 more problem\(s\) like the ones above \(every one is in the output of dfdc index --root-dir /);
+  const index = runCli(['index', '--root-dir', dir]);
+  assert.equal(index.stderr.split('\n').filter((line) => line.includes('is not there; fake skipped')).length, 25);
 });
 
 test('FaceForensics++ splits: a folder that is not there is a usage error, a file that is not a pair list stops the run', async () => {
