@@ -188,6 +188,8 @@ export interface DecodeCommand {
   readonly every: number;
   /** The output options that keep every decoded frame (FfmpegBinaries.passthroughArgs). */
   readonly passthroughArgs: readonly string[];
+  /** The filter that reports a sparse decode's frames (FfmpegBinaries.showinfoFilter); default `showinfo`. */
+  readonly showinfo?: string;
   /** The stream's pixel format, which picks the colour conversion. */
   readonly pixFmt: string;
   readonly decoderThreads?: number;
@@ -207,11 +209,11 @@ export interface DecodeCommand {
 
 /** The ffmpeg command line (after the program name) that writes the selected frames (or `region` of them) as rgb24 to stdout. */
 export function ffmpegDecodeArgs(path: string, command: DecodeCommand): string[] {
-  const { every, passthroughArgs, pixFmt, decoderThreads, region, frames, size, sparse } = command;
+  const { every, passthroughArgs, pixFmt, decoderThreads, region, frames, size, sparse, showinfo = 'showinfo' } = command;
   // select's n counts the frames entering the filter graph, i.e. decoded frames, from 0: the frames
   // that come out are byte-identical to the same frames of a full decode (tested), and only they
   // are cut (an exactRegion) and converted to RGB and piped.
-  const selection = sparse ? [sparseSelectFilter(sparse), 'showinfo'] : every > 1 ? [`select='not(mod(n\\,${every}))'`] : [];
+  const selection = sparse ? [sparseSelectFilter(sparse), showinfo] : every > 1 ? [`select='not(mod(n\\,${every}))'`] : [];
   const filters = [
     ...selection,
     // A frame of the stream's size passes unchanged; one of another size (a stream whose size
@@ -272,6 +274,7 @@ async function* readFrames(
   const command: DecodeCommand = {
     every,
     passthroughArgs: binaries.passthroughArgs,
+    showinfo: binaries.showinfoFilter,
     pixFmt: probe.pixFmt,
     size: { width: probe.storedWidth, height: probe.storedHeight },
     ...(threads === undefined ? {} : { decoderThreads: threads }),

@@ -7,7 +7,8 @@ import {
   describeFfmpeg,
   locateFfmpeg,
   parseFfmpegVersion,
-  parseLibavutilVersion,
+  parseLibraryVersion,
+  showinfoFilter,
   supportsFpsMode,
   type FfmpegBinaries,
 } from '../../src/video/ffmpeg-binaries.js';
@@ -19,15 +20,39 @@ libavcodec     59. 37.100 / 59. 37.100
 `;
 const static41 = `ffmpeg version N-47683-g0e8eb07980-static https://johnvansickle.com/ffmpeg/  Copyright (c) 2000-2018 the FFmpeg developers
 libavutil      56. 24.101 / 56. 24.101
+libavfilter     7. 46.101 /  7. 46.101
 `;
+
+test('showinfo without checksums from libavfilter 7.46 on, with them on older or unknown builds', () => {
+  assert.deepEqual(parseLibraryVersion(static41, 'libavfilter'), [7, 46]);
+  assert.equal(parseLibraryVersion(debian, 'libavfilter'), null);
+  assert.equal(showinfoFilter([7, 46]), 'showinfo=checksum=0');
+  assert.equal(showinfoFilter([8, 44]), 'showinfo=checksum=0');
+  assert.equal(showinfoFilter([7, 40]), 'showinfo');
+  assert.equal(showinfoFilter([6, 107]), 'showinfo');
+  assert.equal(showinfoFilter(null), 'showinfo');
+});
+
+test('every ffmpeg here runs the showinfo filter chosen for it', async () => {
+  const found = await locateFfmpeg();
+  const npm = fileURLToPath(new URL('../../../node_modules/@ffmpeg-installer/linux-x64/ffmpeg', import.meta.url));
+  const builds = [found.ffmpegPath, ...(existsSync(npm) && npm !== found.ffmpegPath ? [npm] : [])];
+  for (const ffmpeg of builds) {
+    const run = (args: string[]) =>
+      new Promise<string>((resolve, reject) => execFile(ffmpeg, args, (error, stdout, stderr) => (error ? reject(new Error(`${ffmpeg}: ${stderr}`)) : resolve(stdout))));
+    const filter = showinfoFilter(parseLibraryVersion(await run(['-version']), 'libavfilter'));
+    if (ffmpeg === found.ffmpegPath) assert.equal(filter, found.showinfoFilter);
+    await run(['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc=s=64x48:r=5', '-frames:v', '2', '-vf', filter, '-f', 'null', '-']);
+  }
+});
 
 test('the version line and libavutil are parsed; -fps_mode only from ffmpeg 5.1 / libavutil 57.28 on', () => {
   assert.equal(parseFfmpegVersion(debian), '5.1.9-0+deb12u1');
   assert.equal(parseFfmpegVersion(static41), 'N-47683-g0e8eb07980-static');
   assert.equal(parseFfmpegVersion('garbage'), 'unknown');
-  assert.deepEqual(parseLibavutilVersion(debian), [57, 28]);
-  assert.deepEqual(parseLibavutilVersion(static41), [56, 24]);
-  assert.equal(parseLibavutilVersion('ffmpeg version 6.0'), null);
+  assert.deepEqual(parseLibraryVersion(debian, 'libavutil'), [57, 28]);
+  assert.deepEqual(parseLibraryVersion(static41, 'libavutil'), [56, 24]);
+  assert.equal(parseLibraryVersion('ffmpeg version 6.0', 'libavutil'), null);
   assert.equal(supportsFpsMode('5.1.9-0+deb12u1', [57, 28]), true);
   assert.equal(supportsFpsMode('N-47683-g0e8eb07980-static', [56, 24]), false);
   assert.equal(supportsFpsMode('N-1-g1', [58, 2]), true);
