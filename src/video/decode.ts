@@ -308,6 +308,25 @@ async function* readFrames(
   }
 }
 
+/**
+ * How long ffmpeg may go without giving the next frame's bytes while dfdc waits for them
+ * (DFDC_STALL_SECONDS, default 300): a decoder caught in a loop by a hostile file, or a read from
+ * storage that stopped answering, would otherwise hold a worker, and the run, forever. A frame
+ * takes well under a second; a consumer that is slow to take frames does not count.
+ */
+export function stallSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const given = Number(env.DFDC_STALL_SECONDS);
+  return Number.isFinite(given) && given > 0 ? given : 300;
+}
+
+/** The failure of a video whose ffmpeg stalled. */
+function stalledError(path: string, seconds: number): UnitError {
+  return new UnitError(
+    `${path}: ffmpeg gave no frame for ${seconds} s and was stopped (a decoder stuck on this file, or storage that stopped answering): check that the file can be read (e.g. copy it), re-encode it, or raise DFDC_STALL_SECONDS, then rerun`,
+    { file: path },
+  );
+}
+
 /** ffmpeg decoding to rgb24 on its standard output, with its standard error kept. */
 function startFfmpeg(binaries: FfmpegBinaries, args: string[], signal: AbortSignal | undefined, input: boolean) {
   const child = spawn(binaries.ffmpegPath, args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: ffmpegEnvironment() });
@@ -322,31 +341,59 @@ function startFfmpeg(binaries: FfmpegBinaries, args: string[], signal: AbortSign
   // The pipes exist: stdio asked for them.
   const stdout = child.stdout!;
   const stderr = child.stderr!.setEncoding('utf8');
-  return { stdin: child.stdin, stdout, stderr, exited, kill, release: () => signal?.removeEventListener('abort', kill) };
+  const stall = { seconds: stallSeconds(), stalled: false };
+  /** `next` (the next bytes of stdout), with ffmpeg killed if they take longer than the stall limit. */
+  const awaitOutput = async <T>(next: Promise<T>): Promise<T> => {
+    const timer = setTimeout(() => {
+      stall.stalled = true;
+      kill();
+    }, stall.seconds * 1000);
+    try {
+      return await next;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return { stdin: child.stdin, stdout, stderr, exited, kill, stall, awaitOutput, release: () => signal?.removeEventListener('abort', kill) };
 }
 
 /**
  * The frames of ffmpeg's rgb24 output, `frameBytes` each; `state.filled` holds the bytes of a last
  * frame cut short. After each frame, `reuse()` says whether its buffer may take the next one.
  */
-async function* rawFrames(stdout: Readable, frameBytes: number, reuse: () => boolean, state: { filled: number }): AsyncGenerator<Buffer> {
+async function* rawFrames(
+  stdout: Readable,
+  frameBytes: number,
+  reuse: () => boolean,
+  state: { filled: number },
+  awaitOutput: <T>(next: Promise<T>) => Promise<T>,
+): AsyncGenerator<Buffer> {
   let frame: Buffer | undefined;
-  for await (const chunk of stdout as Readable & AsyncIterable<Buffer>) {
-    let offset = 0;
-    while (offset < chunk.length) {
-      frame ??= Buffer.allocUnsafeSlow(frameBytes);
-      const n = Math.min(frameBytes - state.filled, chunk.length - offset);
-      chunk.copy(frame, state.filled, offset, offset + n);
-      state.filled += n;
-      offset += n;
-      if (state.filled === frameBytes) {
-        const full = frame;
-        frame = undefined;
-        state.filled = 0;
-        yield full;
-        if (reuse()) frame = full;
+  const chunks = (stdout as Readable & AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await awaitOutput(chunks.next());
+      if (next.done) break;
+      const chunk = next.value;
+      let offset = 0;
+      while (offset < chunk.length) {
+        frame ??= Buffer.allocUnsafeSlow(frameBytes);
+        const n = Math.min(frameBytes - state.filled, chunk.length - offset);
+        chunk.copy(frame, state.filled, offset, offset + n);
+        state.filled += n;
+        offset += n;
+        if (state.filled === frameBytes) {
+          const full = frame;
+          frame = undefined;
+          state.filled = 0;
+          yield full;
+          if (reuse()) frame = full;
+        }
       }
     }
+  } finally {
+    // As `for await` would: a consumer that stops early closes the pipe.
+    await chunks.return?.();
   }
 }
 
@@ -402,7 +449,7 @@ async function* readSparse(
   let inPlace = true;
   let reachedEnd = false;
   try {
-    for await (const data of rawFrames(ffmpeg.stdout, size.bytes, () => options.recycleFrames ?? false, state)) {
+    for await (const data of rawFrames(ffmpeg.stdout, size.bytes, () => options.recycleFrames ?? false, state, ffmpeg.awaitOutput)) {
       // showinfo writes a frame's line before ffmpeg writes the frame: wait until it has been read.
       const delivered = progress.delivered;
       while (ranks.length <= delivered && stderrOpen) await new Promise<void>((resolve) => (wake = resolve));
@@ -494,7 +541,7 @@ async function* readWhole(
   const state = { filled: 0 };
   let reachedEnd = false;
   try {
-    for await (const data of rawFrames(ffmpeg.stdout, size.bytes, () => recycle || skipped, state)) {
+    for await (const data of rawFrames(ffmpeg.stdout, size.bytes, () => recycle || skipped, state, ffmpeg.awaitOutput)) {
       const index = delivered * every;
       delivered += 1;
       skipped = delivered <= from;
@@ -517,6 +564,11 @@ async function* readWhole(
   if (signal?.aborted) {
     report(summaryOf(delivered, every, probe, false, undefined, []));
     signal.throwIfAborted();
+  }
+  // Stopped for giving no frame (a sparse decode that stalls hands over to this one, which then stalls too).
+  if (ffmpeg.stall.stalled) {
+    report(summaryOf(delivered, every, probe, true, `ffmpeg gave no frame for ${ffmpeg.stall.seconds} s`, []));
+    throw stalledError(path, ffmpeg.stall.seconds);
   }
   const complaint = firstLine(stderr);
   // ffmpeg was found and answered -version before the run: failing to start it now is the machine's problem.

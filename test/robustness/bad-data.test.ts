@@ -221,3 +221,23 @@ test('an ffprobe or ffmpeg that crashes on a video fails that video, with the si
   assert.equal(rerun.status, 0, rerun.stderr);
   assert.equal(parseBoxes(readFileSync(join(output, 'boxes', 'r.json'), 'utf8')).size, 41);
 });
+
+test('an ffmpeg that gives no frame for DFDC_STALL_SECONDS is stopped, and the video fails with the fix', async () => {
+  const dir = scratchDir('stalled-ffmpeg');
+  const data = join(dir, 'root');
+  await writeDataRoot(data, [
+    { part: 0, name: 'r.mp4', label: 'REAL', source: realA },
+    { part: 0, name: 'g.mp4', label: 'REAL', source: fakeA },
+  ]);
+  const { ffmpegPath } = await locateFfmpeg();
+  // Decodes g.mp4; on r.mp4 it hangs before its first frame, as a decoder stuck on a file would.
+  const hanging = join(dir, 'ffmpeg');
+  await writeFile(hanging, `#!/bin/sh\ncase "$*" in *r.mp4*) exec sleep 600;; esac\nexec '${ffmpegPath}' "$@"\n`);
+  await chmod(hanging, 0o755);
+  const started = Date.now();
+  const result = runCli(['detect', '--root-dir', data, '--output-dir', join(dir, 'out'), '--quiet'], { env: { FFMPEG_PATH: hanging, DFDC_STALL_SECONDS: '2' } });
+  assert.equal(result.status, 1, result.stderr);
+  assert.match(result.stderr, /r\.mp4: ffmpeg gave no frame for 2 s and was stopped \(a decoder stuck on this file, or storage that stopped answering\): .*raise DFDC_STALL_SECONDS, then rerun/);
+  assert.ok(existsSync(join(dir, 'out', 'boxes', 'g.json')), 'the other video was not done');
+  assert.ok(Date.now() - started < 60_000, 'the stalled ffmpeg held the run');
+});
