@@ -31,7 +31,10 @@ export async function encodePng(data: Uint8Array, width: number, height: number,
   if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0) || data.length !== width * height * channels) {
     throw new RangeError(`encodePng: ${data.length} bytes are not a ${width}x${height} image of ${channels} channel(s)`);
   }
-  const compressed = await deflate(filterUp(data, width * channels, height), deflateOptions);
+  const scanlines = filterUp(data, width * channels, height);
+  // One output chunk for the whole image (level 1 RLE makes a crop a quarter of its size): each
+  // further chunk is another round trip between the thread pool and this thread.
+  const compressed = await deflate(scanlines, { ...deflateOptions, chunkSize: Math.max(zlib.constants.Z_DEFAULT_CHUNK, scanlines.length >>> 1) });
   return pngFile(width, height, channels === 3 ? 2 : 0, compressed);
 }
 
@@ -44,17 +47,22 @@ export async function encodePng(data: Uint8Array, width: number, height: number,
 export function filterUp(data: Uint8Array, rowBytes: number, rows: number): Uint8Array {
   const words = (rowBytes + 3) >>> 2;
   const stride = words * 4;
-  const aligned = new Uint8Array(stride * rows);
+  // The two word arrays are scratch, reused from call to call (this runs synchronously): fewer
+  // large allocations for the garbage collector, which a crops run keeps busy.
+  // A row's padding bytes keep what an earlier call left: each byte's difference is its own, and
+  // theirs are not copied out.
+  const reused = scratchWords(2 * words * rows);
+  const aligned = new Uint8Array(reused.buffer, 0, stride * rows);
   for (let y = 0; y < rows; y++) aligned.set(data.subarray(y * rowBytes, (y + 1) * rowBytes), y * stride);
-  const current = new Uint32Array(aligned.buffer);
-  const difference = new Uint32Array(words * rows);
+  const current = reused.subarray(0, words * rows);
+  const difference = reused.subarray(words * rows, 2 * words * rows);
   difference.set(current.subarray(0, words));
   for (let k = words, end = words * rows; k < end; k++) {
     const a = current[k]!;
     const b = current[k - words]!;
     difference[k] = ((a | 0x80808080) - (b & 0x7f7f7f7f)) ^ ((a ^ ~b) & 0x80808080);
   }
-  const bytes = new Uint8Array(difference.buffer);
+  const bytes = new Uint8Array(difference.buffer, difference.byteOffset, difference.byteLength);
   const out = new Uint8Array((rowBytes + 1) * rows);
   for (let y = 0; y < rows; y++) {
     out[y * (rowBytes + 1)] = FILTER_UP;
@@ -63,23 +71,36 @@ export function filterUp(data: Uint8Array, rowBytes: number, rows: number): Uint
   return out;
 }
 
-/** Signature, IHDR (8-bit, `colorType` 0 gray or 2 RGB), one IDAT with `compressed`, IEND. */
-export function pngFile(width: number, height: number, colorType: 0 | 2, compressed: Uint8Array): Buffer {
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8; // bit depth
-  header[9] = colorType;
-  // compression 0, filter method 0, interlace 0
-  return Buffer.concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', compressed), chunk('IEND', new Uint8Array(0))]);
+let scratch = new Uint32Array(0);
+
+/** At least `words` words of filterUp's scratch (grown, never shrunk: a crop is at most a frame). */
+function scratchWords(words: number): Uint32Array {
+  if (scratch.length < words) scratch = new Uint32Array(words);
+  return scratch;
 }
 
-function chunk(type: string, content: Uint8Array): Buffer {
-  const out = Buffer.alloc(12 + content.length);
-  out.writeUInt32BE(content.length, 0);
-  out.write(type, 4, 'latin1');
-  out.set(content, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + content.length)), 8 + content.length);
+/** Signature, IHDR (8-bit, `colorType` 0 gray or 2 RGB), one IDAT with `compressed`, IEND, in one buffer. */
+export function pngFile(width: number, height: number, colorType: 0 | 2, compressed: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(SIGNATURE.length + 12 + 13 + 12 + compressed.length + 12);
+  out.set(SIGNATURE, 0);
+  let at = SIGNATURE.length;
+  const chunk = (type: string, length: number, fill: (offset: number) => void) => {
+    out.writeUInt32BE(length, at);
+    out.write(type, at + 4, 'latin1');
+    fill(at + 8);
+    out.writeUInt32BE(crc32(out.subarray(at + 4, at + 8 + length)), at + 8 + length);
+    at += 12 + length;
+  };
+  chunk('IHDR', 13, (offset) => {
+    out.writeUInt32BE(width, offset);
+    out.writeUInt32BE(height, offset + 4);
+    out[offset + 8] = 8; // bit depth
+    out[offset + 9] = colorType;
+    // compression 0, filter method 0, interlace 0
+    out.fill(0, offset + 10, offset + 13);
+  });
+  chunk('IDAT', compressed.length, (offset) => out.set(compressed, offset));
+  chunk('IEND', 0, () => undefined);
   return out;
 }
 
