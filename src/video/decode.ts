@@ -327,6 +327,13 @@ function stalledError(path: string, seconds: number): UnitError {
   );
 }
 
+/** Whether ffmpeg was stopped for giving no output; `waitingSince` (performance.now()) while dfdc waits for it. */
+interface Stall {
+  readonly seconds: number;
+  stalled: boolean;
+  waitingSince: number | undefined;
+}
+
 /** ffmpeg decoding to rgb24 on its standard output, with its standard error kept. */
 function startFfmpeg(binaries: FfmpegBinaries, args: string[], signal: AbortSignal | undefined, input: boolean) {
   const child = spawn(binaries.ffmpegPath, args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: ffmpegEnvironment() });
@@ -341,20 +348,21 @@ function startFfmpeg(binaries: FfmpegBinaries, args: string[], signal: AbortSign
   // The pipes exist: stdio asked for them.
   const stdout = child.stdout!;
   const stderr = child.stderr!.setEncoding('utf8');
-  const stall = { seconds: stallSeconds(), stalled: false };
-  /** `next` (the next bytes of stdout), with ffmpeg killed if they take longer than the stall limit. */
-  const awaitOutput = async <T>(next: Promise<T>): Promise<T> => {
-    const timer = setTimeout(() => {
-      stall.stalled = true;
-      kill();
-    }, stall.seconds * 1000);
-    try {
-      return await next;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-  return { stdin: child.stdin, stdout, stderr, exited, kill, stall, awaitOutput, release: () => signal?.removeEventListener('abort', kill) };
+  // Checked a few times per limit rather than timed per read: stdout comes in 64 KB reads, tens
+  // of thousands per 1080p video. rawFrames sets waitingSince while it waits for the next read.
+  const stall: Stall = { seconds: stallSeconds(), stalled: false, waitingSince: undefined };
+  const watchdog = setInterval(
+    () => {
+      if (stall.waitingSince !== undefined && performance.now() - stall.waitingSince > stall.seconds * 1000) {
+        stall.stalled = true;
+        kill();
+      }
+    },
+    Math.min(stall.seconds * 250, 10_000),
+  ).unref();
+  child.once('close', () => clearInterval(watchdog));
+  child.once('error', () => clearInterval(watchdog));
+  return { stdin: child.stdin, stdout, stderr, exited, kill, stall, release: () => signal?.removeEventListener('abort', kill) };
 }
 
 /**
@@ -366,13 +374,15 @@ async function* rawFrames(
   frameBytes: number,
   reuse: () => boolean,
   state: { filled: number },
-  awaitOutput: <T>(next: Promise<T>) => Promise<T>,
+  stall: Stall,
 ): AsyncGenerator<Buffer> {
   let frame: Buffer | undefined;
   const chunks = (stdout as Readable & AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   try {
     for (;;) {
-      const next = await awaitOutput(chunks.next());
+      stall.waitingSince = performance.now();
+      const next = await chunks.next();
+      stall.waitingSince = undefined;
       if (next.done) break;
       const chunk = next.value;
       let offset = 0;
@@ -449,7 +459,7 @@ async function* readSparse(
   let inPlace = true;
   let reachedEnd = false;
   try {
-    for await (const data of rawFrames(ffmpeg.stdout, size.bytes, () => options.recycleFrames ?? false, state, ffmpeg.awaitOutput)) {
+    for await (const data of rawFrames(ffmpeg.stdout, size.bytes, () => options.recycleFrames ?? false, state, ffmpeg.stall)) {
       // showinfo writes a frame's line before ffmpeg writes the frame: wait until it has been read.
       const delivered = progress.delivered;
       while (ranks.length <= delivered && stderrOpen) await new Promise<void>((resolve) => (wake = resolve));
@@ -541,7 +551,7 @@ async function* readWhole(
   const state = { filled: 0 };
   let reachedEnd = false;
   try {
-    for await (const data of rawFrames(ffmpeg.stdout, size.bytes, () => recycle || skipped, state, ffmpeg.awaitOutput)) {
+    for await (const data of rawFrames(ffmpeg.stdout, size.bytes, () => recycle || skipped, state, ffmpeg.stall)) {
       const index = delivered * every;
       delivered += 1;
       skipped = delivered <= from;
