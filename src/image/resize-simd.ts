@@ -1,3 +1,5 @@
+import { body, i32, i32FuncType, instantiateSimd, locals, name, op, section, uleb, v, v128, vec, type WasmMemory } from '../util/wasm-writer.js';
+
 /**
  * WebAssembly SIMD kernels for the two passes of Pillow's resize (pillow-resize.ts), with the same
  * integer arithmetic: 32-bit sums of 8-bit pixels times 22-bit fixed-point weights, shifted and
@@ -9,7 +11,7 @@
  * The module is a few hundred bytes, written here instruction by instruction rather than shipped as
  * a binary or built by a toolchain: nothing to install, and the code below is its only source.
  * Where WebAssembly SIMD does not validate (it does in every Node >= 16.4), `simdKernels()` is
- * null and pillow-resize.ts keeps to plain JavaScript.
+ * null and pillow-resize.ts keeps to plain JavaScript. The instruction writer is src/util/wasm-writer.ts.
  *
  * Kernels (pointers are byte offsets into the module's own memory):
  * - `halving(src, dst, rows, srcStride, dstStride, pixels, w0, w1, w2, w3)`: the interior of a
@@ -26,18 +28,7 @@
  *   Int32 array in the module's memory.
  */
 
-/** The module's memory (WebAssembly.Memory: this project's TypeScript libs have no WebAssembly types). */
-export interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  /** Adds `pages` of 64 KiB; the old `buffer` is detached. */
-  grow(pages: number): number;
-}
-
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: Record<string, unknown> };
-}
+export type { WasmMemory };
 
 export interface SimdKernels {
   readonly memory: WasmMemory;
@@ -45,83 +36,8 @@ export interface SimdKernels {
   vertical(src: number, dst: number, bytes: number, stride: number, weights: number, taps: number): void;
 }
 
-// ---- A minimal WebAssembly binary writer ----
-
-function uleb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
-  return out;
-}
-
-function sleb(value: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = value & 0x7f;
-    value >>= 7;
-    const done = (value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0);
-    out.push(done ? byte : byte | 0x80);
-    if (done) return out;
-  }
-}
-
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, payload: number[]): number[] => [id, ...uleb(payload.length), ...payload];
-const name = (text: string): number[] => vec([...Buffer.from(text, 'utf8')].map((byte) => [byte]));
-
-const i32 = 0x7f;
-const v128 = 0x7b;
-
-/** Core instructions used below. */
-const op = {
-  block: [0x02, 0x40],
-  loop: [0x03, 0x40],
-  end: [0x0b],
-  br: (depth: number) => [0x0c, ...uleb(depth)],
-  brIf: (depth: number) => [0x0d, ...uleb(depth)],
-  get: (local: number) => [0x20, ...uleb(local)],
-  set: (local: number) => [0x21, ...uleb(local)],
-  tee: (local: number) => [0x22, ...uleb(local)],
-  const: (value: number) => [0x41, ...sleb(value)],
-  load: [0x28, 2, 0],
-  geS: [0x4e],
-  gtS: [0x4a],
-  add: [0x6a],
-  sub: [0x6b],
-  mul: [0x6c],
-  select: [0x1b],
-};
-
-/** SIMD instructions (0xfd prefix), by their opcodes in the WebAssembly SIMD specification. */
-const simd = (code: number, ...immediates: number[]) => [0xfd, ...uleb(code), ...immediates];
-const v = {
-  load: (offset = 0) => simd(0x00, 0, ...uleb(offset)),
-  store: simd(0x0b, 0, 0),
-  shuffle: (lanes: readonly number[]) => simd(0x0d, ...lanes),
-  i32x4Splat: simd(0x11),
-  i8x16NarrowI16x8U: simd(0x66),
-  i16x8NarrowI32x4S: simd(0x85),
-  i16x8ExtendLowI8x16U: simd(0x89),
-  i16x8ExtendHighI8x16U: simd(0x8a),
-  i16x8Add: simd(0x8e),
-  i32x4ExtendLowI16x8U: simd(0xa9),
-  i32x4ExtendHighI16x8U: simd(0xaa),
-  i32x4ShrS: simd(0xac),
-  i32x4Add: simd(0xae),
-  i32x4Mul: simd(0xb5),
-};
-
 const precisionBits = 22;
 const half = 1 << (precisionBits - 1);
-
-/** Local indices: parameters first, then the declared locals in order. */
-function locals(names: readonly string[]): Record<string, number> {
-  return Object.fromEntries(names.map((n, i) => [n, i]));
-}
 
 /** The three 32-bit sums (acc0..2) shifted, narrowed with saturation (clip8) and stored as 16 bytes at `address`. */
 function storeClipped(address: number[], acc: readonly number[], third: number): number[] {
@@ -371,24 +287,11 @@ function verticalBody(): number[] {
   return body(localTypes, code);
 }
 
-/** A function body: its locals (run-length encoded by type) and code. */
-function body(localTypes: number[], code: number[]): number[] {
-  const groups: number[][] = [];
-  for (const type of localTypes) {
-    const lastGroup = groups[groups.length - 1];
-    if (lastGroup && lastGroup[1] === type) lastGroup[0]! += 1;
-    else groups.push([1, type]);
-  }
-  const content = [...vec(groups.map(([count, type]) => [...uleb(count!), type!])), ...code];
-  return [...uleb(content.length), ...content];
-}
-
 /** The module's bytes: memory (exported, 1 page to start), `halving` and `vertical`. */
 export function resizeModuleBytes(): Uint8Array {
-  const funcType = (params: number) => [0x60, ...vec(Array.from({ length: params }, () => [i32])), ...vec([])];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([funcType(10), funcType(6)])),
+    ...section(1, vec([i32FuncType(10), i32FuncType(6)])),
     ...section(3, vec([[0], [1]])),
     ...section(5, vec([[0x00, 1]])),
     ...section(7, vec([[...name('memory'), 0x02, 0], [...name('halving'), 0x00, 0], [...name('vertical'), 0x00, 1]])),
@@ -400,15 +303,6 @@ let kernels: SimdKernels | null | undefined;
 
 /** The kernels, compiled once per thread; null where WebAssembly SIMD is not available. */
 export function simdKernels(): SimdKernels | null {
-  if (kernels === undefined) {
-    const bytes = resizeModuleBytes();
-    const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-    if (wasm === undefined || !wasm.validate(bytes)) {
-      kernels = null;
-    } else {
-      const { exports } = new wasm.Instance(new wasm.Module(bytes));
-      kernels = exports as unknown as SimdKernels;
-    }
-  }
+  if (kernels === undefined) kernels = instantiateSimd(resizeModuleBytes()) as SimdKernels | null;
   return kernels;
 }

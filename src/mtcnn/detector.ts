@@ -19,6 +19,7 @@ import { batchedNms, batchedNumpyMinNms } from './nms.js';
 import { numpyArgsort } from './numpy-argsort.js';
 import { pnetOutputSide, pyramidLevels, type PyramidLevel } from './pyramid.js';
 import { integralImage, resampleArea, type IntegralImage } from './resample.js';
+import { pyramidInputsSimd } from './resample-simd.js';
 import { boxRows, rows, type TraceCallback } from './trace.js';
 import { loadMtcnnWeights } from './weights.js';
 
@@ -303,9 +304,12 @@ async function runPnet(nets: MtcnnNetworks, frames: readonly RgbImage[], levels:
   for (let first = 0; first < frames.length; first += framesPerGroup) {
     const members = frames.slice(first, first + framesPerGroup);
     for (const [m, frame] of members.entries()) {
+      const offsets = levels.map((level) => m * level.width * level.height * 3);
+      // The same values by WebAssembly SIMD where it applies (resample-simd.ts), else here.
+      if (pyramidInputsSimd(frame, levels, inputs, offsets)) continue;
       integral = integralImage(frame, integral);
       for (const [l, level] of levels.entries()) {
-        resampleArea(frame, whole, level.width, level.height, inputs[l]!, m * level.width * level.height * 3, { normalize: true, integral });
+        resampleArea(frame, whole, level.width, level.height, inputs[l]!, offsets[l]!, { normalize: true, integral });
       }
     }
     for (const [l, level] of levels.entries()) {
