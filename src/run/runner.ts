@@ -134,6 +134,7 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
 
   try {
     for (const { stage, settings } of request.stages) if (stage.kind === 'whole' && !shard) stage.check?.(settings, context);
+    const ranBefore = new Set<string>();
     for (const { stage, settings } of request.stages) {
       if (interrupt.signal.aborted) break;
       if (stage.kind === 'whole') {
@@ -141,7 +142,8 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
         else progress.message(await stage.run(settings, context));
         continue;
       }
-      await runUnitStage(stage, settings, context, { force: options.force ?? false, progress, report, access, claims: (claims ??= new UnitClaims(paths.stateDir)) });
+      await runUnitStage(stage, settings, context, { force: options.force ?? false, progress, report, access, claims: (claims ??= new UnitClaims(paths.stateDir)), ranBefore });
+      ranBefore.add(stage.name);
     }
   } catch (error) {
     const fatal = asFatal(error, dirs);
@@ -196,6 +198,8 @@ interface StageServices {
   readonly progress: Progress;
   readonly report: RunReport;
   readonly access: FileAccess;
+  /** The stages this run has already run (`dfdc run`): a unit waiting on one of them waits on its failures. */
+  readonly ranBefore: ReadonlySet<string>;
 }
 
 /** A unit to do, with what it reads and writes. */
@@ -290,7 +294,12 @@ async function runUnitStage<U extends Unit>(
   if (todo.length === 0 && recorder.report.skipped === 0 && recorder.report.failed === 0 && staleWaiting.length === 0 && waitingOn.size > 0) {
     // Run before the stage that makes its inputs: say which one, and mark nothing.
     const [first] = [...waitingOn.values()];
-    progress.message(`${stage.name}: nothing to do yet: none of the ${noun(units.length)} has its ${first!.role}: run dfdc ${first!.stage} first`, 'error');
+    progress.message(
+      services.ranBefore.has(first!.stage)
+        ? `${stage.name}: nothing to do: none of the ${noun(units.length)} has its ${first!.role}, which dfdc ${first!.stage} did not make in this run (see its lines above): rerun once those are dealt with`
+        : `${stage.name}: nothing to do yet: none of the ${noun(units.length)} has its ${first!.role}: run dfdc ${first!.stage} first`,
+      'error',
+    );
     recorder.report.seconds += (Date.now() - started) / 1000;
     return;
   }
@@ -400,10 +409,11 @@ async function runUnitStage<U extends Unit>(
     progress.message(`${stage.name}: ${noun(count)} left to another process working on this output (${holder}); rerun when it has finished`, 'warning');
   }
   for (const { stage: upstream, role, count } of waitingOn.values()) {
+    const waits = count === 1 ? `${noun(count)} waits for its ${role}` : `${noun(count)} wait for their ${role}`;
     progress.message(
-      count === 1
-        ? `${stage.name}: ${noun(count)} waits for its ${role} from dfdc ${upstream} (it has not made them, failed on them, or they are out of date): run dfdc ${upstream}, then this stage again`
-        : `${stage.name}: ${noun(count)} wait for their ${role} from dfdc ${upstream} (it has not made them, failed on them, or they are out of date): run dfdc ${upstream}, then this stage again`,
+      services.ranBefore.has(upstream)
+        ? `${stage.name}: ${waits}, which dfdc ${upstream} did not make in this run (see its lines above): rerun once those are dealt with`
+        : `${stage.name}: ${waits} from dfdc ${upstream} (it has not made them, failed on them, or they are out of date): run dfdc ${upstream}, then this stage again`,
       'warning',
     );
   }

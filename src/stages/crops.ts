@@ -145,32 +145,37 @@ export async function cropVideo(input: CropVideoInput): Promise<UnitOutcome> {
   let outside = 0;
   let frames = 0;
   let failure: unknown;
-  for await (const frame of video.frames) {
-    frames += 1;
-    const crops = plan.byFrame.get(frame.index);
-    if (!crops) continue;
-    for (const [j, geometry] of crops.entries()) {
-      if ('skip' in geometry) {
-        outside += 1;
-        continue;
+  try {
+    for await (const frame of video.frames) {
+      frames += 1;
+      const crops = plan.byFrame.get(frame.index);
+      if (!crops) continue;
+      for (const [j, geometry] of crops.entries()) {
+        if ('skip' in geometry) {
+          outside += 1;
+          continue;
+        }
+        const { x, y, width: w, height: h } = geometry.rect;
+        const crop = extractCrop(frame.image, { x: x - origin.x, y: y - origin.y, width: w, height: h });
+        const write = writeRgbPng(join(input.folder, cropFileName(frame.index, j)), crop).then(
+          () => {
+            written += 1;
+          },
+          (error: unknown) => {
+            failure ??= error;
+          },
+        );
+        pending.add(write);
+        void write.finally(() => pending.delete(write));
+        if (pending.size >= MAX_PENDING_WRITES) await Promise.race(pending);
       }
-      const { x, y, width: w, height: h } = geometry.rect;
-      const crop = extractCrop(frame.image, { x: x - origin.x, y: y - origin.y, width: w, height: h });
-      const write = writeRgbPng(join(input.folder, cropFileName(frame.index, j)), crop).then(
-        () => {
-          written += 1;
-        },
-        (error: unknown) => {
-          failure ??= error;
-        },
-      );
-      pending.add(write);
-      void write.finally(() => pending.delete(write));
-      if (pending.size >= MAX_PENDING_WRITES) await Promise.race(pending);
+      if (failure) break;
     }
-    if (failure) break;
+  } finally {
+    // Also when decoding fails: writes still in flight would otherwise land in the unit's staging
+    // folder after the runner has removed it, and leave it behind half-written.
+    await Promise.allSettled(pending);
   }
-  await Promise.all(pending);
   if (failure) throw failure;
   const summary = video.summary();
   const warnings: string[] = [];

@@ -311,8 +311,9 @@ async function* readFrames(
 /**
  * How long ffmpeg may go without giving the next frame's bytes while dfdc waits for them
  * (DFDC_STALL_SECONDS, default 300): a decoder caught in a loop by a hostile file, or a read from
- * storage that stopped answering, would otherwise hold a worker, and the run, forever. A frame
- * takes well under a second; a consumer that is slow to take frames does not count.
+ * storage that stopped answering, would otherwise hold a worker, and the run, forever. Between two
+ * delivered frames ffmpeg decodes those skipped in between (`--every`): seconds at most on any
+ * real video. A consumer that is slow to take frames does not count.
  */
 export function stallSeconds(env: NodeJS.ProcessEnv = process.env): number {
   const given = Number(env.DFDC_STALL_SECONDS);
@@ -462,7 +463,10 @@ async function* readSparse(
     for await (const data of rawFrames(ffmpeg.stdout, size.bytes, () => options.recycleFrames ?? false, state, ffmpeg.stall)) {
       // showinfo writes a frame's line before ffmpeg writes the frame: wait until it has been read.
       const delivered = progress.delivered;
+      // The watchdog covers this wait too: a frame whose line never comes is a stall like any other.
+      ffmpeg.stall.waitingSince = performance.now();
       while (ranks.length <= delivered && stderrOpen) await new Promise<void>((resolve) => (wake = resolve));
+      ffmpeg.stall.waitingSince = undefined;
       const index = delivered * plan.every;
       if (complaint || ranks[delivered] !== index || delivered >= plan.frames) {
         inPlace = false;
@@ -601,12 +605,17 @@ async function* readWhole(
   const warnings: string[] = [];
   const because = complaint ?? failedChild('ffmpeg', exit.code, null);
   const lastIndex = (delivered - 1) * every;
+  // ffmpeg writes whole frames, also of a file that ends early: a frame cut short means its output
+  // was cut (a broken pipe, a wrapper, a crash it did not report), which says nothing about the video.
+  if (state.filled > 0) {
+    const reason = `ffmpeg's output stopped inside the frame after ${lastIndex} (${because})`;
+    report(summaryOf(delivered, every, probe, true, reason, []));
+    throw new UnitError(`${path}: ${reason}: nothing of it is kept; rerun, and if it happens again, use another ffmpeg build (FFMPEG_PATH)`, { file: path });
+  }
   const announced = probe.frameCount === null ? null : Math.ceil(probe.frameCount / every);
   const expected = announced === null || command.frames === undefined ? announced : Math.min(announced, command.frames);
   if (exit.code !== 0) {
     error = `decoding stopped after frame ${lastIndex}: ${because}`;
-  } else if (state.filled > 0) {
-    error = `the stream ended inside the frame after ${lastIndex}: ${because}`;
   } else if (expected !== null && delivered < expected && complaint !== undefined) {
     error = `decoding stopped after frame ${lastIndex} of ${probe.frameCount}: ${complaint}`;
   } else {

@@ -58,6 +58,8 @@ export function failedChild(program: 'ffmpeg' | 'ffprobe', code: number | null, 
   if (signal === null) return `${program} exit code ${code}`;
   // Nothing in dfdc kills a child it still waits for: SIGKILL comes from outside, most often the kernel's out-of-memory killer.
   if (signal === 'SIGKILL') return `${program} was killed (SIGKILL), most often by the kernel when memory runs out: free memory or lower --workers, then rerun`;
+  // A stop from outside (a scheduler, a user's kill) is not the build's fault on this file.
+  if (signal === 'SIGTERM' || signal === 'SIGINT' || signal === 'SIGHUP') return `${program} was stopped by ${signal} from outside dfdc: rerun`;
   const variable = program === 'ffmpeg' ? 'FFMPEG_PATH' : 'FFPROBE_PATH';
   return `${program} crashed with ${signal} on it: use another ${program} build (${variable}), or re-encode the video`;
 }

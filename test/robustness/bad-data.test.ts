@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -240,4 +240,74 @@ test('an ffmpeg that gives no frame for DFDC_STALL_SECONDS is stopped, and the v
   assert.match(result.stderr, /r\.mp4: ffmpeg gave no frame for 2 s and was stopped \(a decoder stuck on this file, or storage that stopped answering\): .*raise DFDC_STALL_SECONDS, then rerun/);
   assert.ok(existsSync(join(dir, 'out', 'boxes', 'g.json')), 'the other video was not done');
   assert.ok(Date.now() - started < 60_000, 'the stalled ffmpeg held the run');
+});
+
+/** An ffmpeg wrapper for FFMPEG_PATH: `-version` from the real one (dfdc checks it first), `body` for anything else. */
+async function ffmpegWrapper(dir: string, name: string, body: (ffmpeg: string) => string): Promise<string> {
+  const { ffmpegPath } = await locateFfmpeg();
+  const script = join(dir, name);
+  await writeFile(script, `#!/bin/sh\nif [ "$1" = -version ]; then exec '${ffmpegPath}' "$@"; fi\n${body(ffmpegPath)}\n`);
+  await chmod(script, 0o755);
+  return script;
+}
+
+test('an ffmpeg whose output is cut inside a frame, or that is stopped from outside, fails the video; crops that fail leave no staging folder', async () => {
+  const dir = scratchDir('cut-ffmpeg');
+  const data = join(dir, 'root');
+  await writeDataRoot(data, [
+    { part: 0, name: 'r.mp4', label: 'REAL', source: realA },
+    { part: 0, name: 'f.mp4', label: 'FAKE', original: 'r.mp4', source: fakeA },
+  ]);
+  const output = join(dir, 'out');
+  // Exit 0 after two and a half 640x360 frames: the frames so far are no output.
+  const cut = await ffmpegWrapper(dir, 'ffmpeg-cut', (ffmpeg) => `'${ffmpeg}' "$@" | head -c 2000000\nexit 0`);
+  const detect = runCli(['detect', '--root-dir', data, '--output-dir', output, '--quiet'], { env: { FFMPEG_PATH: cut } });
+  assert.equal(detect.status, 1, detect.stderr);
+  assert.match(detect.stderr, /r\.mp4: ffmpeg's output stopped inside the frame after 1 \(.*\): nothing of it is kept; rerun/);
+  assert.equal(existsSync(join(output, 'boxes', 'r.json')), false);
+  const stopped = await ffmpegWrapper(dir, 'ffmpeg-stopped', () => 'kill -TERM $$');
+  const again = runCli(['detect', '--root-dir', data, '--output-dir', output, '--quiet'], { env: { FFMPEG_PATH: stopped } });
+  assert.match(again.stderr, /r\.mp4: no frame could be decoded \(ffmpeg was stopped by SIGTERM from outside dfdc: rerun\)/);
+  assert.equal(runCli(['detect', '--root-dir', data, '--output-dir', output, '--quiet']).status, 0);
+
+  // Crops with an ffmpeg that crashes once some crops are being written: no unit's staging folder stays.
+  const crashing = await ffmpegWrapper(dir, 'ffmpeg-crash', (ffmpeg) => `'${ffmpeg}' "$@" | head -c 200000\nkill -SEGV $$`);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const crops = runCli(['crops', '--root-dir', data, '--output-dir', output, '--quiet', '--force'], { env: { FFMPEG_PATH: crashing } });
+    assert.equal(crops.status, 1, crops.stderr);
+    const left = existsSync(join(output, 'crops')) ? readdirSync(join(output, 'crops')).filter((entry) => entry.startsWith('.')) : [];
+    assert.deepEqual(left, [], 'a staging folder was left behind');
+  }
+
+  // A sparse decode whose frames come without their showinfo lines, then an ffmpeg that never
+  // closes its output: the watchdog ends both waits.
+  const silent = await ffmpegWrapper(dir, 'ffmpeg-silent', (ffmpeg) => `'${ffmpeg}' "$@" 2>/dev/null\nexec sleep 600`);
+  const started = Date.now();
+  const stalled = runCli(['crops', '--root-dir', data, '--output-dir', output, '--quiet', '--force'], { env: { FFMPEG_PATH: silent, DFDC_STALL_SECONDS: '2' } });
+  assert.equal(stalled.status, 1, stalled.stderr);
+  assert.match(stalled.stderr, /r\.mp4: ffmpeg gave no frame for 2 s and was stopped/);
+  assert.ok(Date.now() - started < 60_000, 'the silent ffmpeg held the run');
+});
+
+test('in dfdc run, a stage waiting on an earlier stage of the run says that stage failed, not "run it"', async () => {
+  const dir = scratchDir('run-waits');
+  const data = join(dir, 'root');
+  await writeDataRoot(data, [
+    { part: 0, name: 'r.mp4', label: 'REAL', source: realA },
+    { part: 0, name: 'f.mp4', label: 'FAKE', original: 'r.mp4', source: fakeA },
+  ]);
+  const crashing = await ffmpegWrapper(dir, 'ffmpeg', (ffmpeg) => `case "$*" in *r.mp4*) kill -SEGV $$;; esac\nexec '${ffmpeg}' "$@"`);
+  const result = runCli(['run', '--root-dir', data, '--output-dir', join(dir, 'out'), '--quiet'], { env: { FFMPEG_PATH: crashing } });
+  assert.equal(result.status, 1, result.stderr);
+  assert.match(result.stderr, /crops: nothing to do: none of the 2 videos has its boxes, which dfdc detect did not make in this run \(see its lines above\): rerun once those are dealt with/);
+  // With another REAL that detect does make, the others wait.
+  await writeDataRoot(data, [
+    { part: 0, name: 'r.mp4', label: 'REAL', source: realA },
+    { part: 0, name: 'f.mp4', label: 'FAKE', original: 'r.mp4', source: fakeA },
+    { part: 0, name: 'g.mp4', label: 'REAL', source: fakeA },
+  ]);
+  const some = runCli(['run', '--root-dir', data, '--output-dir', join(dir, 'out2'), '--quiet'], { env: { FFMPEG_PATH: crashing } });
+  assert.equal(some.status, 1, some.stderr);
+  assert.match(some.stderr, /crops: 2 videos wait for their boxes, which dfdc detect did not make in this run \(see its lines above\): rerun once those are dealt with/);
+  assert.doesNotMatch(result.stderr + some.stderr, /run dfdc detect (first|, then this stage again)/);
 });
