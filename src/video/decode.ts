@@ -320,12 +320,9 @@ export function stallSeconds(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isFinite(given) && given > 0 ? given : 300;
 }
 
-/** The failure of a video whose ffmpeg stalled. */
-function stalledError(path: string, seconds: number): UnitError {
-  return new UnitError(
-    `${path}: ffmpeg gave no frame for ${seconds} s and was stopped (a decoder stuck on this file, or storage that stopped answering): check that the file can be read (e.g. copy it), re-encode it, or raise DFDC_STALL_SECONDS, then rerun`,
-    { file: path },
-  );
+/** Why a video whose ffmpeg stalled failed, and what to do. */
+function stalledMessage(seconds: number): string {
+  return `ffmpeg gave no frame for ${seconds} s and was stopped (a decoder stuck on this file, or storage that stopped answering): check that the file can be read (e.g. copy it), re-encode it, or raise DFDC_STALL_SECONDS, then rerun`;
 }
 
 /** Whether ffmpeg was stopped for giving no output; `waitingSince` (performance.now()) while dfdc waits for it. */
@@ -579,28 +576,24 @@ async function* readWhole(
     report(summaryOf(delivered, every, probe, false, undefined, []));
     signal.throwIfAborted();
   }
+  /** Ends the decode as the video's failure: `reason` in the summary, `message` (default the reason) in the error. */
+  const failWith = (reason: string, message = reason): never => {
+    report(summaryOf(delivered, every, probe, true, reason, []));
+    throw new UnitError(`${path}: ${message}`, { file: path });
+  };
   // Stopped for giving no frame (a sparse decode that stalls hands over to this one, which then stalls too).
-  if (ffmpeg.stall.stalled) {
-    report(summaryOf(delivered, every, probe, true, `ffmpeg gave no frame for ${ffmpeg.stall.seconds} s`, []));
-    throw stalledError(path, ffmpeg.stall.seconds);
-  }
+  if (ffmpeg.stall.stalled) failWith(`ffmpeg gave no frame for ${ffmpeg.stall.seconds} s`, stalledMessage(ffmpeg.stall.seconds));
   const complaint = firstLine(stderr);
   // ffmpeg was found and answered -version before the run: failing to start it now is the machine's problem.
   if (exit.spawnError !== undefined) throw new FatalError(`cannot run ffmpeg ${binaries.ffmpegPath} (${exit.spawnError.message}): check that the machine has memory and processes to spare, then rerun`);
   if (delivered === 0) {
-    report(summaryOf(0, every, probe, true, 'no frame could be decoded', []));
-    throw new UnitError(`${path}: no frame could be decoded${exit.signal !== null ? ` (${failedChild('ffmpeg', exit.code, exit.signal)})` : complaint ? ` (${complaint})` : exit.code !== 0 ? ` (${failedChild('ffmpeg', exit.code, null)})` : ''}`, {
-      file: path,
-    });
+    const why = exit.signal !== null ? failedChild('ffmpeg', exit.code, exit.signal) : (complaint ?? (exit.code !== 0 ? failedChild('ffmpeg', exit.code, null) : undefined));
+    failWith('no frame could be decoded', `no frame could be decoded${why ? ` (${why})` : ''}`);
   }
   // A decoder that crashed (or was killed) says nothing about the video: unlike a file that ends
   // early, whose frames up to the break are what the reference reads too, its frames so far are no
   // outputs. The video fails, so that a rerun decodes it again.
-  if (exit.signal !== null) {
-    const reason = `decoding stopped after frame ${(delivered - 1) * every}: ${failedChild('ffmpeg', exit.code, exit.signal)}`;
-    report(summaryOf(delivered, every, probe, true, reason, []));
-    throw new UnitError(`${path}: ${reason}`, { file: path });
-  }
+  if (exit.signal !== null) failWith(`decoding stopped after frame ${(delivered - 1) * every}: ${failedChild('ffmpeg', exit.code, exit.signal)}`);
   let error: string | undefined;
   const warnings: string[] = [];
   const because = complaint ?? failedChild('ffmpeg', exit.code, null);
@@ -609,8 +602,7 @@ async function* readWhole(
   // was cut (a broken pipe, a wrapper, a crash it did not report), which says nothing about the video.
   if (state.filled > 0) {
     const reason = `ffmpeg's output stopped inside the frame after ${lastIndex} (${because})`;
-    report(summaryOf(delivered, every, probe, true, reason, []));
-    throw new UnitError(`${path}: ${reason}: nothing of it is kept; rerun, and if it happens again, use another ffmpeg build (FFMPEG_PATH)`, { file: path });
+    failWith(reason, `${reason}: nothing of it is kept; rerun, and if it happens again, use another ffmpeg build (FFMPEG_PATH)`);
   }
   const announced = probe.frameCount === null ? null : Math.ceil(probe.frameCount / every);
   const expected = announced === null || command.frames === undefined ? announced : Math.min(announced, command.frames);
