@@ -173,7 +173,7 @@ test('a FaceForensics++ or Celeb-DF folder that cannot be listed is reported, no
   symlinkSync('videos', join(dir, 'original_sequences', 'youtube', 'c23', 'videos'));
   assert.deepEqual(problems(await load(dir)), [
     'original_sequences/youtube/c23/videos: cannot be listed (ELOOP): its videos are left out; give dfdc read access to it (or fix the link), then rerun',
-    'manipulated_sequences/Deepfakes/c40/videos: is a file where a folder of videos is expected: move it away, or put the videos there, then rerun',
+    'manipulated_sequences/Deepfakes/c40/videos: is a file where a folder is expected: move it away, or put the folder there, then rerun',
   ]);
   const celebdf = root({ 'Celeb-real/id0_0000.mp4': '' });
   symlinkSync('Celeb-synthesis', join(celebdf, 'Celeb-synthesis'));

@@ -41,7 +41,7 @@ async function entriesOf(dir: string, report: ListingReport | undefined): Promis
       const file = relative(report.rootDir, dir).split(sep).join('/') || '.';
       const message =
         code === 'ENOTDIR'
-          ? 'is a file where a folder of videos is expected: move it away, or put the videos there, then rerun'
+          ? 'is a file where a folder is expected: move it away, or put the folder there, then rerun'
           : `cannot be listed (${code}): its videos are left out; give dfdc read access to it (or fix the link), then rerun`;
       report.problems.push({ file, message });
     }
