@@ -264,7 +264,15 @@ export function pyramidInputsSimd(
   const scratchBytes = Math.max(...levels.map((level) => 4 * (3 * level.height + 3 * level.width) + 12 * level.width * level.height + 16));
   const needed = scratch + align(scratchBytes);
   const { memory } = simd;
-  if (memory.buffer.byteLength < needed) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / 65536));
+  if (memory.buffer.byteLength < needed) {
+    // At most about 130 MB (a frame whose sums fit Int32 has at most 8.4 million pixels); where even
+    // that cannot be had, the plain path allocates its own table.
+    try {
+      memory.grow(Math.ceil((needed - memory.buffer.byteLength) / 65536));
+    } catch {
+      return false;
+    }
+  }
   const buffer = memory.buffer;
   new Uint8Array(buffer, src, data.length).set(data);
   new Int32Array(buffer, table, strideBytes / 4).fill(0);
