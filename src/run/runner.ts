@@ -1,6 +1,6 @@
-import { rename, stat } from 'node:fs/promises';
+import { rename, rmdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
-import { loadDataset, type DatasetOptions } from '../dataset/dataset.js';
+import { loadDataset, type Dataset, type DatasetOptions } from '../dataset/dataset.js';
 import type { DatasetDirs } from '../dataset/dirs.js';
 import { outputPaths } from '../dataset/output-paths.js';
 import { problemLines } from '../dataset/problems.js';
@@ -56,9 +56,24 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   // Folds alone is never sharded: a job script that sets DFDC_SHARD_COUNT may run it at the end.
   const shard = unitStages ? resolveShard(options, process.env) : undefined;
   // A run of units keeps state and a report in the output folder; folds alone writes only its CSV.
+  const outputExisted = await stat(paths.outputDir).then(
+    () => true,
+    () => false,
+  );
   if (unitStages) await openStateFolder(paths);
   if (shard) await recordShardCount(paths.stateDir, shard);
-  const dataset = await loadDataset(dirs, request.dataset);
+  let dataset: Dataset;
+  try {
+    dataset = await loadDataset(dirs, request.dataset);
+  } catch (error) {
+    // Nothing was done (a usage error such as --splits on a DFDC root): the empty folders this run
+    // made go again. rmdir removes only empty ones, so nothing another process put there is lost.
+    if (!outputExisted) {
+      await rmdir(paths.stateDir).catch(() => undefined);
+      await rmdir(paths.outputDir).catch(() => undefined);
+    }
+    throw error;
+  }
   const selection = selectVideos(dataset, {
     ...(options.parts ? { parts: options.parts } : {}),
     ...(options.limit !== undefined ? { limit: options.limit } : {}),

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -110,6 +110,18 @@ test('an option of another layout is a usage error, not ignored', async () => {
   await assert.rejects(load(dfdc, { compression: ['c23'] }), refused('compression', 'ffpp'));
   await assert.rejects(load(dfdc, { dataset: 'dfdc', manifest: 'list.csv' }), refused('manifest', 'manifest'));
   assert.equal((await load(dfdc)).videos.length, 1);
+});
+
+test('a usage error found in the data set leaves no empty output folder behind, and keeps one that was there', () => {
+  const dfdc = root({ 'dfdc_train_part_0/metadata.json': '{"a.mp4": {"label": "REAL"}}', 'dfdc_train_part_0/a.mp4': '', 'splits/train.json': '[]' });
+  const fresh = join(dfdc, 'new-out');
+  const refused = runCli(['detect', '--root-dir', dfdc, '--output-dir', fresh, '--splits', join(dfdc, 'splits')]);
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.equal(existsSync(fresh), false, 'the refused run left its output folder');
+  const kept = join(dfdc, 'kept-out');
+  mkdirSync(join(kept, 'boxes'), { recursive: true });
+  assert.equal(runCli(['detect', '--root-dir', dfdc, '--output-dir', kept, '--splits', join(dfdc, 'splits')]).status, 2);
+  assert.ok(existsSync(join(kept, 'boxes')), 'a folder that was there went');
 });
 
 test('FaceForensics++ splits that name none of the videos are a usage error (the test videos would be trained on)', async () => {
