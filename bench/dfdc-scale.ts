@@ -209,6 +209,7 @@ async function contextFor(dirs: DatasetDirs): Promise<RunContext> {
     },
     message: () => undefined,
     report: runReportSchema.parse({}),
+    ranBefore: new Set(),
   };
 }
 

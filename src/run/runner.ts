@@ -133,7 +133,9 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   const backend = runsMtcnn ? await resolveBackend(choice) : choice === 'auto' ? 'wasm' : choice;
   let pool: TaskPool | undefined;
   let claims: UnitClaims | undefined;
+  const ranBefore = new Set<string>();
   const context: RunContext = {
+    ranBefore,
     dirs,
     paths,
     dataset,
@@ -149,7 +151,6 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
 
   try {
     for (const { stage, settings } of request.stages) if (stage.kind === 'whole' && !shard) stage.check?.(settings, context);
-    const ranBefore = new Set<string>();
     for (const { stage, settings } of request.stages) {
       if (interrupt.signal.aborted) break;
       if (stage.kind === 'whole') {
@@ -157,7 +158,7 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
         else progress.message(await stage.run(settings, context));
         continue;
       }
-      await runUnitStage(stage, settings, context, { force: options.force ?? false, progress, report, access, claims: (claims ??= new UnitClaims(paths.stateDir)), ranBefore });
+      await runUnitStage(stage, settings, context, { force: options.force ?? false, progress, report, access, claims: (claims ??= new UnitClaims(paths.stateDir)) });
       ranBefore.add(stage.name);
     }
   } catch (error) {
@@ -213,8 +214,6 @@ interface StageServices {
   readonly progress: Progress;
   readonly report: RunReport;
   readonly access: FileAccess;
-  /** The stages this run has already run (`dfdc run`): a unit waiting on one of them waits on its failures. */
-  readonly ranBefore: ReadonlySet<string>;
 }
 
 /** A unit to do, with what it reads and writes. */
@@ -310,7 +309,7 @@ async function runUnitStage<U extends Unit>(
     // Run before the stage that makes its inputs: say which one, and mark nothing.
     const [first] = [...waitingOn.values()];
     progress.message(
-      services.ranBefore.has(first!.stage)
+      run.ranBefore.has(first!.stage)
         ? `${stage.name}: nothing to do: none of the ${noun(units.length)} has its ${first!.role}, which dfdc ${first!.stage} did not make in this run (see its lines above): rerun once those are dealt with`
         : `${stage.name}: nothing to do yet: none of the ${noun(units.length)} has its ${first!.role}: run dfdc ${first!.stage} first`,
       'error',
@@ -426,7 +425,7 @@ async function runUnitStage<U extends Unit>(
   for (const { stage: upstream, role, count } of waitingOn.values()) {
     const waits = count === 1 ? `${noun(count)} waits for its ${role}` : `${noun(count)} wait for their ${role}`;
     progress.message(
-      services.ranBefore.has(upstream)
+      run.ranBefore.has(upstream)
         ? `${stage.name}: ${waits}, which dfdc ${upstream} did not make in this run (see its lines above): rerun once those are dealt with`
         : `${stage.name}: ${waits} from dfdc ${upstream} (it has not made them, failed on them, or they are out of date): run dfdc ${upstream}, then this stage again`,
       'warning',

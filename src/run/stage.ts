@@ -89,6 +89,11 @@ export interface RunContext {
   message(line: string, kind?: 'info' | 'warning' | 'error'): void;
   /** The run report (a whole-data-set stage adds its file to it). */
   readonly report: ReportFile;
+  /**
+   * The unit stages this run has already run (`dfdc run`): what a stage lacks from one of them is
+   * that stage's failures, which a message should point to rather than say "run it".
+   */
+  readonly ranBefore: ReadonlySet<string>;
 }
 
 /** What the work of one unit gets. */

@@ -57,7 +57,7 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
   run: async (settings, run) => {
     const outFile = resolveFoldsOut(settings.out ?? join(run.paths.outputDir, 'folds.csv'));
     const incomplete = await incompleteCrops(run);
-    const { summary, notes, ...written } = await writeFolds(run.dataset, run.paths, outFile, settings, new Set(incomplete.map((video) => video.id)));
+    const { summary, notes, ...written } = await writeFolds(run.dataset, run.paths, outFile, settings, new Set(incomplete.map((video) => video.id)), run.ranBefore.has('crops'));
     run.report.folds = written;
     for (const note of notes) run.message(`folds: ${note}`, 'warning');
     if (incomplete.length > 0) {
@@ -123,9 +123,17 @@ export interface FoldsWritten {
  * Stage 5 over a whole data set: folds (by part or by group), the leak check, the seeded shuffle,
  * the CSV written atomically; videos of an official test split go to `<name>-test.csv` beside it
  * instead (the winner's training code trains on every fold but one, so a test fold would be
- * trained on). Returns what it wrote and a one-line summary.
+ * trained on). Returns what it wrote and a one-line summary. `cropsRanBefore`: this run (`dfdc run`)
+ * ran the crops stage before, so a folds.csv without rows points at its lines, not at "run dfdc crops".
  */
-export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: string, settings: FoldsSettings, leftOut: ReadonlySet<string> = new Set()): Promise<FoldsWritten> {
+export async function writeFolds(
+  dataset: Dataset,
+  paths: OutputPaths,
+  outFile: string,
+  settings: FoldsSettings,
+  leftOut: ReadonlySet<string> = new Set(),
+  cropsRanBefore = false,
+): Promise<FoldsWritten> {
   const { tested, pulledIn } = testVideos(dataset);
   const { foldOf, notes: foldNotes } = assignFolds(dataset, { nSplits: settings.nSplits, partCount: settings.parts }, settings.group, tested);
   const notes = [...foldNotes];
@@ -159,7 +167,9 @@ export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: 
         ? ' (no FAKE with a REAL original in the data set)'
         : dataset.pairs.every((pair) => tested.has(pair.original.id))
           ? ' (every FAKE and its original are in the test split)'
-          : ` (no grid crops found under ${paths.cropsDir}: run dfdc crops first, or check --crops-dir)`;
+          : cropsRanBefore
+            ? ' (dfdc crops made none in this run: see its lines above)'
+            : ` (no grid crops found under ${paths.cropsDir}: run dfdc crops first, or check --crops-dir)`;
   const testSummary = test ? `; ${test.rows} rows of ${test.videos} test videos to ${test.file}` : '';
   return {
     file: outFile,

@@ -300,6 +300,7 @@ test('in dfdc run, a stage waiting on an earlier stage of the run says that stag
   const result = runCli(['run', '--root-dir', data, '--output-dir', join(dir, 'out'), '--quiet'], { env: { FFMPEG_PATH: crashing } });
   assert.equal(result.status, 1, result.stderr);
   assert.match(result.stderr, /crops: nothing to do: none of the 2 videos has its boxes, which dfdc detect did not make in this run \(see its lines above\): rerun once those are dealt with/);
+  assert.match(result.stderr, /folds: wrote 0 rows .* \(dfdc crops made none in this run: see its lines above\)/);
   // With another REAL that detect does make, the others wait.
   await writeDataRoot(data, [
     { part: 0, name: 'r.mp4', label: 'REAL', source: realA },
@@ -309,5 +310,5 @@ test('in dfdc run, a stage waiting on an earlier stage of the run says that stag
   const some = runCli(['run', '--root-dir', data, '--output-dir', join(dir, 'out2'), '--quiet'], { env: { FFMPEG_PATH: crashing } });
   assert.equal(some.status, 1, some.stderr);
   assert.match(some.stderr, /crops: 2 videos wait for their boxes, which dfdc detect did not make in this run \(see its lines above\): rerun once those are dealt with/);
-  assert.doesNotMatch(result.stderr + some.stderr, /run dfdc detect (first|, then this stage again)/);
+  assert.doesNotMatch(result.stderr + some.stderr, /run dfdc (detect|crops) (first|, then this stage again)/);
 });
