@@ -19,13 +19,13 @@ interface WasmApi {
 }
 
 /** The exports of a module, or null where WebAssembly (SIMD) does not validate it. */
-export function instantiateSimd(bytes: Uint8Array): Record<string, unknown> | null {
+function instantiateSimd(bytes: Uint8Array): Record<string, unknown> | null {
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (wasm === undefined || !wasm.validate(bytes)) return null;
   return new wasm.Instance(new wasm.Module(bytes)).exports;
 }
 
-export function uleb(value: number): number[] {
+function uleb(value: number): number[] {
   const out: number[] = [];
   do {
     let byte = value & 0x7f;
@@ -36,7 +36,7 @@ export function uleb(value: number): number[] {
   return out;
 }
 
-export function sleb(value: number): number[] {
+function sleb(value: number): number[] {
   const out: number[] = [];
   for (;;) {
     const byte = value & 0x7f;
@@ -47,9 +47,9 @@ export function sleb(value: number): number[] {
   }
 }
 
-export const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-export const section = (id: number, payload: number[]): number[] => [id, ...uleb(payload.length), ...payload];
-export const name = (text: string): number[] => vec([...Buffer.from(text, 'utf8')].map((byte) => [byte]));
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const section = (id: number, payload: number[]): number[] => [id, ...uleb(payload.length), ...payload];
+const name = (text: string): number[] => vec([...Buffer.from(text, 'utf8')].map((byte) => [byte]));
 
 export const i32 = 0x7f;
 export const v128 = 0x7b;
@@ -105,6 +105,30 @@ export const v = {
   f32x4ConvertI32x4S: simd(0xfa),
 };
 
+/** `local += value` for an i32 local. */
+export function addConst(local: number, value: number): number[] {
+  return [...op.get(local), ...op.const(value), ...op.add, ...op.set(local)];
+}
+
+/** `for (counter = 0; counter < limit; counter++) body`, `counter` and `limit` i32 locals. */
+export function countedLoop(counter: number, limit: number, loopBody: number[]): number[] {
+  return [
+    ...op.const(0),
+    ...op.set(counter),
+    ...op.block,
+    ...op.loop,
+    ...op.get(counter),
+    ...op.get(limit),
+    ...op.geS,
+    ...op.brIf(1),
+    ...loopBody,
+    ...addConst(counter, 1),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+  ];
+}
+
 /** Local indices: parameters first, then the declared locals in order. */
 export function locals(names: readonly string[]): Record<string, number> {
   return Object.fromEntries(names.map((n, i) => [n, i]));
@@ -123,4 +147,32 @@ export function body(localTypes: number[], code: number[]): number[] {
 }
 
 /** A function type of `params` i32 parameters and no result. */
-export const i32FuncType = (params: number): number[] => [0x60, ...vec(Array.from({ length: params }, () => [i32])), ...vec([])];
+const i32FuncType = (params: number): number[] => [0x60, ...vec(Array.from({ length: params }, () => [i32])), ...vec([])];
+
+/** A kernel of a module: its exported name, its number of i32 parameters (no result), its body(). */
+export interface KernelFunction {
+  readonly name: string;
+  readonly params: number;
+  readonly body: number[];
+}
+
+/** A module's bytes: its memory (exported as `memory`, 1 page to start) and `functions`, exported by name. */
+export function simdModule(functions: readonly KernelFunction[]): Uint8Array {
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec(functions.map((f) => i32FuncType(f.params)))),
+    ...section(3, vec(functions.map((_, i) => uleb(i)))),
+    ...section(5, vec([[0x00, 1]])),
+    ...section(7, vec([[...name('memory'), 0x02, 0], ...functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)])])),
+    ...section(10, [...uleb(functions.length), ...functions.flatMap((f) => f.body)]),
+  ]);
+}
+
+/** The module of `bytes()` instantiated on first call, once per thread; null where WebAssembly SIMD is not available. */
+export function lazyKernels<T>(bytes: () => Uint8Array): () => T | null {
+  let kernels: T | null | undefined;
+  return () => {
+    if (kernels === undefined) kernels = instantiateSimd(bytes()) as T | null;
+    return kernels;
+  };
+}
