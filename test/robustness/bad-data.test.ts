@@ -186,32 +186,47 @@ test('a missing ffmpeg stops the run once, with the fix', () => {
   assert.match(result.stderr, /FFMPEG_PATH=\/nonexistent\/ffmpeg does not run/);
 });
 
+/**
+ * A stand-in for ffmpeg or ffprobe (FFMPEG_PATH / FFPROBE_PATH): `-version` is answered by the real
+ * program (dfdc checks it before the run), anything else by the shell `body`, given the real path.
+ */
+async function misbehaving(dir: string, program: 'ffmpeg' | 'ffprobe', name: string, body: (real: string) => string): Promise<string> {
+  const binaries = await locateFfmpeg();
+  const real = program === 'ffmpeg' ? binaries.ffmpegPath : binaries.ffprobePath;
+  const script = join(dir, name);
+  await writeFile(script, `#!/bin/sh\nif [ "$1" = -version ]; then exec '${real}' "$@"; fi\n${body(real)}\n`);
+  await chmod(script, 0o755);
+  return script;
+}
+
+/** A DFDC part with the sample's real_a as REAL r.mp4 and fake_a_blur as its FAKE f.mp4. */
+async function pairRoot(dir: string): Promise<string> {
+  const data = join(dir, 'root');
+  await writeDataRoot(data, [
+    { part: 0, name: 'r.mp4', label: 'REAL', source: realA },
+    { part: 0, name: 'f.mp4', label: 'FAKE', original: 'r.mp4', source: fakeA },
+  ]);
+  return data;
+}
+
 test('an ffprobe or ffmpeg that crashes on a video fails that video, with the signal and a way past it, and keeps nothing of it', async () => {
   const dir = scratchDir('crashing-tools');
   const data = join(dir, 'root');
   await writeDataRoot(data, [{ part: 0, name: 'r.mp4', label: 'REAL', source: realA }]);
-  const { ffmpegPath, ffprobePath } = await locateFfmpeg();
-  // Answers -version as the real program (dfdc checks it before the run), and crashes on any file.
-  const crashing = async (program: string, real: string) => {
-    const script = join(dir, program);
-    await writeFile(script, `#!/bin/sh\nif [ "$1" = -version ]; then exec '${real}' "$@"; fi\nkill -SEGV $$\n`);
-    await chmod(script, 0o755);
-    return script;
-  };
+  // Crashes on any file.
+  const crashing = (program: 'ffmpeg' | 'ffprobe') => misbehaving(dir, program, program, () => 'kill -SEGV $$');
   const probe = runCli(['detect', '--root-dir', data, '--output-dir', join(dir, 'probe-out'), '--quiet'], {
-    env: { FFPROBE_PATH: await crashing('ffprobe', ffprobePath), DFDC_MP4_PROBE: '0' },
+    env: { FFPROBE_PATH: await crashing('ffprobe'), DFDC_MP4_PROBE: '0' },
   });
   assert.equal(probe.status, 1, probe.stderr);
   assert.match(probe.stderr, /r\.mp4: ffprobe crashed with SIGSEGV on it: use another ffprobe build \(FFPROBE_PATH\), or re-encode the video/);
-  const decode = runCli(['detect', '--root-dir', data, '--output-dir', join(dir, 'decode-out'), '--quiet'], { env: { FFMPEG_PATH: await crashing('ffmpeg', ffmpegPath) } });
+  const decode = runCli(['detect', '--root-dir', data, '--output-dir', join(dir, 'decode-out'), '--quiet'], { env: { FFMPEG_PATH: await crashing('ffmpeg') } });
   assert.equal(decode.status, 1, decode.stderr);
   assert.match(decode.stderr, /r\.mp4: no frame could be decoded \(ffmpeg crashed with SIGSEGV on it: use another ffmpeg build \(FFMPEG_PATH\), or re-encode the video\)/);
 
   // A crash after two 640x360 frames: what it delivered is no output (a truncated file's frames
   // would be, since the reference reads those too), and a rerun with a sound ffmpeg does the video.
-  const midway = join(dir, 'ffmpeg-midway');
-  await writeFile(midway, `#!/bin/sh\nif [ "$1" = -version ]; then exec '${ffmpegPath}' "$@"; fi\n'${ffmpegPath}' "$@" | head -c 2000000\nkill -SEGV $$\n`);
-  await chmod(midway, 0o755);
+  const midway = await misbehaving(dir, 'ffmpeg', 'ffmpeg-midway', (ffmpeg) => `'${ffmpeg}' "$@" | head -c 2000000\nkill -SEGV $$`);
   const output = join(dir, 'midway-out');
   const broken = runCli(['detect', '--root-dir', data, '--output-dir', output, '--quiet'], { env: { FFMPEG_PATH: midway } });
   assert.equal(broken.status, 1, broken.stderr);
@@ -229,11 +244,8 @@ test('an ffmpeg that gives no frame for DFDC_STALL_SECONDS is stopped, and the v
     { part: 0, name: 'r.mp4', label: 'REAL', source: realA },
     { part: 0, name: 'g.mp4', label: 'REAL', source: fakeA },
   ]);
-  const { ffmpegPath } = await locateFfmpeg();
   // Decodes g.mp4; on r.mp4 it hangs before its first frame, as a decoder stuck on a file would.
-  const hanging = join(dir, 'ffmpeg');
-  await writeFile(hanging, `#!/bin/sh\ncase "$*" in *r.mp4*) exec sleep 600;; esac\nexec '${ffmpegPath}' "$@"\n`);
-  await chmod(hanging, 0o755);
+  const hanging = await misbehaving(dir, 'ffmpeg', 'ffmpeg', (ffmpeg) => `case "$*" in *r.mp4*) exec sleep 600;; esac\nexec '${ffmpeg}' "$@"`);
   const started = Date.now();
   const result = runCli(['detect', '--root-dir', data, '--output-dir', join(dir, 'out'), '--quiet'], { env: { FFMPEG_PATH: hanging, DFDC_STALL_SECONDS: '2' } });
   assert.equal(result.status, 1, result.stderr);
@@ -242,36 +254,23 @@ test('an ffmpeg that gives no frame for DFDC_STALL_SECONDS is stopped, and the v
   assert.ok(Date.now() - started < 60_000, 'the stalled ffmpeg held the run');
 });
 
-/** An ffmpeg wrapper for FFMPEG_PATH: `-version` from the real one (dfdc checks it first), `body` for anything else. */
-async function ffmpegWrapper(dir: string, name: string, body: (ffmpeg: string) => string): Promise<string> {
-  const { ffmpegPath } = await locateFfmpeg();
-  const script = join(dir, name);
-  await writeFile(script, `#!/bin/sh\nif [ "$1" = -version ]; then exec '${ffmpegPath}' "$@"; fi\n${body(ffmpegPath)}\n`);
-  await chmod(script, 0o755);
-  return script;
-}
-
 test('an ffmpeg whose output is cut inside a frame, or that is stopped from outside, fails the video; crops that fail leave no staging folder', async () => {
   const dir = scratchDir('cut-ffmpeg');
-  const data = join(dir, 'root');
-  await writeDataRoot(data, [
-    { part: 0, name: 'r.mp4', label: 'REAL', source: realA },
-    { part: 0, name: 'f.mp4', label: 'FAKE', original: 'r.mp4', source: fakeA },
-  ]);
+  const data = await pairRoot(dir);
   const output = join(dir, 'out');
   // Exit 0 after two and a half 640x360 frames: the frames so far are no output.
-  const cut = await ffmpegWrapper(dir, 'ffmpeg-cut', (ffmpeg) => `'${ffmpeg}' "$@" | head -c 2000000\nexit 0`);
+  const cut = await misbehaving(dir, 'ffmpeg', 'ffmpeg-cut', (ffmpeg) => `'${ffmpeg}' "$@" | head -c 2000000\nexit 0`);
   const detect = runCli(['detect', '--root-dir', data, '--output-dir', output, '--quiet'], { env: { FFMPEG_PATH: cut } });
   assert.equal(detect.status, 1, detect.stderr);
   assert.match(detect.stderr, /r\.mp4: ffmpeg's output stopped inside the frame after 1 \(.*\): nothing of it is kept; rerun/);
   assert.equal(existsSync(join(output, 'boxes', 'r.json')), false);
-  const stopped = await ffmpegWrapper(dir, 'ffmpeg-stopped', () => 'kill -TERM $$');
+  const stopped = await misbehaving(dir, 'ffmpeg', 'ffmpeg-stopped', () => 'kill -TERM $$');
   const again = runCli(['detect', '--root-dir', data, '--output-dir', output, '--quiet'], { env: { FFMPEG_PATH: stopped } });
   assert.match(again.stderr, /r\.mp4: no frame could be decoded \(ffmpeg was stopped by SIGTERM from outside dfdc: rerun\)/);
   assert.equal(runCli(['detect', '--root-dir', data, '--output-dir', output, '--quiet']).status, 0);
 
   // Crops with an ffmpeg that crashes once some crops are being written: no unit's staging folder stays.
-  const crashing = await ffmpegWrapper(dir, 'ffmpeg-crash', (ffmpeg) => `'${ffmpeg}' "$@" | head -c 200000\nkill -SEGV $$`);
+  const crashing = await misbehaving(dir, 'ffmpeg', 'ffmpeg-crash', (ffmpeg) => `'${ffmpeg}' "$@" | head -c 200000\nkill -SEGV $$`);
   for (let attempt = 0; attempt < 3; attempt++) {
     const crops = runCli(['crops', '--root-dir', data, '--output-dir', output, '--quiet', '--force'], { env: { FFMPEG_PATH: crashing } });
     assert.equal(crops.status, 1, crops.stderr);
@@ -281,7 +280,7 @@ test('an ffmpeg whose output is cut inside a frame, or that is stopped from outs
 
   // A sparse decode whose frames come without their showinfo lines, then an ffmpeg that never
   // closes its output: the watchdog ends both waits.
-  const silent = await ffmpegWrapper(dir, 'ffmpeg-silent', (ffmpeg) => `'${ffmpeg}' "$@" 2>/dev/null\nexec sleep 600`);
+  const silent = await misbehaving(dir, 'ffmpeg', 'ffmpeg-silent', (ffmpeg) => `'${ffmpeg}' "$@" 2>/dev/null\nexec sleep 600`);
   const started = Date.now();
   const stalled = runCli(['crops', '--root-dir', data, '--output-dir', output, '--quiet', '--force'], { env: { FFMPEG_PATH: silent, DFDC_STALL_SECONDS: '2' } });
   assert.equal(stalled.status, 1, stalled.stderr);
@@ -291,12 +290,8 @@ test('an ffmpeg whose output is cut inside a frame, or that is stopped from outs
 
 test('in dfdc run, a stage waiting on an earlier stage of the run says that stage failed, not "run it"', async () => {
   const dir = scratchDir('run-waits');
-  const data = join(dir, 'root');
-  await writeDataRoot(data, [
-    { part: 0, name: 'r.mp4', label: 'REAL', source: realA },
-    { part: 0, name: 'f.mp4', label: 'FAKE', original: 'r.mp4', source: fakeA },
-  ]);
-  const crashing = await ffmpegWrapper(dir, 'ffmpeg', (ffmpeg) => `case "$*" in *r.mp4*) kill -SEGV $$;; esac\nexec '${ffmpeg}' "$@"`);
+  const data = await pairRoot(dir);
+  const crashing = await misbehaving(dir, 'ffmpeg', 'ffmpeg', (ffmpeg) => `case "$*" in *r.mp4*) kill -SEGV $$;; esac\nexec '${ffmpeg}' "$@"`);
   const result = runCli(['run', '--root-dir', data, '--output-dir', join(dir, 'out'), '--quiet'], { env: { FFMPEG_PATH: crashing } });
   assert.equal(result.status, 1, result.stderr);
   assert.match(result.stderr, /crops: nothing to do: none of the 2 videos has its boxes, which dfdc detect did not make in this run \(see its lines above\): rerun once those are dealt with/);
