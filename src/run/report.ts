@@ -77,12 +77,22 @@ export type ReportFile = z.infer<typeof runReportSchema>;
 /** Waiting units named in a report, at most. */
 const WAITING_LISTED = 20;
 
+/**
+ * Failure (and warning) lines printed for one reason, at most: a partial download can leave
+ * thousands of listed videos absent, each failing with the same words. The report keeps every one.
+ */
+const LINES_PER_REASON = 10;
+
 export class StageRecorder {
   readonly report: StageReport = emptyStageReport();
+  /** How many units failed or warned with each reason (`error\0reason`, `warning\0reason`). */
+  private readonly byReason = new Map<string, number>();
 
   constructor(
     readonly stage: string,
     private readonly progress?: Progress,
+    /** What a unit is, for lines that count them: `REAL video`, `FAKE`. */
+    private readonly unitNoun = 'unit',
   ) {}
 
   done(frames = 0): void {
@@ -103,14 +113,33 @@ export class StageRecorder {
   failed(subject: string, reason: string): void {
     this.report.failed += 1;
     this.report.failures.push({ subject, reason });
-    this.progress?.message(`${this.stage}: ${subject}: ${reason}`, 'error');
+    if (this.count('error', reason) <= LINES_PER_REASON) this.progress?.message(`${this.stage}: ${subject}: ${reason}`, 'error');
   }
 
   /** A problem that does not fail the unit (a video that broke midway keeps its decoded frames). */
   warning(subject: string, reason: string): void {
     this.report.warnings += 1;
     this.report.warningList.push({ subject, reason });
-    this.progress?.message(`${this.stage}: warning: ${subject}: ${reason}`, 'warning');
+    if (this.count('warning', reason) <= LINES_PER_REASON) this.progress?.message(`${this.stage}: warning: ${subject}: ${reason}`, 'warning');
+  }
+
+  private count(level: 'error' | 'warning', reason: string): number {
+    const key = `${level}\0${reason}`;
+    const count = (this.byReason.get(key) ?? 0) + 1;
+    this.byReason.set(key, count);
+    return count;
+  }
+
+  /** For each reason with more units than were printed, one line saying how many more and where they are. */
+  unprinted(): { line: string; level: 'error' | 'warning' }[] {
+    return [...this.byReason]
+      .filter(([, count]) => count > LINES_PER_REASON)
+      .map(([key, count]) => {
+        const [level, reason] = key.split('\0') as ['error' | 'warning', string];
+        const more = count - LINES_PER_REASON;
+        const what = level === 'error' ? 'failed with' : 'had the warning';
+        return { level, line: `${this.stage}: ${more} more ${this.unitNoun}${more === 1 ? '' : 's'} ${what} "${reason}" (every one is in the run report)` };
+      });
   }
 
   /** One line for the end of the stage. */

@@ -93,7 +93,7 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   if (missingSelected.length > 0) {
     const first = missingSelected[0]!;
     progress.message(
-      `${missingSelected.length} video(s) listed in metadata are not on disk (first: ${first.relativePath}); stages that decode them report each`,
+      `${missingSelected.length} video(s) listed in metadata are not on disk (first: ${first.relativePath}); the stages that decode them fail them (the run report lists every one)`,
       'warning',
     );
   }
@@ -237,7 +237,7 @@ async function runUnitStage<U extends Unit>(
   const heldElsewhere = new Map<string, number>();
   const settings = stage.resolveSettings ? (stage.resolveSettings(given as never, run) as Record<string, unknown>) : given;
   const started = Date.now();
-  const recorder = new StageRecorder(stage.name, progress);
+  const recorder = new StageRecorder(stage.name, progress, stage.unitNoun);
   report.addStage(recorder);
 
   const prepared = stage.prepare ? await stage.prepare(settings as never, run) : { shared: undefined };
@@ -418,6 +418,7 @@ async function runUnitStage<U extends Unit>(
   if (fatal) throw fatal;
   // Provenance says what the outputs were made with once they are: a run cut short leaves it as it was.
   if (!signal.aborted) await recordProvenance(run.paths.stateDir, stage.name, shaping, { version: packageVersion, ...(prepared.madeWith ?? {}) });
+  for (const { line, level } of recorder.unprinted()) progress.message(line, level);
   progress.message(recorder.summary());
   for (const [holder, count] of heldElsewhere) {
     progress.message(`${stage.name}: ${noun(count)} left to another process working on this output (${holder}); rerun when it has finished`, 'warning');

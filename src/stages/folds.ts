@@ -168,8 +168,10 @@ export async function writeFolds(
         : dataset.pairs.every((pair) => tested.has(pair.original.id))
           ? ' (every FAKE and its original are in the test split)'
           : cropsRanBefore
-            ? ' (dfdc crops made none in this run: see its lines above)'
-            : ` (no grid crops found under ${paths.cropsDir}: run dfdc crops first, or check --crops-dir)`;
+            ? ' (dfdc crops made no crops of the FAKEs or their originals in this run: see its lines above)'
+            : leftOut.size > 0 && dataset.pairs.every((pair) => tested.has(pair.original.id) || [pair.original, ...pair.fakes].every((video) => leftOut.has(video.id)))
+              ? ' (no FAKE or original of a pair has complete crops: see the line above)'
+              : ` (no grid crops found under ${paths.cropsDir}: run dfdc crops first, or check --crops-dir)`;
   const testSummary = test ? `; ${test.rows} rows of ${test.videos} test videos to ${test.file}` : '';
   return {
     file: outFile,

@@ -295,7 +295,7 @@ test('in dfdc run, a stage waiting on an earlier stage of the run says that stag
   const result = runCli(['run', '--root-dir', data, '--output-dir', join(dir, 'out'), '--quiet'], { env: { FFMPEG_PATH: crashing } });
   assert.equal(result.status, 1, result.stderr);
   assert.match(result.stderr, /crops: nothing to do: none of the 2 videos has its boxes, which dfdc detect did not make in this run \(see its lines above\): rerun once those are dealt with/);
-  assert.match(result.stderr, /folds: wrote 0 rows .* \(dfdc crops made none in this run: see its lines above\)/);
+  assert.match(result.stderr, /folds: wrote 0 rows .* \(dfdc crops made no crops of the FAKEs or their originals in this run: see its lines above\)/);
   // With another REAL that detect does make, the others wait.
   await writeDataRoot(data, [
     { part: 0, name: 'r.mp4', label: 'REAL', source: realA },
@@ -306,4 +306,27 @@ test('in dfdc run, a stage waiting on an earlier stage of the run says that stag
   assert.equal(some.status, 1, some.stderr);
   assert.match(some.stderr, /crops: 2 videos wait for their boxes, which dfdc detect did not make in this run \(see its lines above\): rerun once those are dealt with/);
   assert.doesNotMatch(result.stderr + some.stderr, /run dfdc (detect|crops) (first|, then this stage again)/);
+});
+
+test('a partial download: ten failure lines per reason, then how many more, every one in the report; folds says why it has no rows', async () => {
+  const dir = scratchDir('partial-download');
+  const data = join(dir, 'root');
+  const absent = Array.from({ length: 14 }, (_, i) => ({ part: 0, name: `gone${String(i).padStart(2, '0')}.mp4`, label: 'REAL' }));
+  await writeDataRoot(data, [
+    { part: 0, name: 'r.mp4', label: 'REAL', source: realA },
+    ...absent,
+    { part: 0, name: 'f.mp4', label: 'FAKE', original: 'gone00.mp4' },
+  ]);
+  const output = join(dir, 'out');
+  const result = runCli(['run', '--root-dir', data, '--output-dir', output, '--quiet'], {});
+  assert.equal(result.status, 1, result.stderr);
+  const lines = result.stderr.split('\n').filter((line) => /^detect: .*gone\d\d\.mp4: file not found/.test(line));
+  assert.equal(lines.length, 10, result.stderr);
+  assert.match(result.stderr, /^detect: 4 more REAL videos failed with "file not found \(listed in metadata\.json\)" \(every one is in the run report\)$/m);
+  const report = JSON.parse(readFileSync(join(output, 'run-report.json'), 'utf8')) as ReportFile;
+  assert.equal(report.stages.detect!.failures.length, 14);
+  // The only pair (f.mp4 and gone00.mp4) has no crops, the REAL with crops has no FAKE.
+  assert.match(result.stderr, /folds: wrote 0 rows .* \(dfdc crops made no crops of the FAKEs or their originals in this run: see its lines above\)/);
+  const folds = runCli(['folds', '--root-dir', data, '--output-dir', output, '--out', join(dir, 'folds.csv'), '--quiet'], {});
+  assert.match(folds.stderr, /folds: wrote 0 rows .* \(no FAKE or original of a pair has complete crops: see the line above\)/);
 });
