@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { link, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { makeFolder } from '../util/atomic-write.js';
 import { boundedFileName } from '../util/file-names.js';
 import { processExists } from '../util/processes.js';
 
@@ -61,7 +62,7 @@ export class UnitClaims {
   async take(stage: string, unit: string): Promise<true | Holder> {
     const path = this.pathOf(stage, unit);
     if (!this.folders.has(stage)) {
-      await mkdir(join(this.stateDir, 'claims', stage), { recursive: true });
+      await makeFolder(join(this.stateDir, 'claims', stage));
       this.folders.add(stage);
     }
     for (let attempt = 0; attempt < 3; attempt += 1) {
@@ -110,7 +111,13 @@ export class UnitClaims {
     const claim: ClaimFile = { host: this.host, pid: process.pid, token: randomBytes(8).toString('hex'), since: new Date(this.now()).toISOString() };
     let handle;
     try {
-      handle = await open(path, 'wx');
+      handle = await open(path, 'wx').catch(async (error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        // The claims folder, made at the stage's first claim, is gone: made again, unless the
+        // output folder went with it (makeFolder stops the run then).
+        await makeFolder(dirname(path));
+        return open(path, 'wx');
+      });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw error;

@@ -1,7 +1,7 @@
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LEGACY_STATE_FOLDER_NAME, type OutputPaths } from '../dataset/output-paths.js';
-import { makeFolder, removePath, writeFileAtomic } from '../util/atomic-write.js';
+import { keepFolders, makeFolder, removePath, writeFileAtomic } from '../util/atomic-write.js';
 
 /**
  * The output folder's state folder, made ready once per run: created and proven writable (so a
@@ -12,11 +12,14 @@ import { makeFolder, removePath, writeFileAtomic } from '../util/atomic-write.js
  * counted only once their outputs are verified (src/run/completion.ts).
  */
 export async function openStateFolder(paths: OutputPaths): Promise<void> {
+  // An earlier run in this process may have kept these folders; this run makes them if they are not there.
+  keepFolders([]);
   await makeFolder(paths.stateDir);
   const probe = join(paths.stateDir, `write-check.${process.pid}`);
   await writeFileAtomic(probe, '');
   await rm(probe, { force: true });
   await moveLegacyState(paths);
+  keepFolders([paths.outputDir, paths.stateDir]);
 }
 
 async function isFolder(path: string): Promise<boolean> {

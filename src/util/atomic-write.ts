@@ -1,6 +1,6 @@
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { writeFailure } from './errors.js';
+import { basename, dirname, join, sep } from 'node:path';
+import { FatalError, writeFailure } from './errors.js';
 import { temporaryTarget } from './file-names.js';
 
 /**
@@ -33,21 +33,54 @@ export function temporaryPathFor(path: string): string {
  */
 export async function makeFolder(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    await checkKept(await mkdir(dir, { recursive: true }));
     return;
   } catch (error) {
+    if (error instanceof FatalError) throw error;
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw writeFailure(error, dir);
   }
   let missing = dir;
   while (dirname(missing) !== missing && !(await stat(dirname(missing)).then(() => true, () => false))) missing = dirname(missing);
   try {
     await mkdir(missing);
+    await checkKept(missing);
     await mkdir(dir, { recursive: true });
   } catch (error) {
+    if (error instanceof FatalError) throw error;
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw writeFailure(error, dir);
     await mkdir(dir, { recursive: true }).catch((again: unknown) => {
       throw writeFailure(again, dir);
     });
+  }
+}
+
+/**
+ * Folders a run has made and writes under (the output folder, its state folder): writes make
+ * whatever is missing below them, but never them again. One that is missing was moved or deleted
+ * while the run went on; making it anew would split a unit's files between the old place and the
+ * new, and record as complete a folder that holds only the second half.
+ */
+const keptFolders = new Set<string>();
+
+/** Sets the folders (absolute, made already) writes must never make again, in this thread: a run's, replacing an earlier run's. */
+export function keepFolders(dirs: Iterable<string>): void {
+  keptFolders.clear();
+  for (const dir of dirs) keptFolders.add(dir);
+}
+
+/** The folders keepFolders was given, for a worker thread to keep too. */
+export function keptFolderList(): string[] {
+  return [...keptFolders];
+}
+
+/** `created`, the first folder a recursive mkdir made: if a kept folder is it or below it, that folder had gone. */
+async function checkKept(created: string | undefined): Promise<void> {
+  if (created === undefined) return;
+  for (const kept of keptFolders) {
+    if (kept !== created && !kept.startsWith(created + sep)) continue;
+    // Only what this call just made is removed: empty folders, down to the one asked for.
+    await rm(created, { recursive: true, force: true }).catch(() => undefined);
+    throw new FatalError(`${kept} is gone: it was moved or deleted while dfdc was writing in it; nothing more was written: put it back, or give --output-dir its new place, and rerun`);
   }
 }
 

@@ -1,5 +1,6 @@
 import { Worker, type TransferListItem } from 'node:worker_threads';
 import type { MtcnnBackend } from '../mtcnn/engine.js';
+import { keptFolderList } from '../util/atomic-write.js';
 import { FatalError, errorFromMessage } from '../util/errors.js';
 import type { AnswerMessage, CloseMessage } from './protocol.js';
 import type { TaskKind, TaskOf, ResultOf, WorkerSettings } from './tasks.js';
@@ -138,7 +139,7 @@ export class TaskPool {
   private loaded = false;
 
   constructor(backend: MtcnnBackend, size: number) {
-    this.pool = new WorkerPool(new URL('./worker.js', import.meta.url), { size, workerData: { backend } satisfies WorkerSettings });
+    this.pool = new WorkerPool(new URL('./worker.js', import.meta.url), { size, workerData: { backend, keptFolders: keptFolderList() } satisfies WorkerSettings });
   }
 
   /**

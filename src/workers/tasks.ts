@@ -49,4 +49,6 @@ export type WorkerTask = { [K in TaskKind]: { kind: K; task: TaskOf<K> } }[TaskK
 export interface WorkerSettings {
   /** The MTCNN engine, resolved (never `auto`). */
   backend: MtcnnBackend;
+  /** The folders writes must never make again (util/atomic-write.ts keepFolders): the output folder, its state folder. */
+  keptFolders: string[];
 }

@@ -4,6 +4,7 @@ import { resizeByScale } from '../image/pillow-resize.js';
 import { createMtcnnDetector, type MtcnnDetector } from '../mtcnn/detector.js';
 import { tfjsCore } from '../tfjs/backend.js';
 import { diffCropPairs } from '../ssim/diff-files.js';
+import { keepFolders } from '../util/atomic-write.js';
 import { serveTasks } from './protocol.js';
 import type { ResultOf, TaskKind, WorkerSettings, WorkerTask } from './tasks.js';
 
@@ -14,6 +15,7 @@ import type { ResultOf, TaskKind, WorkerSettings, WorkerTask } from './tasks.js'
  * needs it, so a diffs-only run never starts an engine.
  */
 const settings = workerData as WorkerSettings;
+keepFolders(settings.keptFolders);
 let detector: MtcnnDetector | undefined;
 const mtcnn = (): MtcnnDetector => (detector ??= createMtcnnDetector({ backend: settings.backend }));
 

@@ -1,8 +1,10 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  keepFolders,
+  makeFolder,
   STALE_TEMPORARY_MS,
   TemporaryIndex,
   removeStaleTemporaries,
@@ -85,4 +87,20 @@ test('a shared file sheds only old temporaries: a young one may be another proce
   await removeStaleTemporaries(join(dir, 'p.json'));
   assert.equal(existsSync(old), false);
   assert.equal(existsSync(young), true);
+});
+
+test('a kept folder (the output folder) that went while the run wrote is never made again: a FatalError says so', async () => {
+  const dir = scratchDir('kept-folders');
+  const output = join(dir, 'out');
+  mkdirSync(join(output, 'crops'), { recursive: true });
+  keepFolders([output]);
+  // Below a kept folder that is there, anything missing is made.
+  await writeFileAtomic(join(output, 'crops', 'v', '0_0.png'), 'x');
+  assert.equal(readFileSync(join(output, 'crops', 'v', '0_0.png'), 'utf8'), 'x');
+  // Moved away mid-run: the next write stops the run and leaves nothing where it was.
+  renameSync(output, join(dir, 'moved'));
+  await assert.rejects(writeFileAtomic(join(output, 'crops', '.v.1.tmp', '10_0.png'), 'y'), (error: unknown) => error instanceof FatalError && /out is gone: it was moved or deleted while dfdc was writing in it/.test(error.message));
+  assert.equal(existsSync(output), false);
+  await assert.rejects(makeFolder(join(output, 'landmarks')), FatalError);
+  assert.equal(existsSync(output), false);
 });
