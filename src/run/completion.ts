@@ -72,10 +72,15 @@ function namesHash(names: readonly string[]): string {
 /**
  * Times are compared to the millisecond: file systems keep nanoseconds, but copies made by Node's
  * fs.cp and many other tools keep milliseconds, and such a copy of an output folder must not look
- * changed.
+ * changed. A time of whole seconds is compared to the second: GNU tar's default format and file
+ * systems of coarse times (some network and FUSE mounts) keep no more, and a copy through them
+ * must not look changed either (on a file system of fine times, one time in a thousand falls on
+ * a whole second by chance; then the same size within the same second is taken as the same file).
  */
-function sameMillisecond(a: number | undefined, b: number): boolean {
-  return a !== undefined && Math.floor(a) === Math.floor(b);
+function sameTime(a: number | undefined, b: number): boolean {
+  if (a === undefined) return false;
+  if (Math.floor(a) === Math.floor(b)) return true;
+  return (a % 1000 === 0 || b % 1000 === 0) && Math.floor(a / 1000) === Math.floor(b / 1000);
 }
 
 function isAbsent(error: unknown): boolean {
@@ -147,17 +152,20 @@ async function identityNow(ref: Ref, facts: Facts): Promise<Identity> {
 /**
  * Whether a file or folder still has its recorded identity. A folder's time, on a local file
  * system, changes whenever a file in it is created, removed or renamed: the same time to the
- * nanosecond means the same files, without listing them. Otherwise (a copy that kept only
- * milliseconds, a network file system whose folder times are not to be trusted) the names decide,
- * and for a folder a unit read, the time to the millisecond too.
+ * nanosecond means the same files, without listing them. Otherwise the names decide, and the time
+ * to the millisecond (sameTime) too: always for a folder a unit read, and on a local file system
+ * for a folder a unit wrote (a crop replaced by renaming another file over it keeps the names).
+ * On a network file system, whose folder times are not to be trusted, a written folder's names
+ * alone decide; so do they for a record made before written folders' times were kept.
  */
 async function stillIs(recorded: Identity, ref: Ref, asInput: boolean, facts: Facts): Promise<boolean> {
   const info = await facts.stat(ref.path);
   if (recorded === null || info === null) return recorded === null && info === null;
-  if (ref.kind === 'file') return 'size' in recorded && recorded.size === info.size && sameMillisecond(recorded.mtime, info.mtimeMs);
+  if (ref.kind === 'file') return 'size' in recorded && recorded.size === info.size && sameTime(recorded.mtime, info.mtimeMs);
   if (!('files' in recorded)) return false;
   if (facts.access.kind === 'local' && recorded.mtime === info.mtimeMs) return true;
-  if (asInput && !sameMillisecond(recorded.mtime, info.mtimeMs)) return false;
+  const timeCounts = asInput || (facts.access.kind === 'local' && recorded.mtime !== undefined);
+  if (timeCounts && !sameTime(recorded.mtime, info.mtimeMs)) return false;
   const files = await facts.files(ref.path);
   return files !== null && files.files === recorded.files && files.names === recorded.names;
 }
@@ -191,13 +199,14 @@ export type UnitState =
    * failure must not remove them. `inputBytes`: the size of its largest input that no stage makes
    * (its video), a measure of its work by which the runner orders units.
    */
-  | { readonly state: 'ready'; readonly keep: boolean; readonly inputBytes: number }
+  | { readonly state: 'ready'; readonly keep: boolean; readonly inputBytes: number; readonly changed: boolean }
   /**
    * An input an earlier stage writes is absent, or out of date, and that stage's unit is not
-   * complete. `stale`: this unit's own outputs were made from that input (same path): they are
-   * out of date too.
+   * complete. `changed`: it is there, but no longer what that stage's record says (the input is
+   * out of date, or what it was made from changed). `stale`: it is absent, and this unit's own
+   * outputs were made from it (same path): they are out of date too.
    */
-  | { readonly state: 'waiting'; readonly on: { readonly stage: string; readonly role: string }; readonly stale: boolean }
+  | { readonly state: 'waiting'; readonly on: { readonly stage: string; readonly role: string }; readonly changed: boolean; readonly stale: boolean }
   /** A file the unit reads (its video) is absent or may not be read: it fails, and what it made earlier stays. */
   | { readonly state: 'unavailable'; readonly input: Input; readonly reason: string };
 
@@ -259,8 +268,13 @@ export class StageCompletion {
       // Present and not known to be stale (made by that stage, or by another tool), or absent
       // because the earlier unit, complete, had nothing to give (a video without faces): go on.
       if (present ? upstream !== 'stale' : upstream === 'valid') continue;
-      const stale = record?.inputs.some((entry) => entry.role === input.role && entry.path === encodePath(input.path, this.dirs)) ?? false;
-      return { state: 'waiting', on: { stage: from.stage, role: input.role }, stale };
+      // An input its maker removed (it failed on a video that changed, or the file was deleted)
+      // makes this unit's outputs made from it out of date: a clean run would not have them. One
+      // that is there but changed, its maker not yet run again, leaves them: out of date, they no
+      // longer match their record (later stages wait, folds leaves them out), and a run given
+      // another --root-dir by mistake must not destroy what it cannot make again.
+      const stale = !present && (record?.inputs.some((entry) => entry.role === input.role && entry.path === encodePath(input.path, this.dirs)) ?? false);
+      return { state: 'waiting', on: { stage: from.stage, role: input.role }, changed: present, stale };
     }
     if (valid && !force) return { state: 'complete' };
     let inputBytes = 0;
@@ -274,7 +288,7 @@ export class StageCompletion {
         return { state: 'unavailable', input, reason: isAbsent(error) ? 'absent' : messageOf(error) };
       }
     }
-    return { state: 'ready', keep: valid, inputBytes };
+    return { state: 'ready', keep: valid, inputBytes, changed: record !== undefined && record.settings === this.settings && !valid };
   }
 
   /** Forgets what check() read: call it once units are sorted, before any work. */

@@ -261,8 +261,9 @@ async function runUnitStage<U extends Unit>(
   // Which units are complete, which can be done, which wait for an earlier stage, which cannot run.
   const units = stage.units(run);
   const todo: Todo<U>[] = [];
-  const waitingOn = new Map<string, { stage: string; role: string; count: number }>();
+  const waitingOn = new Map<string, { stage: string; role: string; changed: boolean; count: number }>();
   const states = new Array<Todo<U> | undefined>(units.length);
+  let changed = 0;
   const staleWaiting: { unit: U; writes: Output[] }[] = [];
   if (units.length > CHECKS_WORTH_SAYING) progress.status(`${stage.name}: checking which of ${units.length} units are complete`);
   let checked = 0;
@@ -284,14 +285,20 @@ async function runUnitStage<U extends Unit>(
         return;
       }
       if (state.state === 'complete') recorder.skipped();
-      else if (state.state === 'ready') states[index] = { unit, reads, writes, keep: state.keep, inputBytes: state.inputBytes };
+      else if (state.state === 'ready') {
+        states[index] = { unit, reads, writes, keep: state.keep, inputBytes: state.inputBytes };
+        if (state.changed) changed += 1;
+      }
       else if (state.state === 'unavailable') recorder.failed(unit.subject, unavailableReason(state.input, state.reason));
       else {
-        const key = `${state.on.stage}\0${state.on.role}`;
-        const entry = waitingOn.get(key) ?? { ...state.on, count: 0 };
+        const key = `${state.on.stage}\0${state.on.role}\0${state.changed}`;
+        const entry = waitingOn.get(key) ?? { ...state.on, changed: state.changed, count: 0 };
         entry.count += 1;
         waitingOn.set(key, entry);
-        recorder.waiting(unit.subject, `waits for its ${state.on.role} from dfdc ${state.on.stage}`);
+        recorder.waiting(
+          unit.subject,
+          state.changed ? `its ${state.on.role} changed after dfdc ${state.on.stage} made it, or what it was made from did` : `waits for its ${state.on.role} from dfdc ${state.on.stage}`,
+        );
         if (state.stale) staleWaiting.push({ unit, writes });
       }
     },
@@ -305,19 +312,22 @@ async function runUnitStage<U extends Unit>(
   todo.sort((a, b) => b.inputBytes - a.inputBytes);
 
   const noun = (count: number) => `${count} ${stage.unitNoun}${count === 1 ? '' : 's'}`;
-  if (todo.length === 0 && recorder.report.skipped === 0 && recorder.report.failed === 0 && staleWaiting.length === 0 && waitingOn.size > 0) {
-    // Run before the stage that makes its inputs: say which one, and mark nothing.
-    const [first] = [...waitingOn.values()];
+  const waits = [...waitingOn.values()];
+  if (todo.length === 0 && recorder.report.skipped === 0 && recorder.report.failed === 0 && staleWaiting.length === 0 && waits.length > 0 && waits.every((entry) => entry.changed === waits[0]!.changed)) {
+    // Run before the stage that makes its inputs, or after their maker's records stopped holding: say which, and mark nothing.
+    const [first] = waits;
     progress.message(
-      run.ranBefore.has(first!.stage)
-        ? `${stage.name}: nothing to do: none of the ${noun(units.length)} has its ${first!.role}, which dfdc ${first!.stage} did not make in this run (see its lines above): rerun once those are dealt with`
-        : `${stage.name}: nothing to do yet: none of the ${noun(units.length)} has its ${first!.role}: run dfdc ${first!.stage} first`,
+      first!.changed
+        ? `${stage.name}: nothing to do yet: the ${first!.role} of all ${noun(units.length)} ${CHANGED_WHY.replace('it made', `dfdc ${first!.stage} made`)}: run dfdc ${first!.stage} first, with the settings it was run with`
+        : run.ranBefore.has(first!.stage)
+          ? `${stage.name}: nothing to do: none of the ${noun(units.length)} has its ${first!.role}, which dfdc ${first!.stage} did not make in this run (see its lines above): rerun once those are dealt with`
+          : `${stage.name}: nothing to do yet: none of the ${noun(units.length)} has its ${first!.role}: run dfdc ${first!.stage} first`,
       'error',
     );
     recorder.report.seconds += (Date.now() - started) / 1000;
     return;
   }
-  // A unit that waits for an input it was made from has out-of-date outputs: a clean run would not have them.
+  // A unit whose input its maker removed has out-of-date outputs: a clean run would not have them.
   for (const { unit, writes } of staleWaiting) await clear(unit, writes);
 
   const stop = new AbortController();
@@ -325,6 +335,14 @@ async function runUnitStage<U extends Unit>(
   let fatal: DfdcError | undefined;
   const note = [`${recorder.report.skipped} already complete`, ...(recorder.report.waiting > 0 ? [`${recorder.report.waiting} waiting`] : [])].join(', ');
   progress.start(stage.name, todo.length, note);
+  if (changed > 0) {
+    // At DFDC's size a copy that dropped the times redoes days of work: say why, before it starts.
+    progress.message(
+      `${stage.name}: ${changed} of them ${changed === 1 ? 'was' : 'were'} complete, but a file ${changed === 1 ? 'it' : 'they'} read or wrote has changed since (another size or time, a file added, removed or replaced): redone. ` +
+        'A copy that did not keep times (cp -r, rsync without -t) looks like this; cp -a and rsync -a keep them',
+      'warning',
+    );
+  }
   const unitRun: RunContext = { ...run, signal };
   // The workers start (and load MTCNN) while the first videos are probed and decoded.
   if (stage.pool && todo.length > 0) {
@@ -423,16 +441,26 @@ async function runUnitStage<U extends Unit>(
   for (const [holder, count] of heldElsewhere) {
     progress.message(`${stage.name}: ${noun(count)} left to another process working on this output (${holder}); rerun when it has finished`, 'warning');
   }
-  for (const { stage: upstream, role, count } of waitingOn.values()) {
+  for (const entry of waitingOn.values()) {
+    const { stage: upstream, role, count } = entry;
     const waits = count === 1 ? `${noun(count)} waits for its ${role}` : `${noun(count)} wait for their ${role}`;
     progress.message(
-      run.ranBefore.has(upstream)
-        ? `${stage.name}: ${waits}, which dfdc ${upstream} did not make in this run (see its lines above): rerun once those are dealt with`
-        : `${stage.name}: ${waits} from dfdc ${upstream} (it has not made them, failed on them, or they are out of date): run dfdc ${upstream}, then this stage again`,
+      entry.changed
+        ? `${stage.name}: ${noun(count)} ${count === 1 ? 'waits' : 'wait'} for dfdc ${upstream}: ${count === 1 ? 'its' : 'their'} ${role} ${CHANGED_WHY}: run dfdc ${upstream} with the settings it was run with, then this stage again (what ${stage.name} made of them before stays until then)`
+        : run.ranBefore.has(upstream)
+          ? `${stage.name}: ${waits}, which dfdc ${upstream} did not make in this run (see its lines above): rerun once those are dealt with`
+          : `${stage.name}: ${waits} from dfdc ${upstream} (it has not made them, or failed on them): run dfdc ${upstream}, then this stage again`,
       'warning',
     );
   }
 }
+
+/**
+ * Why inputs that are there but no longer match their maker's record wait: they changed, or what
+ * they were made from did (another --root-dir with the same names, videos downloaded again, a copy
+ * without times).
+ */
+const CHANGED_WHY = 'changed after it made them, or what they were made from did (another --root-dir? videos downloaded again? a copy that did not keep times?)';
 
 /**
  * What shapes a stage's outputs, as provenance and unit records compare it: its settings, and for

@@ -45,22 +45,52 @@ test('a unit with no record is ready; once recorded it is complete; --force make
   s.writeOutputs(['0_0.png', '10_0.png']);
   await markDone(s);
   assert.deepEqual(await s.completion().check('v', s.reads, s.writes, false), { state: 'complete' });
-  assert.deepEqual(await s.completion().check('v', s.reads, s.writes, true), { state: 'ready', keep: true, inputBytes: statSync(s.reads[0]!.path).size }, 'a --force run keeps valid outputs if it fails');
+  assert.deepEqual(await s.completion().check('v', s.reads, s.writes, true), { state: 'ready', keep: true, inputBytes: statSync(s.reads[0]!.path).size, changed: false }, 'a --force run keeps valid outputs if it fails');
 });
 
-test('an output removed, or a file added to an output folder, makes the unit not complete', async () => {
+test('an output removed, or a file added to, put back in or renamed over in an output folder, makes the unit not complete', async () => {
   const s = setUp('outputs');
   s.writeOutputs(['0_0.png', '10_0.png']);
   await markDone(s);
   rmSync(join(s.folder, '10_0.png'));
   assert.equal((await s.completion().check('v', s.reads, s.writes, false)).state, 'ready');
   writeFileSync(join(s.folder, '10_0.png'), 'back');
-  assert.equal((await s.completion().check('v', s.reads, s.writes, false)).state, 'complete', 'the same names again');
+  assert.equal((await s.completion().check('v', s.reads, s.writes, false)).state, 'ready', 'the same names again, but not known to be the same files');
+
+  const r = setUp('outputs-renamed');
+  r.writeOutputs(['0_0.png', '10_0.png']);
+  await markDone(r);
+  // Another video's crop renamed over one of these: the same names, the folder's time changed.
+  writeFileSync(join(r.dirs.outputDir, 'other.png'), 'another face');
+  renameSync(join(r.dirs.outputDir, 'other.png'), join(r.folder, '0_0.png'));
+  assert.equal((await r.completion().check('v', r.reads, r.writes, false)).state, 'ready');
+});
+
+test("on a network file system, a written folder's names decide: a stray file counts, a hidden temporary does not", async () => {
+  const s = setUp('outputs-network');
+  s.writeOutputs(['0_0.png', '10_0.png']);
+  const network = () => new StageCompletion(s.stateDir, 'crops', settingsHash({}), s.dirs, networkFileAccess);
+  await network().markComplete('v', await network().inputIdentities(s.reads), s.writes, {});
   writeFileSync(join(s.folder, '20_0.png'), 'stray');
-  assert.equal((await s.completion().check('v', s.reads, s.writes, false)).state, 'ready');
+  assert.equal((await network().check('v', s.reads, s.writes, false)).state, 'ready');
   rmSync(join(s.folder, '20_0.png'));
   writeFileSync(join(s.folder, '.20_0.png.123.1.tmp'), 'a temporary');
-  assert.equal((await s.completion().check('v', s.reads, s.writes, false)).state, 'complete', 'hidden temporaries do not count');
+  assert.equal((await network().check('v', s.reads, s.writes, false)).state, 'complete', 'hidden temporaries do not count');
+});
+
+test('a copy that kept whole seconds (tar) still counts; another second does not', async () => {
+  const s = setUp('whole-seconds');
+  s.writeOutputs(['0_0.png', '10_0.png']);
+  await markDone(s);
+  const truncate = (path: string, by = 0) => {
+    const seconds = Math.floor(statSync(path).mtimeMs / 1000) + by;
+    utimesSync(path, seconds, seconds);
+  };
+  truncate(s.video);
+  truncate(s.folder);
+  assert.equal((await s.completion().check('v', s.reads, s.writes, false)).state, 'complete');
+  truncate(s.video, 1);
+  assert.equal((await s.completion().check('v', s.reads, s.writes, false)).state, 'ready');
 });
 
 test('an input replaced (another size, or the same size at another time) makes the unit not complete', async () => {
@@ -99,20 +129,21 @@ test('an absent input from an earlier stage waits, unless that stage completed t
   const landmarks = new StageCompletion(s.stateDir, 'landmarks', settingsHash({}), s.dirs);
   const reads: Input[] = [{ role: 'crops', kind: 'folder', path: s.folder, from: { stage: 'crops', unit: 'v' } }];
   const writes: Output[] = [{ role: 'landmarks', kind: 'folder', path: join(s.dirs.outputDir, 'landmarks', 'v') }];
-  assert.deepEqual(await landmarks.check('v', reads, writes, false), { state: 'waiting', on: { stage: 'crops', role: 'crops' }, stale: false });
+  assert.deepEqual(await landmarks.check('v', reads, writes, false), { state: 'waiting', on: { stage: 'crops', role: 'crops' }, changed: false, stale: false });
   // crops done, and it found no face: no crops folder, and that is complete.
   await markDone(s);
   const again = new StageCompletion(s.stateDir, 'landmarks', settingsHash({}), s.dirs);
-  assert.deepEqual(await again.check('v', reads, writes, false), { state: 'ready', keep: false, inputBytes: 0 });
+  assert.deepEqual(await again.check('v', reads, writes, false), { state: 'ready', keep: false, inputBytes: 0, changed: false });
   await again.markComplete('v', await again.inputIdentities(reads), writes, {});
   assert.equal((await again.check('v', reads, writes, false)).state, 'complete');
   // Crops appear that dfdc crops did not record (its record says none): they are out of date, and
-  // landmarks made from them would be too: it waits, and its own outputs are stale.
+  // landmarks made from them would be too: it waits; its own outputs stay until crops has run again.
   s.writeOutputs(['0_0.png']);
   assert.deepEqual(await new StageCompletion(s.stateDir, 'landmarks', settingsHash({}), s.dirs).check('v', reads, writes, false), {
     state: 'waiting',
     on: { stage: 'crops', role: 'crops' },
-    stale: true,
+    changed: true,
+    stale: false,
   });
   // The video was fixed and cropped again: landmarks must be redone.
   await markDone(s);
