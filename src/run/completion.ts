@@ -197,7 +197,9 @@ export type UnitState =
   /**
    * To be (re)done. `keep`: its outputs and record are valid as they are (a --force run), so a
    * failure must not remove them. `inputBytes`: the size of its largest input that no stage makes
-   * (its video), a measure of its work by which the runner orders units.
+   * (its video), a measure of its work by which the runner orders units. `changed`: it was
+   * complete, and a file changed since, not by an earlier stage making its input anew (the runner
+   * says how many before it starts: a copy that lost times looks like this).
    */
   | { readonly state: 'ready'; readonly keep: boolean; readonly inputBytes: number; readonly changed: boolean }
   /**
@@ -261,9 +263,15 @@ export class StageCompletion {
     // Inputs an earlier stage makes come first, and count even for a unit whose own record holds:
     // crops out of date (their video was replaced) make their landmarks out of date too. A video
     // that is gone whose boxes were never made waits for them rather than failing twice.
+    let remade = false;
     for (const input of reads.filter((candidate) => candidate.from)) {
       const from = input.from!;
       const upstream = await this.upstream(from.stage, from.unit, input.path);
+      if (upstream === 'valid' && record && !valid) {
+        // Made anew by the earlier stage since this unit's record (new crops after a video was replaced): the usual cascade.
+        const entry = record.inputs.find((candidate) => candidate.role === input.role && candidate.kind === input.kind);
+        if (entry && !(await stillIs(entry.id, input, true, this.checking))) remade = true;
+      }
       const present = (await this.checking.stat(input.path)) !== null;
       // Present and not known to be stale (made by that stage, or by another tool), or absent
       // because the earlier unit, complete, had nothing to give (a video without faces): go on.
@@ -288,7 +296,9 @@ export class StageCompletion {
         return { state: 'unavailable', input, reason: isAbsent(error) ? 'absent' : messageOf(error) };
       }
     }
-    return { state: 'ready', keep: valid, inputBytes, changed: record !== undefined && record.settings === this.settings && !valid };
+    // `changed`: complete by a record of today's settings, and what it read or wrote changed since,
+    // not because an earlier stage made its input anew: a replaced file, or a copy that lost times.
+    return { state: 'ready', keep: valid, inputBytes, changed: record !== undefined && record.settings === this.settings && !valid && !remade };
   }
 
   /** Forgets what check() read: call it once units are sorted, before any work. */

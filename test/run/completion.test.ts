@@ -252,3 +252,21 @@ test('on a network file system (asynchronous calls, folder times not trusted) a 
   utimesSync(s.folder, new Date(Math.floor(time)), new Date(Math.floor(time)));
   assert.equal((await network().check('v', s.reads, s.writes, false)).state, 'ready', 'the names decide, whatever the folder time says');
 });
+
+test('a unit whose files changed since its record is "changed"; one whose input an earlier stage made anew is not', async () => {
+  const s = setUp('changed');
+  s.writeOutputs(['0_0.png']);
+  await markDone(s);
+  writeFileSync(join(s.folder, '10_0.png'), 'added');
+  assert.equal((await s.completion().check('v', s.reads, s.writes, false)).state === 'ready' && (await s.completion().check('v', s.reads, s.writes, false) as { changed: boolean }).changed, true);
+  // Landmarks made from the crops, then crops made anew by dfdc crops: the usual cascade.
+  await markDone(s);
+  const reads: Input[] = [{ role: 'crops', kind: 'folder', path: s.folder, from: { stage: 'crops', unit: 'v' } }];
+  const writes: Output[] = [{ role: 'landmarks', kind: 'folder', path: join(s.dirs.outputDir, 'landmarks', 'v') }];
+  mkdirSync(writes[0]!.path, { recursive: true });
+  const landmarks = () => new StageCompletion(s.stateDir, 'landmarks', settingsHash({}), s.dirs);
+  await landmarks().markComplete('v', await landmarks().inputIdentities(reads), writes, {});
+  writeFileSync(join(s.folder, '20_0.png'), 'new crop');
+  await markDone(s);
+  assert.deepEqual(await landmarks().check('v', reads, writes, false), { state: 'ready', keep: false, inputBytes: 0, changed: false });
+});
