@@ -261,7 +261,7 @@ async function runUnitStage<U extends Unit>(
   // Which units are complete, which can be done, which wait for an earlier stage, which cannot run.
   const units = stage.units(run);
   const todo: Todo<U>[] = [];
-  const waitingOn = new Map<string, { stage: string; role: string; changed: boolean; count: number }>();
+  const waitingOn = new Map<string, { stage: string; role: string; changed: boolean; count: number; where: string }>();
   const states = new Array<Todo<U> | undefined>(units.length);
   let changed = 0;
   const staleWaiting: { unit: U; writes: Output[] }[] = [];
@@ -292,7 +292,9 @@ async function runUnitStage<U extends Unit>(
       else if (state.state === 'unavailable') recorder.failed(unit.subject, unavailableReason(state.input, state.reason));
       else {
         const key = `${state.on.stage}\0${state.on.role}\0${state.changed}`;
-        const entry = waitingOn.get(key) ?? { ...state.on, changed: state.changed, count: 0 };
+        // Where the input was looked for: a typo in --crops-dir shows there.
+        const where = dirname(reads.find((input) => input.from && input.role === state.on.role)?.path ?? run.paths.outputDir);
+        const entry = waitingOn.get(key) ?? { ...state.on, changed: state.changed, count: 0, where };
         entry.count += 1;
         waitingOn.set(key, entry);
         recorder.waiting(
@@ -321,7 +323,7 @@ async function runUnitStage<U extends Unit>(
         ? `${stage.name}: nothing to do yet: the ${first!.role} of all ${noun(units.length)} ${CHANGED_WHY.replace('it made', `dfdc ${first!.stage} made`)}: run dfdc ${first!.stage} first, with the settings it was run with`
         : run.ranBefore.has(first!.stage)
           ? `${stage.name}: nothing to do: none of the ${noun(units.length)} has its ${first!.role}, which dfdc ${first!.stage} did not make in this run (see its lines above): rerun once those are dealt with`
-          : `${stage.name}: nothing to do yet: none of the ${noun(units.length)} has its ${first!.role}: run dfdc ${first!.stage} first`,
+          : `${stage.name}: nothing to do yet: none of the ${noun(units.length)} has its ${first!.role} in ${first!.where}: run dfdc ${first!.stage} first${first!.role === 'crops' ? ' (or check --crops-dir)' : ''}`,
       'error',
     );
     recorder.report.seconds += (Date.now() - started) / 1000;

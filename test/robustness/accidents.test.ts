@@ -53,7 +53,7 @@ test('a typo in --crops-dir deletes nothing: landmarks and diffs wait, exit 1, a
   for (const [stage, units] of [['landmarks', '5 REAL videos'], ['diffs', '4 FAKEs']]) {
     const result = runCli([stage, '--root-dir', sampleRoot, '--output-dir', out, '--crops-dir', 'crops2', '--quiet']);
     assert.equal(result.status, 1, result.stderr);
-    assert.match(result.stderr, new RegExp(`^${stage}: nothing to do yet: none of the ${units} has its crops: run dfdc crops first$`, 'm'));
+    assert.match(result.stderr, new RegExp(`^${stage}: nothing to do yet: none of the ${units} has its crops in ${join(out, 'crops2')}: run dfdc crops first \\(or check --crops-dir\\)$`, 'm'));
   }
   assertSameOutputs(out);
 });

@@ -95,12 +95,12 @@ test('landmarks or diffs run before crops name the stage to run first, mark noth
     const early = runCli([stage, '--root-dir', sample, '--output-dir', out, '--quiet']);
     assert.equal(early.status, 1, early.stderr);
     const noun = stage === 'landmarks' ? '5 REAL videos' : '4 FAKEs';
-    assert.deepEqual(early.lines, [`${stage}: nothing to do yet: none of the ${noun} has its crops: run dfdc crops first`]);
+    assert.deepEqual(early.lines, [`${stage}: nothing to do yet: none of the ${noun} has its crops in ${join(out, 'crops')}: run dfdc crops first (or check --crops-dir)`]);
     assert.equal(existsSync(join(out, '.run-state', 'units', stage)), false, `${stage} marked units`);
   }
   const crops = runCli(['crops', '--root-dir', sample, '--output-dir', out, '--quiet']);
   assert.equal(crops.status, 1, 'crops before detect waits too');
-  assert.deepEqual(crops.lines, ['crops: nothing to do yet: none of the 9 videos has its boxes: run dfdc detect first']);
+  assert.deepEqual(crops.lines, [`crops: nothing to do yet: none of the 9 videos has its boxes in ${join(out, 'boxes')}: run dfdc detect first`]);
   for (const args of [['detect', '--every', '10'], ['crops'], ['landmarks'], ['diffs'], ['folds', '--out', join(out, 'folds.csv'), '--n-splits', '2', '--parts', '2']]) {
     const result = runCli([...args, '--root-dir', sample, '--output-dir', out]);
     assert.equal(result.status, 0, `${args[0]}: ${result.stderr}`);
