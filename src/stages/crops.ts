@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readBoxesFile, type FrameBoxes } from '../dataset/boxes-file.js';
-import { originalOf, type Video } from '../dataset/dataset.js';
+import { missingVideoReason, originalOf, type Video } from '../dataset/dataset.js';
 import { FRAME_STEP, cropFileName } from '../dataset/output-paths.js';
 import { cropRectForBox, extractCrop, type CropGeometry } from '../image/crop.js';
 import { writeRgbPng } from '../image/png.js';
@@ -46,7 +46,7 @@ export const cropsStage: UnitStage<typeof cropsSettings, CropsUnit, CropsRun> = 
   reads: ({ video }, run) => {
     const original = originalOf(video);
     return [
-      { role: 'video', kind: 'file', path: video.path, absent: 'file not found (listed in metadata.json)' },
+      { role: 'video', kind: 'file', path: video.path, absent: missingVideoReason(run.dataset) },
       { role: 'boxes', kind: 'file', path: run.paths.boxesFile(original.id), from: { stage: 'detect', unit: original.id } },
       ...(video.label === 'FAKE' ? [{ role: 'original video', kind: 'file' as const, path: original.path, optional: true }] : []),
     ];

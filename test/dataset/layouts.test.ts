@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadDataset, type Dataset } from '../../src/dataset/dataset.js';
+import { loadDataset, missingVideoReason, type Dataset } from '../../src/dataset/dataset.js';
 import { assignFolds } from '../../src/dataset/folds.js';
 import { groupsOf } from '../../src/dataset/groups.js';
 import type { DatasetOptions } from '../../src/dataset/dataset.js';
@@ -212,6 +212,17 @@ test('a partial download: the terminal gets ten lines of a folder and how many m
   assert.match(folds.stderr, /15 more problem\(s\) like the ones above \(every one is in the output of dfdc index --root-dir /);
   const index = runCli(['index', '--root-dir', dir]);
   assert.equal(index.stderr.split('\n').filter((line) => line.includes('is not there; fake skipped')).length, 25);
+});
+
+test('a listed video whose file is absent is said to be listed in the file that lists it', async () => {
+  const manifest = root({ 'lists/videos.csv': 'path,label,original\na.mp4,REAL,\ngone.mp4,REAL,\n', 'a.mp4': '' });
+  const dataset = await load(manifest, { manifest: join(manifest, 'lists/videos.csv') });
+  assert.deepEqual(dataset.missingVideos.map((video) => video.relativePath), ['gone.mp4']);
+  assert.equal(missingVideoReason(dataset), 'file not found (listed in lists/videos.csv)');
+  const dfdcp = root({ 'dataset.json': '{"original_videos/1/a.mp4": {"label": "real", "set": "train"}}' });
+  assert.equal(missingVideoReason(await load(dfdcp)), 'file not found (listed in dataset.json)');
+  const dfdc = root({ 'dfdc_train_part_0/metadata.json': '{"gone.mp4": {"label": "REAL"}}' });
+  assert.equal(missingVideoReason(await load(dfdc)), 'file not found (listed in metadata.json)');
 });
 
 test('FaceForensics++ splits: a folder that is not there is a usage error, a file that is not a pair list stops the run', async () => {

@@ -4,7 +4,7 @@ import { readListFile } from '../../util/file-system.js';
 import type { DatasetDirs } from '../dirs.js';
 import { parseMetadata, videoIdOf, type ParsedMetadata } from '../metadata.js';
 import { outputPaths } from '../output-paths.js';
-import { findParts, type Part } from '../parts.js';
+import { findParts, METADATA_FILE_NAME, type Part } from '../parts.js';
 import type { Problem } from '../problems.js';
 import { videoId } from '../video-id.js';
 import type { Layout, ListedVideo, Listing } from './layout.js';
@@ -78,7 +78,7 @@ export function listParts(contents: readonly PartContents[]): Listing {
       }
     }
   }
-  return { videos, parts, problems, rejected, notListed: 'is not in any metadata.json' };
+  return { videos, parts, problems, rejected, notListed: 'is not in any metadata.json', listName: METADATA_FILE_NAME };
 }
 
 /** The name in `files` that is `name` in another Unicode normalisation, if any. */

@@ -64,6 +64,12 @@ export interface Listing {
   readonly rejected: ReadonlySet<string>;
   /** What to say of an original that no listing has, e.g. `is not in any metadata.json`. */
   readonly notListed: string;
+  /**
+   * What lists the videos, as messages about a listed video whose file is absent name it:
+   * `metadata.json` (each part's), `dataset.json`, the manifest's file. Layouts that list the
+   * files they find (FaceForensics++, Celeb-DF) name their folders, and never have such a video.
+   */
+  readonly listName: string;
 }
 
 export interface Layout {
