@@ -214,7 +214,7 @@ test('a partial download: the terminal gets ten lines of a folder and how many m
   assert.equal(index.stderr.split('\n').filter((line) => line.includes('is not there; fake skipped')).length, 25);
 });
 
-test('a listed video whose file is absent is said to be listed in the file that lists it', async () => {
+test('a listed video whose file is absent is said to be listed in the file that lists it; dfdc index names each one', async () => {
   const manifest = root({ 'lists/videos.csv': 'path,label,original\na.mp4,REAL,\ngone.mp4,REAL,\n', 'a.mp4': '' });
   const dataset = await load(manifest, { manifest: join(manifest, 'lists/videos.csv') });
   assert.deepEqual(dataset.missingVideos.map((video) => video.relativePath), ['gone.mp4']);
@@ -223,6 +223,10 @@ test('a listed video whose file is absent is said to be listed in the file that 
   assert.equal(missingVideoReason(await load(dfdcp)), 'file not found (listed in dataset.json)');
   const dfdc = root({ 'dfdc_train_part_0/metadata.json': '{"gone.mp4": {"label": "REAL"}}' });
   assert.equal(missingVideoReason(await load(dfdc)), 'file not found (listed in metadata.json)');
+  // The CSV rows do not say which files are absent: stderr names every one before the count.
+  const index = runCli(['index', '--root-dir', manifest, '--manifest', join(manifest, 'lists/videos.csv')]);
+  assert.equal(index.status, 0, index.stderr);
+  assert.match(index.stderr, /^dfdc: gone\.mp4: file not found \(listed in lists\/videos\.csv\)\ndfdc: 1 listed video\(s\) are not on disk \(each named above\)/m);
 });
 
 test('FaceForensics++ splits: a folder that is not there is a usage error, a file that is not a pair list stops the run', async () => {
