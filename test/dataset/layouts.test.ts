@@ -88,6 +88,16 @@ test('a root that matches no layout, or two, is a usage error saying what each e
   await assert.rejects(load(root({ 'original_sequences/youtube/c23/videos/000.mp4': '' }), { compression: ['raw'] }), /no video found as ffpp with --compression raw/);
 });
 
+test('a DFDC part folder given as the root gets one line saying to give its parent, recognised or forced', async () => {
+  const dir = root({ 'dfdc_train_part_0/metadata.json': '{"a.mp4": {"label": "REAL"}}', 'dfdc_train_part_0/a.mp4': '' });
+  const part = join(dir, 'dfdc_train_part_0');
+  const partFolder = (error: unknown) =>
+    error instanceof UsageError && /^--root-dir .*: metadata\.json is at its top, as in a DFDC part folder: give its parent folder \(the one holding the dfdc_train_part_\* folders/.test(error.message) && !/ffpp/.test(error.message);
+  await assert.rejects(load(part), partFolder);
+  await assert.rejects(load(part, { dataset: 'dfdc' }), partFolder);
+  assert.equal((await load(dir)).videos.length, 1, 'its parent is the root');
+});
+
 test('FaceForensics++: names that fit no pattern or hold control characters are left out with one line each', async () => {
   const dataset = await load(
     root({

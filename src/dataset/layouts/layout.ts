@@ -78,6 +78,12 @@ export interface Layout {
   readonly expects: string;
   /** Whether DATA_ROOT looks like this layout. `entries`: the names at its top level. */
   recognises(rootDir: string, entries: ReadonlySet<string>, options: LayoutOptions): Promise<boolean>;
+  /**
+   * For a root this layout does not recognise: the message when its top shows it is one of the
+   * layout's inner folders (a DFDC part folder) rather than the root, else undefined. Said instead
+   * of every layout's expectations, which would not tell the user to go one folder up.
+   */
+  innerFolder?(rootDir: string, entries: ReadonlySet<string>): string | undefined;
   list(dirs: DatasetDirs, options: LayoutOptions): Promise<Listing>;
   /** The detection scale `--scale layout` resolves to (README: "Detection size"). */
   readonly detectionScale: number | 'auto';
