@@ -40,6 +40,7 @@ export const cropsStage: UnitStage<typeof cropsSettings, CropsUnit, CropsRun> = 
   description: "Stage 2 (extract-crops): cut each face box (the original's boxes, for a FAKE) out of every 10th frame of every video, as PNG",
   settings: cropsSettings,
   unitNoun: 'video',
+  workersHelp: 'videos cut at once, each by its own ffmpeg',
   readsCrops: true,
   writesCrops: true,
   units: (run) => run.selection.videos.map((video) => ({ id: video.id, subject: videoSubject(video), video })),

@@ -78,6 +78,7 @@ export const detectStage: UnitStage<typeof detectSettings, DetectUnit, undefined
   settings: detectSettings,
   unitNoun: 'REAL video',
   pool: 'mtcnn',
+  workersHelp: 'worker threads, one MTCNN engine each',
   readsCrops: false,
   resolveSettings: (settings, run) => (settings.scale === 'layout' ? { ...settings, scale: layoutNamed(run.dataset.layout).detectionScale } : settings),
   units: (run) => run.selection.reals.map((video) => ({ id: video.id, subject: videoSubject(video), video })),
