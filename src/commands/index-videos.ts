@@ -16,10 +16,10 @@ import { addOptions } from './options.js';
  * (path relative to DATA_ROOT, original an id, group the fold group), then on stderr what was left
  * out and why. How a user checks a layout before a long run, and how ids map to files.
  */
-const { rootDir, outputDir } = datasetDirsOptions;
+// No --output-dir: the index reads DATA_ROOT and writes only its CSV (--out).
+const { rootDir } = datasetDirsOptions;
 const indexOptions = {
   rootDir,
-  outputDir,
   ...datasetOptions,
   out: option(z.string().min(1, 'must not be empty').optional(), {
     help: 'the CSV to write, relative to the current directory',

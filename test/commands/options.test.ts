@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { pipelineCommand, stageCommand } from '../../src/commands/options.js';
+import { indexCommand } from '../../src/commands/index-videos.js';
 import { runCommand } from '../../src/commands/run.js';
 import type { Stage } from '../../src/run/stage.js';
 import { cropsStage } from '../../src/stages/crops.js';
@@ -51,4 +52,8 @@ test('--workers says what it sets for each command: MTCNN engines, videos cut at
   assert.match(help(stageCommand(cropsStage)), /--workers <n> videos cut at once, each by its own ffmpeg \(default:/);
   assert.match(help(stageCommand(diffsStage)), /--workers <n> worker threads computing the SSIM diff masks \(default:/);
   assert.match(help(runCommand()), /--workers <n> detect, landmarks: worker threads, one MTCNN engine each; crops: videos cut at once, each by its own ffmpeg; diffs: worker threads computing the SSIM diff masks \(default:/);
+});
+
+test('dfdc index takes no --output-dir: it writes nothing but its CSV', () => {
+  assert.doesNotMatch(help(indexCommand()), /--output-dir/);
 });
