@@ -39,7 +39,8 @@ export function buildProgram(context: ProgramContext = {}): Command {
         `ffmpeg: ${context.ffmpeg ?? 'FFMPEG_PATH, else ffmpeg on PATH, else the static build from the @ffmpeg-installer npm package'}`,
         `MTCNN engine (--backend auto): ${context.engine ?? 'native (ONNX Runtime, where onnxruntime-node loads), else wasm'}`,
         'Exit codes: 0 done; 1 some videos or records failed (see run-report.json); 2 bad command line;',
-        '            3 the run could not go on (ffmpeg missing, output not writable, disk full, fold leak);',
+        '            3 the run could not go on (ffmpeg missing, output not writable, disk full, fold leak,',
+        '              outputs made with other settings: --force redoes them);',
         '            130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (units in progress stopped, report written).',
       ].join('\n'),
     );

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { z } from 'zod';
-import { loadDataset, type Dataset, type Video } from '../dataset/dataset.js';
+import { loadDataset, missingVideoReason, type Dataset, type Video } from '../dataset/dataset.js';
 import { datasetDirsOptions, resolveDatasetDirs } from '../dataset/dirs.js';
 import { datasetOptions } from '../dataset/layouts/index.js';
 import { formatProblem } from '../dataset/problems.js';
@@ -16,10 +16,10 @@ import { addOptions } from './options.js';
  * (path relative to DATA_ROOT, original an id, group the fold group), then on stderr what was left
  * out and why. How a user checks a layout before a long run, and how ids map to files.
  */
-const { rootDir, outputDir } = datasetDirsOptions;
+// No --output-dir: the index reads DATA_ROOT and writes only its CSV (--out).
+const { rootDir } = datasetDirsOptions;
 const indexOptions = {
   rootDir,
-  outputDir,
   ...datasetOptions,
   out: option(z.string().min(1, 'must not be empty').optional(), {
     help: 'the CSV to write, relative to the current directory',
@@ -62,8 +62,12 @@ export function indexCommand(): Command {
       }
     }
     for (const problem of dataset.problems) process.stderr.write(`dfdc: ${formatProblem(problem)}\n`);
+    // Every one, as every problem above: the CSV rows do not say which files are absent, and the index
+    // is where a user looks for them before a run.
+    const reason = missingVideoReason(dataset);
+    for (const video of dataset.missingVideos) process.stderr.write(`dfdc: ${video.relativePath}: ${reason}\n`);
     const missing = dataset.missingVideos.length;
-    if (missing > 0) process.stderr.write(`dfdc: ${missing} listed video(s) are not on disk (first: ${dataset.missingVideos[0]!.relativePath}); they are listed above\n`);
+    if (missing > 0) process.stderr.write(`dfdc: ${missing} listed video(s) are not on disk (each named above); the stages that decode videos fail them\n`);
     const fakes = dataset.fakes.length;
     process.stderr.write(`dfdc: index: ${dataset.layout} layout, ${dataset.videos.length} videos (${dataset.reals.length} REAL, ${fakes} FAKE), ${dataset.problems.length} left out or in doubt${options.out ? `: wrote ${options.out}` : ''}\n`);
     process.exitCode = dataset.problems.length > 0 ? ExitCode.SomeFailed : ExitCode.Ok;

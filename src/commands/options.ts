@@ -72,7 +72,15 @@ function runShape(stages: readonly Stage[]): Shape {
   const units = stages.filter((stage) => stage.kind === 'units');
   if (units.length === 0) return { quiet: runOptions.quiet, json: runOptions.json };
   const mtcnn = units.some((stage) => stage.pool === 'mtcnn');
-  return { ...workersOption, ...(mtcnn ? backendOption : {}), ...runOptions };
+  return { ...workersOption(workersHelp(units)), ...(mtcnn ? backendOption : {}), ...runOptions };
+}
+
+/** `--workers`' help: the stage's own meaning, or each meaning with the stages it holds for (`dfdc run`). */
+function workersHelp(units: readonly Extract<Stage, { kind: 'units' }>[]): string {
+  if (units.length === 1) return units[0]!.workersHelp;
+  const stagesOf = new Map<string, string[]>();
+  for (const stage of units) stagesOf.set(stage.workersHelp, [...(stagesOf.get(stage.workersHelp) ?? []), stage.name]);
+  return [...stagesOf].map(([help, names]) => `${names.join(', ')}: ${help}`).join('; ');
 }
 
 /** The folders, and the layout of DATA_ROOT with its options: every command that reads a data set takes them. */

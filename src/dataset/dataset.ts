@@ -84,6 +84,8 @@ export interface Dataset {
   readonly pairs: readonly Pair[];
   /** Accepted videos whose file is not in their part folder. Not a problem by itself. */
   readonly missingVideos: readonly Video[];
+  /** What lists the videos (`metadata.json`, `dataset.json`, the manifest's file): the layout's Listing.listName. */
+  readonly listName: string;
   /** Unreadable metadata files, bad records, duplicate names, FAKEs without a usable original. */
   readonly problems: readonly Problem[];
 }
@@ -193,8 +195,14 @@ export function assembleDataset(rootDir: string, layout: LayoutName, listing: Li
     fakes: videos.filter((video): video is FakeVideo => video.label === 'FAKE'),
     pairs: [...reals.values()].filter((real) => fakesOf.has(real)).map((original) => ({ original, fakes: fakesOf.get(original)! })),
     missingVideos: videos.filter((video) => present.get(video.id) === false),
+    listName: listing.listName,
     problems,
   };
+}
+
+/** Why a unit fails whose video is listed but absent: names the list that has it, which the layout knows. */
+export function missingVideoReason(dataset: Dataset): string {
+  return `file not found (listed in ${dataset.listName})`;
 }
 
 function whyNoOriginal(itself: boolean, id: string, accepted: ReadonlyMap<string, ListedVideo>, rejected: ReadonlySet<string>, notListed: string): string {

@@ -41,10 +41,11 @@ export interface DatasetDirs {
 }
 
 /**
- * Checks that the root exists and is a folder; resolves the output and crops folders. With
- * `writesCrops` (a command that cuts crops, and so also deletes and replaces crops folders), the
- * crops folder must be a folder of its own inside the output folder: not the output folder itself
- * or DATA_ROOT (where `crops/<id>` could be a part folder), not another output folder, not a part.
+ * Checks that the root exists and is a folder, and that the output folder is not a file; resolves
+ * the output and crops folders. With `writesCrops` (a command that cuts crops, and so also deletes
+ * and replaces crops folders), the crops folder must be a folder of its own inside the output
+ * folder: not the output folder itself or DATA_ROOT (where `crops/<id>` could be a part folder),
+ * not another output folder, not a part.
  */
 export function resolveDatasetDirs(options: DatasetDirsOptions, { writesCrops = false } = {}): DatasetDirs {
   const rootDir = resolve(options.rootDir);
@@ -53,6 +54,8 @@ export function resolveDatasetDirs(options: DatasetDirsOptions, { writesCrops = 
   }
   if (!statSync(rootDir).isDirectory()) throw new UsageError(`--root-dir ${options.rootDir} is a file: give the folder that holds the data set`);
   const outputDir = resolve(options.outputDir ?? rootDir);
+  // A mistaken argument, as a file for --root-dir is: not a file in the way of a run to move aside.
+  if (statSync(outputDir, { throwIfNoEntry: false })?.isDirectory() === false) throw new UsageError(`--output-dir ${options.outputDir} is a file: give --output-dir a folder`);
   const cropsDir = resolve(outputDir, options.cropsDir);
   const flag = `--crops-dir ${options.cropsDir}`;
   const within = (dir: string, base: string) => {

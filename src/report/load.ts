@@ -150,6 +150,7 @@ export async function loadReportData(input: ReportInput): Promise<ReportPageData
     unreadableReports: input.runReports.unreadable,
     problems,
     missingVideos,
+    listName: dataset.listName,
   };
 }
 

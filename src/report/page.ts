@@ -101,6 +101,8 @@ export interface ReportPageData {
   readonly problems: readonly ReportEntry[];
   /** `<part>/<name>` of the listed videos whose file is missing. */
   readonly missingVideos: readonly string[];
+  /** What lists them (Dataset.listName): `metadata.json`, `dataset.json`, the manifest's file. */
+  readonly listName: string;
 }
 
 /** Stages in pipeline order; any other stage name found in a report comes after, by name. */
@@ -346,7 +348,7 @@ function problemsSection(data: ReportPageData): string {
   if (data.missingVideos.length > 0) {
     lines.push(
       '<details class="missing-videos">',
-      `<summary>${count(data.missingVideos.length)} video file(s) listed in metadata.json are missing (stages that decode videos skip them)</summary>`,
+      `<summary>${count(data.missingVideos.length)} video file(s) listed in ${escapeHtml(data.listName)} are missing (stages that decode videos skip them)</summary>`,
       '<ul>',
       ...data.missingVideos.map((name) => `<li><code>${escapeHtml(name)}</code></li>`),
       '</ul>',

@@ -32,14 +32,19 @@ export const runOptions = {
   json: option(z.boolean().default(false), { help: 'print the run summary as JSON on stdout' }),
 };
 
-/** `--workers`: every stage with a pool or with several videos in flight. */
-export const workersOption = {
-  workers: option(wholeNumber(1).optional(), {
-    help: 'worker threads (one MTCNN engine each), and videos in flight for crops',
-    value: 'n',
-    defaultText: 'the CPUs this process may use (affinity, cgroup quota), fewer if its memory limit allows fewer',
-  }),
-};
+/**
+ * `--workers`: every stage with a pool or with several videos in flight. `help` says what it sets
+ * for the command's stages (their workersHelp), since that differs from stage to stage.
+ */
+export function workersOption(help: string) {
+  return {
+    workers: option(wholeNumber(1).optional(), {
+      help,
+      value: 'n',
+      defaultText: 'the CPUs this process may use (affinity, cgroup quota), fewer if its memory limit allows fewer',
+    }),
+  };
+}
 
 /** `--backend`: stages that run MTCNN. */
 export const backendOption = {
@@ -50,5 +55,5 @@ export const backendOption = {
   }),
 };
 
-const runOptionsSchema = z.object({ ...runOptions, ...workersOption, ...backendOption });
+const runOptionsSchema = z.object({ ...runOptions, ...workersOption(''), ...backendOption });
 export type RunOptions = z.infer<typeof runOptionsSchema>;

@@ -93,7 +93,7 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   if (missingSelected.length > 0) {
     const first = missingSelected[0]!;
     progress.message(
-      `${missingSelected.length} video(s) listed in metadata are not on disk (first: ${first.relativePath}); the stages that decode them fail them (the run report lists every one)`,
+      `${missingSelected.length} video(s) listed in ${dataset.listName} are not on disk (first: ${first.relativePath}); the stages that decode them fail them (the run report lists every one)`,
       'warning',
     );
   }

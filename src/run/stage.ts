@@ -123,6 +123,8 @@ export interface UnitStage<S extends SettingsSchema = SettingsSchema, U extends 
   readonly unitNoun: string;
   /** 'mtcnn': it runs MTCNN in the worker pool (so it takes --backend); 'plain': the pool without TF.js. */
   readonly pool?: 'mtcnn' | 'plain';
+  /** What `--workers` sets for this stage, for `--help`: `worker threads, one MTCNN engine each`. */
+  readonly workersHelp: string;
   /** Whether it reads the crops folder (so it takes --crops-dir). */
   readonly readsCrops: boolean;
   /** Whether it writes (and so replaces) crops folders: its --crops-dir must then be a folder of its own in the output folder. */

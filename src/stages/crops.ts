@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readBoxesFile, type FrameBoxes } from '../dataset/boxes-file.js';
-import { originalOf, type Video } from '../dataset/dataset.js';
+import { missingVideoReason, originalOf, type Video } from '../dataset/dataset.js';
 import { FRAME_STEP, cropFileName } from '../dataset/output-paths.js';
 import { cropRectForBox, extractCrop, type CropGeometry } from '../image/crop.js';
 import { writeRgbPng } from '../image/png.js';
@@ -40,13 +40,14 @@ export const cropsStage: UnitStage<typeof cropsSettings, CropsUnit, CropsRun> = 
   description: "Stage 2 (extract-crops): cut each face box (the original's boxes, for a FAKE) out of every 10th frame of every video, as PNG",
   settings: cropsSettings,
   unitNoun: 'video',
+  workersHelp: 'videos cut at once, each by its own ffmpeg',
   readsCrops: true,
   writesCrops: true,
   units: (run) => run.selection.videos.map((video) => ({ id: video.id, subject: videoSubject(video), video })),
   reads: ({ video }, run) => {
     const original = originalOf(video);
     return [
-      { role: 'video', kind: 'file', path: video.path, absent: 'file not found (listed in metadata.json)' },
+      { role: 'video', kind: 'file', path: video.path, absent: missingVideoReason(run.dataset) },
       { role: 'boxes', kind: 'file', path: run.paths.boxesFile(original.id), from: { stage: 'detect', unit: original.id } },
       ...(video.label === 'FAKE' ? [{ role: 'original video', kind: 'file' as const, path: original.path, optional: true }] : []),
     ];

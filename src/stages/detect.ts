@@ -1,7 +1,7 @@
 import type { TransferListItem } from 'node:worker_threads';
 import { z } from 'zod';
 import { serializeBoxes, type Box } from '../dataset/boxes-file.js';
-import type { RealVideo } from '../dataset/dataset.js';
+import { missingVideoReason, type RealVideo } from '../dataset/dataset.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import type { UnitOutcome, UnitStage } from '../run/stage.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -78,10 +78,11 @@ export const detectStage: UnitStage<typeof detectSettings, DetectUnit, undefined
   settings: detectSettings,
   unitNoun: 'REAL video',
   pool: 'mtcnn',
+  workersHelp: 'worker threads, one MTCNN engine each',
   readsCrops: false,
   resolveSettings: (settings, run) => (settings.scale === 'layout' ? { ...settings, scale: layoutNamed(run.dataset.layout).detectionScale } : settings),
   units: (run) => run.selection.reals.map((video) => ({ id: video.id, subject: videoSubject(video), video })),
-  reads: ({ video }) => [{ role: 'video', kind: 'file', path: video.path, absent: 'file not found (listed in metadata.json)' }],
+  reads: ({ video }, run) => [{ role: 'video', kind: 'file', path: video.path, absent: missingVideoReason(run.dataset) }],
   writes: ({ video }, run) => [{ role: 'boxes', kind: 'file', path: run.paths.boxesFile(video.id) }],
   // At least two videos in flight keep every worker busy across video boundaries.
   concurrency: (run) => Math.max(2, run.workers),

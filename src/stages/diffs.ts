@@ -32,6 +32,7 @@ export const diffsStage: UnitStage<typeof diffsSettings, DiffsUnit, undefined> =
   settings: diffsSettings,
   unitNoun: 'FAKE',
   pool: 'plain',
+  workersHelp: 'worker threads computing the SSIM diff masks',
   readsCrops: true,
   units: (run) => run.selection.pairs.flatMap(({ original, fakes }) => fakes.map((fake) => ({ id: fake.id, subject: videoSubject(fake), fake, original }))),
   reads: ({ fake, original }, run) => [

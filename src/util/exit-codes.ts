@@ -8,7 +8,7 @@ export const ExitCode = {
   SomeFailed: 1,
   /** Bad command line: unknown option, invalid value. Nothing was done. */
   Usage: 2,
-  /** The run could not go on: ffmpeg missing, output not writable, disk full, a leak between folds. */
+  /** The run could not go on: ffmpeg missing, output not writable, disk full, a leak between folds, outputs made with other settings. */
   Fatal: 3,
   /** Stopped by SIGHUP (the terminal or SSH session closed): 128 + 1, as a shell reports it. */
   HungUp: 129,

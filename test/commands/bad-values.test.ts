@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runCli, scratchDir } from '../helpers/cli.js';
 import { sampleRoot } from '../helpers/shared.js';
 
@@ -27,3 +28,12 @@ for (const [what, args, env, message] of cases) {
     assert.match(result.lines[0]!, message);
   });
 }
+
+test('an --output-dir that is a file is refused in one line, exit 2, and the file is left as it was', () => {
+  const file = join(scratchDir('bad-values'), 'README.md');
+  writeFileSync(file, 'notes\n');
+  const result = runCli(['detect', '--root-dir', sampleRoot, '--output-dir', file]);
+  assert.equal(result.status, 2, result.stderr);
+  assert.deepEqual(result.lines, [`dfdc: --output-dir ${file} is a file: give --output-dir a folder`]);
+  assert.equal(readFileSync(file, 'utf8'), 'notes\n');
+});

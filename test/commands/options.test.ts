@@ -2,10 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { pipelineCommand, stageCommand } from '../../src/commands/options.js';
+import { indexCommand } from '../../src/commands/index-videos.js';
 import { runCommand } from '../../src/commands/run.js';
 import type { Stage } from '../../src/run/stage.js';
 import { cropsStage } from '../../src/stages/crops.js';
 import { detectStage } from '../../src/stages/detect.js';
+import { diffsStage } from '../../src/stages/diffs.js';
 import { landmarksStage } from '../../src/stages/landmarks.js';
 import { option, positiveNumber } from '../../src/util/options.js';
 
@@ -43,4 +45,15 @@ test("today's flags keep their names: stage 3's thresholds under --landmark-thre
   assert.match(run, /--total-parts <n> number of parts P of the full data set; part numbers must be 0\.\.P-1 \(default: 50\)/);
   assert.match(run, /--all-frames detect every frame/);
   assert.doesNotMatch(run, /--every /, 'dfdc run sets the frame step itself');
+});
+
+test('--workers says what it sets for each command: MTCNN engines, videos cut at once, SSIM threads; dfdc run names the stage of each', () => {
+  assert.match(help(stageCommand(landmarksStage)), /--workers <n> worker threads, one MTCNN engine each \(default:/);
+  assert.match(help(stageCommand(cropsStage)), /--workers <n> videos cut at once, each by its own ffmpeg \(default:/);
+  assert.match(help(stageCommand(diffsStage)), /--workers <n> worker threads computing the SSIM diff masks \(default:/);
+  assert.match(help(runCommand()), /--workers <n> detect, landmarks: worker threads, one MTCNN engine each; crops: videos cut at once, each by its own ffmpeg; diffs: worker threads computing the SSIM diff masks \(default:/);
+});
+
+test('dfdc index takes no --output-dir: it writes nothing but its CSV', () => {
+  assert.doesNotMatch(help(indexCommand()), /--output-dir/);
 });

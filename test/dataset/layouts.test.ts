@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadDataset, type Dataset } from '../../src/dataset/dataset.js';
+import { loadDataset, missingVideoReason, type Dataset } from '../../src/dataset/dataset.js';
 import { assignFolds } from '../../src/dataset/folds.js';
 import { groupsOf } from '../../src/dataset/groups.js';
 import type { DatasetOptions } from '../../src/dataset/dataset.js';
@@ -86,6 +86,16 @@ test('a root that matches no layout, or two, is a usage error saying what each e
     (error: unknown) => error instanceof UsageError && /looks like celebdf and dfdcp: choose one with --dataset celebdf\|dfdcp/.test(error.message),
   );
   await assert.rejects(load(root({ 'original_sequences/youtube/c23/videos/000.mp4': '' }), { compression: ['raw'] }), /no video found as ffpp with --compression raw/);
+});
+
+test('a DFDC part folder given as the root gets one line saying to give its parent, recognised or forced', async () => {
+  const dir = root({ 'dfdc_train_part_0/metadata.json': '{"a.mp4": {"label": "REAL"}}', 'dfdc_train_part_0/a.mp4': '' });
+  const part = join(dir, 'dfdc_train_part_0');
+  const partFolder = (error: unknown) =>
+    error instanceof UsageError && /^--root-dir .*: metadata\.json is at its top, as in a DFDC part folder: give its parent folder \(the one holding the dfdc_train_part_\* folders/.test(error.message) && !/ffpp/.test(error.message);
+  await assert.rejects(load(part), partFolder);
+  await assert.rejects(load(part, { dataset: 'dfdc' }), partFolder);
+  assert.equal((await load(dir)).videos.length, 1, 'its parent is the root');
 });
 
 test('FaceForensics++: names that fit no pattern or hold control characters are left out with one line each', async () => {
@@ -212,6 +222,21 @@ test('a partial download: the terminal gets ten lines of a folder and how many m
   assert.match(folds.stderr, /15 more problem\(s\) like the ones above \(every one is in the output of dfdc index --root-dir /);
   const index = runCli(['index', '--root-dir', dir]);
   assert.equal(index.stderr.split('\n').filter((line) => line.includes('is not there; fake skipped')).length, 25);
+});
+
+test('a listed video whose file is absent is said to be listed in the file that lists it; dfdc index names each one', async () => {
+  const manifest = root({ 'lists/videos.csv': 'path,label,original\na.mp4,REAL,\ngone.mp4,REAL,\n', 'a.mp4': '' });
+  const dataset = await load(manifest, { manifest: join(manifest, 'lists/videos.csv') });
+  assert.deepEqual(dataset.missingVideos.map((video) => video.relativePath), ['gone.mp4']);
+  assert.equal(missingVideoReason(dataset), 'file not found (listed in lists/videos.csv)');
+  const dfdcp = root({ 'dataset.json': '{"original_videos/1/a.mp4": {"label": "real", "set": "train"}}' });
+  assert.equal(missingVideoReason(await load(dfdcp)), 'file not found (listed in dataset.json)');
+  const dfdc = root({ 'dfdc_train_part_0/metadata.json': '{"gone.mp4": {"label": "REAL"}}' });
+  assert.equal(missingVideoReason(await load(dfdc)), 'file not found (listed in metadata.json)');
+  // The CSV rows do not say which files are absent: stderr names every one before the count.
+  const index = runCli(['index', '--root-dir', manifest, '--manifest', join(manifest, 'lists/videos.csv')]);
+  assert.equal(index.status, 0, index.stderr);
+  assert.match(index.stderr, /^dfdc: gone\.mp4: file not found \(listed in lists\/videos\.csv\)\ndfdc: 1 listed video\(s\) are not on disk \(each named above\)/m);
 });
 
 test('FaceForensics++ splits: a folder that is not there is a usage error, a file that is not a pair list stops the run', async () => {

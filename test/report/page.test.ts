@@ -72,6 +72,7 @@ function pageData(overrides: Partial<ReportPageData> = {}): ReportPageData {
     unreadableReports: [],
     problems: [{ subject: 'dfdc_train_part_1/metadata.json', reason: '"bad.mp4".label must be REAL or FAKE (got "real")' }],
     missingVideos: ['dfdc_train_part_0/gone.mp4'],
+    listName: 'metadata.json',
     ...overrides,
   };
 }

@@ -65,7 +65,7 @@ async function listCelebdf(rootDir: string): Promise<Listing> {
   }
   const unknown = [...(testList ?? [])].filter((path) => !seen.has(path));
   if (unknown.length > 0) problems.push({ file: TEST_LIST, message: `lists ${unknown.length} video(s) that are not in the data set (first: ${unknown[0]}): there is nothing of them to test on` });
-  return { videos, problems, rejected: new Set(), notListed: 'is not there' };
+  return { videos, problems, rejected: new Set(), notListed: 'is not there', listName: 'Celeb-real/, YouTube-real/ and Celeb-synthesis/' };
 }
 
 /**

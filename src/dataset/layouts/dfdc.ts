@@ -1,10 +1,10 @@
 import { readdir } from 'node:fs/promises';
-import { messageOf } from '../../util/errors.js';
+import { messageOf, UsageError } from '../../util/errors.js';
 import { readListFile } from '../../util/file-system.js';
 import type { DatasetDirs } from '../dirs.js';
 import { parseMetadata, videoIdOf, type ParsedMetadata } from '../metadata.js';
 import { outputPaths } from '../output-paths.js';
-import { findParts, type Part } from '../parts.js';
+import { findParts, METADATA_FILE_NAME, type Part } from '../parts.js';
 import type { Problem } from '../problems.js';
 import { videoId } from '../video-id.js';
 import type { Layout, ListedVideo, Listing } from './layout.js';
@@ -20,11 +20,18 @@ export const dfdcLayout: Layout = {
   expects: 'dfdc_train_part_<N>/metadata.json (any sub-folder holding a metadata.json)',
   detectionScale: 0.5,
   recognises: async (rootDir) => (await findParts(rootDir)).length > 0,
+  innerFolder: (rootDir, entries) => (entries.has(METADATA_FILE_NAME) ? partFolderGiven(rootDir) : undefined),
   list: async (dirs: DatasetDirs): Promise<Listing> => {
     const parts = await findParts(dirs.rootDir, outputPaths(dirs).folders);
+    // Forced with --dataset dfdc, a part folder would otherwise be a root of no parts: nothing done, exit 0.
+    if (parts.length === 0 && (await readdir(dirs.rootDir)).includes(METADATA_FILE_NAME)) throw new UsageError(partFolderGiven(dirs.rootDir));
     return listParts(await Promise.all(parts.map(readPart)));
   },
 };
+
+function partFolderGiven(rootDir: string): string {
+  return `--root-dir ${rootDir}: ${METADATA_FILE_NAME} is at its top, as in a DFDC part folder: give its parent folder (the one holding the dfdc_train_part_* folders, or Kaggle's train_sample_videos)`;
+}
 
 /** One part as read: its metadata, and the names of its files (null when it could not be listed). */
 export interface PartContents {
@@ -78,7 +85,7 @@ export function listParts(contents: readonly PartContents[]): Listing {
       }
     }
   }
-  return { videos, parts, problems, rejected, notListed: 'is not in any metadata.json' };
+  return { videos, parts, problems, rejected, notListed: 'is not in any metadata.json', listName: METADATA_FILE_NAME };
 }
 
 /** The name in `files` that is `name` in another Unicode normalisation, if any. */

@@ -92,5 +92,5 @@ async function listDfdcp(rootDir: string): Promise<Listing> {
       identities: [`dfdcp:${record.target_id}`, `dfdcp:${record.swapped_id}`],
     });
   }
-  return { videos, problems, rejected, notListed: 'is not in dataset.json' };
+  return { videos, problems, rejected, notListed: 'is not in dataset.json', listName: DATASET_FILE };
 }

@@ -130,7 +130,7 @@ async function listFfpp(rootDir: string, options: LayoutOptions): Promise<Listin
       `--splits ${options.splits}: none of its pairs names a video of --root-dir ${rootDir} (it splits original_sequences/youtube/<c>/videos/<A>.mp4 and manipulated_sequences/<method>/<c>/videos/<A>_<B>.mp4): give FaceForensics++'s dataset/splits folder, or drop --splits`,
     );
   }
-  return { videos, problems, rejected: new Set(), notListed: 'is not there' };
+  return { videos, problems, rejected: new Set(), notListed: 'is not there', listName: 'original_sequences/ and manipulated_sequences/' };
 }
 
 function originalAt(rawId: string, path: string) {

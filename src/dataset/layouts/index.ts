@@ -76,6 +76,10 @@ export async function resolveLayout(rootDir: string, options: LayoutOptions & { 
   for (const layout of layouts) if (await layout.recognises(rootDir, entries, options)) matching.push(layout);
   if (matching.length === 1) return matching[0]!;
   if (matching.length === 0) {
+    for (const layout of layouts) {
+      const inner = layout.innerFolder?.(rootDir, entries);
+      if (inner !== undefined) throw new UsageError(inner);
+    }
     const expected = layouts.map((layout) => `${layout.name}: ${layout.expects}`).join('; ');
     throw new UsageError(`--root-dir ${rootDir} matches no layout dfdc knows (${expected}): give the folder that holds one, or list the videos in a manifest`);
   }

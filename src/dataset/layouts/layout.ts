@@ -64,6 +64,12 @@ export interface Listing {
   readonly rejected: ReadonlySet<string>;
   /** What to say of an original that no listing has, e.g. `is not in any metadata.json`. */
   readonly notListed: string;
+  /**
+   * What lists the videos, as messages about a listed video whose file is absent name it:
+   * `metadata.json` (each part's), `dataset.json`, the manifest's file. Layouts that list the
+   * files they find (FaceForensics++, Celeb-DF) name their folders, and never have such a video.
+   */
+  readonly listName: string;
 }
 
 export interface Layout {
@@ -72,6 +78,12 @@ export interface Layout {
   readonly expects: string;
   /** Whether DATA_ROOT looks like this layout. `entries`: the names at its top level. */
   recognises(rootDir: string, entries: ReadonlySet<string>, options: LayoutOptions): Promise<boolean>;
+  /**
+   * For a root this layout does not recognise: the message when its top shows it is one of the
+   * layout's inner folders (a DFDC part folder) rather than the root, else undefined. Said instead
+   * of every layout's expectations, which would not tell the user to go one folder up.
+   */
+  innerFolder?(rootDir: string, entries: ReadonlySet<string>): string | undefined;
   list(dirs: DatasetDirs, options: LayoutOptions): Promise<Listing>;
   /** The detection scale `--scale layout` resolves to (README: "Detection size"). */
   readonly detectionScale: number | 'auto';
