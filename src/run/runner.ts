@@ -320,7 +320,7 @@ async function runUnitStage<U extends Unit>(
     const [first] = waits;
     progress.message(
       first!.changed
-        ? `${stage.name}: nothing to do yet: the ${first!.role} of all ${noun(units.length)} ${CHANGED_WHY.replace('it made', `dfdc ${first!.stage} made`)}: run dfdc ${first!.stage} first, with the settings it was run with`
+        ? `${stage.name}: nothing to do yet: the ${first!.role} of all ${noun(units.length)} ${changedWhy(`dfdc ${first!.stage}`)}: run dfdc ${first!.stage} first, with the settings it was run with`
         : run.ranBefore.has(first!.stage)
           ? `${stage.name}: nothing to do: none of the ${noun(units.length)} has its ${first!.role}, which dfdc ${first!.stage} did not make in this run (see its lines above): rerun once those are dealt with`
           : `${stage.name}: nothing to do yet: none of the ${noun(units.length)} has its ${first!.role} in ${first!.where}: run dfdc ${first!.stage} first${first!.role === 'crops' ? ' (or check --crops-dir)' : ''}`,
@@ -448,7 +448,7 @@ async function runUnitStage<U extends Unit>(
     const waits = count === 1 ? `${noun(count)} waits for its ${role}` : `${noun(count)} wait for their ${role}`;
     progress.message(
       entry.changed
-        ? `${stage.name}: ${noun(count)} ${count === 1 ? 'waits' : 'wait'} for dfdc ${upstream}: ${count === 1 ? 'its' : 'their'} ${role} ${CHANGED_WHY}: run dfdc ${upstream} with the settings it was run with, then this stage again (what ${stage.name} made of them before stays until then)`
+        ? `${stage.name}: ${noun(count)} ${count === 1 ? 'waits' : 'wait'} for dfdc ${upstream}: ${count === 1 ? 'its' : 'their'} ${role} ${changedWhy('it')}: run dfdc ${upstream} with the settings it was run with, then this stage again (what ${stage.name} made of them before stays until then)`
         : run.ranBefore.has(upstream)
           ? `${stage.name}: ${waits}, which dfdc ${upstream} did not make in this run (see its lines above): rerun once those are dealt with`
           : `${stage.name}: ${waits} from dfdc ${upstream} (it has not made them, or failed on them): run dfdc ${upstream}, then this stage again`,
@@ -462,7 +462,9 @@ async function runUnitStage<U extends Unit>(
  * they were made from did (another --root-dir with the same names, videos downloaded again, a copy
  * without times).
  */
-const CHANGED_WHY = 'changed after it made them, or what they were made from did (another --root-dir? videos downloaded again? a copy that did not keep times?)';
+function changedWhy(maker: string): string {
+  return `changed after ${maker} made them, or what they were made from did (another --root-dir? videos downloaded again? a copy that did not keep times?)`;
+}
 
 /**
  * What shapes a stage's outputs, as provenance and unit records compare it: its settings, and for
