@@ -183,12 +183,14 @@ export class RunReport {
     return Object.values(this.file.stages).reduce((sum, stage) => sum + stage.failed + stage.waiting, 0) + this.file.dataset.problems.length;
   }
 
-  /** Writes the report into `outputDir`, keeping the stages of an earlier report that this run did not run. */
+  /** Writes the report into `outputDir`, keeping the stages (and folds.csv) of an earlier report that this run did not run or write. */
   async write(outputDir: string): Promise<string> {
     const path = join(outputDir, reportFileName(this.file.shard));
     const earlier = await readReportFile(path).catch(() => undefined);
     this.file.finishedAt = new Date().toISOString();
-    const merged: ReportFile = { ...this.file, stages: { ...(earlier?.stages ?? {}), ...this.file.stages } };
+    // folds.csv, when this run did not write it, is still the one an earlier run described.
+    const folds = this.file.folds ?? earlier?.folds;
+    const merged: ReportFile = { ...this.file, stages: { ...(earlier?.stages ?? {}), ...this.file.stages }, ...(folds ? { folds } : {}) };
     await removeTemporariesOf(path);
     await writeFileAtomic(path, `${JSON.stringify(merged, null, 2)}\n`);
     return path;

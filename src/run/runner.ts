@@ -155,7 +155,11 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
       if (interrupt.signal.aborted) break;
       if (stage.kind === 'whole') {
         if (shard) progress.message(`${stage.name}: not done by a shard; after every shard has finished, run \`dfdc ${stage.name}\` over the whole root (see README, Clusters)`);
-        else progress.message(await stage.run(settings, context));
+        else {
+          const summary = await stage.run(settings, context);
+          // A stage with units left waiting (folds without every crop) ends on a warning.
+          progress.message(summary, report.file.stages[stage.name]?.waiting ? 'warning' : 'info');
+        }
         continue;
       }
       await runUnitStage(stage, settings, context, { force: options.force ?? false, progress, report, access, claims: (claims ??= new UnitClaims(paths.stateDir)) });

@@ -8,7 +8,7 @@ import { assignFolds, buildFolds, foldsCsvChunks, type FoldTable } from '../data
 import type { OutputPaths } from '../dataset/output-paths.js';
 import type { Video } from '../dataset/dataset.js';
 import { outputState } from '../run/completion.js';
-import { emptyStageReport } from '../run/report.js';
+import { StageRecorder } from '../run/report.js';
 import type { RunContext, WholeStage } from '../run/stage.js';
 import { forEachConcurrent } from '../util/concurrency.js';
 import { videoSubject } from './units.js';
@@ -56,19 +56,24 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
   },
   run: async (settings, run) => {
     const outFile = resolveFoldsOut(settings.out ?? join(run.paths.outputDir, 'folds.csv'));
-    const incomplete = await incompleteCrops(run);
-    const { summary, notes, ...written } = await writeFolds(run.dataset, run.paths, outFile, settings, new Set(incomplete.map((video) => video.id)), run.ranBefore.has('crops'));
-    run.report.folds = written;
+    const known = await incompleteCrops(run);
+    const incomplete = known ?? [];
+    const crops = { leftOut: new Set(incomplete.map((video) => video.id)), complete: known?.length === 0, ranBefore: run.ranBefore.has('crops') };
+    const { summary, notes, written, ...folds } = await writeFolds(run.dataset, run.paths, outFile, settings, crops);
+    if (written) run.report.folds = folds;
     for (const note of notes) run.message(`folds: ${note}`, 'warning');
+    // Counted as units that wait for crops: the exit code is 1, and the report says which.
+    const recorder = new StageRecorder('folds');
+    for (const video of incomplete) recorder.waiting(videoSubject(video), 'its crops are not complete: their rows are left out');
+    if (!written && incomplete.length === 0) for (const video of pairVideos(run.dataset)) recorder.waiting(videoSubject(video), 'no grid crops of it were found');
+    if (recorder.report.waiting > 0) run.report.stages.folds = recorder.report;
     if (incomplete.length > 0) {
-      // Counted as units waiting for crops: the exit code is 1, and the report says which.
-      const waiting = incomplete.map((video) => ({ subject: videoSubject(video), reason: 'its crops are not complete: their rows are left out' }));
-      run.report.stages.folds = { ...emptyStageReport(), waiting: waiting.length, waitingList: waiting.slice(0, 20) };
       run.message(
-        `folds: ${incomplete.length} video(s) have crops that are not complete (not made yet, failed, or out of date; first: ${waiting[0]!.subject}): their rows are left out; run dfdc crops (on a cluster: let every shard finish), then dfdc folds again`,
+        `folds: ${incomplete.length} video(s) have crops that are not complete (not made yet, failed, or out of date; first: ${videoSubject(incomplete[0]!)}): their rows are left out; run dfdc crops (on a cluster: let every shard finish), then dfdc folds again`,
         'warning',
       );
     }
+    return summary;
     return summary;
   },
 };
@@ -76,16 +81,17 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
 /**
  * The videos of pairs whose crops folder is not as dfdc crops left it complete: absent when no
  * record says that nothing was to be cut (a video without faces), or out of date (its video or
- * boxes changed since). Crops made by another tool (no record) are taken as they are.
+ * boxes changed since). Crops made by another tool (no record) are taken as they are: undefined
+ * when dfdc crops never ran in this output folder.
  */
-async function incompleteCrops(run: RunContext): Promise<Video[]> {
-  const videos = run.dataset.pairs.flatMap(({ original, fakes }) => [original, ...fakes]);
+async function incompleteCrops(run: RunContext): Promise<Video[] | undefined> {
+  const videos = pairVideos(run.dataset);
   // Crops from another tool (dfdc crops never ran here) are taken as they are, absent ones too.
   const cropsRan = await stat(join(run.paths.stateDir, 'units', 'crops')).then(
     () => true,
     () => false,
   );
-  if (!cropsRan) return [];
+  if (!cropsRan) return undefined;
   const incomplete = new Set<Video>();
   await forEachConcurrent(videos, 64, async (video) => {
     const folder = run.paths.cropDir(video.id);
@@ -99,11 +105,26 @@ async function incompleteCrops(run: RunContext): Promise<Video[]> {
   return videos.filter((video) => incomplete.has(video));
 }
 
+/** Every FAKE with an original, and the originals, in the data set's order. */
+function pairVideos(dataset: Dataset): Video[] {
+  return dataset.pairs.flatMap(({ original, fakes }) => [original, ...fakes]);
+}
+
 /** `--out` resolved against the current directory; a folder is a usage error. */
 export function resolveFoldsOut(out: string): string {
   const outFile = resolve(out);
   if (existsSync(outFile) && statSync(outFile).isDirectory()) throw new UsageError(`--out ${out} is a folder: give a file name such as folds.csv`);
   return outFile;
+}
+
+/** What is known of the crops folds reads. */
+export interface CropsKnown {
+  /** Videos whose crops dfdc knows to be incomplete or out of date: their rows are left out. */
+  leftOut?: ReadonlySet<string>;
+  /** dfdc crops recorded the crops of every FAKE and original complete. */
+  complete?: boolean;
+  /** This run (`dfdc run`) ran the crops stage before: an empty result points at its lines. */
+  ranBefore?: boolean;
 }
 
 export interface FoldsWritten {
@@ -113,6 +134,8 @@ export interface FoldsWritten {
   folds: number[];
   /** The rows of videos of an official test split, when the data set has one. */
   test?: { file: string; rows: number; videos: number };
+  /** False when there was nothing to train on and no file was written (the stage waits: exit 1). */
+  written: boolean;
   /** Warnings about the folds (groups too few or uneven). */
   notes: string[];
   /** One line for the user. */
@@ -123,17 +146,16 @@ export interface FoldsWritten {
  * Stage 5 over a whole data set: folds (by part or by group), the leak check, the seeded shuffle,
  * the CSV written atomically; videos of an official test split go to `<name>-test.csv` beside it
  * instead (the winner's training code trains on every fold but one, so a test fold would be
- * trained on). Returns what it wrote and a one-line summary. `cropsRanBefore`: this run (`dfdc run`)
- * ran the crops stage before, so a folds.csv without rows points at its lines, not at "run dfdc crops".
+ * trained on). Returns what it wrote and a one-line summary.
  */
 export async function writeFolds(
   dataset: Dataset,
   paths: OutputPaths,
   outFile: string,
   settings: FoldsSettings,
-  leftOut: ReadonlySet<string> = new Set(),
-  cropsRanBefore = false,
+  crops: CropsKnown = {},
 ): Promise<FoldsWritten> {
+  const leftOut = crops.leftOut ?? new Set<string>();
   const { tested, pulledIn } = testVideos(dataset);
   const { foldOf, notes: foldNotes } = assignFolds(dataset, { nSplits: settings.nSplits, partCount: settings.parts }, settings.group, tested);
   const notes = [...foldNotes];
@@ -142,9 +164,27 @@ export async function writeFolds(
   const none = new Uint8Array(0);
   if (pulledIn > 0) notes.push(`${pulledIn} video(s) outside the test split share a fold group with test videos: they go to the test file too, so that no face is both trained and tested on`);
   const { table, videoCount, foldsUsed } = buildFolds(dataset.pairs, (id) => (tested.has(id) ? none : (listed.get(id) ?? none)), foldOf, settings.seed);
+  const rows = table.rows.length;
+  const testFile = testFileBeside(outFile);
+  const trainable = dataset.pairs.some((pair) => !tested.has(pair.original.id));
+  if (rows === 0 && trainable && !crops.complete) {
+    // There are pairs to train on but no crop of any: crops not made yet, all failed, or a typo in
+    // --crops-dir. A folds.csv without rows would replace a good one (made before, or by another
+    // node) and let a job script go on to train on nothing, so nothing is written and the stage
+    // waits (exit 1); a test file would be as incomplete and stays as it is too.
+    const why = crops.ranBefore
+      ? 'dfdc crops made no crops of the FAKEs or their originals in this run: see its lines above'
+      : leftOut.size > 0 && dataset.pairs.every((pair) => tested.has(pair.original.id) || [pair.original, ...pair.fakes].every((video) => leftOut.has(video.id)))
+        ? 'no FAKE or original of a pair has complete crops: see the line above'
+        : `no grid crops found under ${paths.cropsDir}: run dfdc crops first, or check --crops-dir`;
+    const kept = await stat(outFile).then(
+      () => `${outFile} is left as it was`,
+      () => `${outFile} was not written`,
+    );
+    return { file: outFile, rows: 0, videos: 0, folds: [], written: false, notes, summary: `folds: no rows to write (${why}): ${kept}` };
+  }
   await writeTable(outFile, table);
   let test: FoldsWritten['test'];
-  const testFile = testFileBeside(outFile);
   if (tested.size > 0) {
     // The test file also has the REAL videos without a FAKE (Celeb-DF's YouTube-real): they are tested on too.
     const withFakes = new Set(dataset.pairs.map((pair) => pair.original));
@@ -159,19 +199,15 @@ export async function writeFolds(
     await rm(testFile, { force: true });
     notes.push(`removed ${testFile}: the data set has no test split now`);
   }
-  const rows = table.rows.length;
   const why =
     rows > 0
       ? ''
       : dataset.pairs.length === 0
         ? ' (no FAKE with a REAL original in the data set)'
-        : dataset.pairs.every((pair) => tested.has(pair.original.id))
-          ? ' (every FAKE and its original are in the test split)'
-          : cropsRanBefore
-            ? ' (dfdc crops made no crops of the FAKEs or their originals in this run: see its lines above)'
-            : leftOut.size > 0 && dataset.pairs.every((pair) => tested.has(pair.original.id) || [pair.original, ...pair.fakes].every((video) => leftOut.has(video.id)))
-              ? ' (no FAKE or original of a pair has complete crops: see the line above)'
-              : ` (no grid crops found under ${paths.cropsDir}: run dfdc crops first, or check --crops-dir)`;
+        : trainable
+          ? // dfdc crops recorded every pair video complete without a crop: the whole result.
+            ' (dfdc crops found no face to cut in the frames of any FAKE or its original)'
+          : ' (every FAKE and its original are in the test split)';
   const testSummary = test ? `; ${test.rows} rows of ${test.videos} test videos to ${test.file}` : '';
   return {
     file: outFile,
@@ -179,6 +215,7 @@ export async function writeFolds(
     videos: videoCount,
     folds: foldsUsed,
     ...(test ? { test } : {}),
+    written: true,
     notes: [...notes],
     summary: `folds: wrote ${rows} rows for ${videoCount} videos in ${foldsUsed.length} of ${settings.nSplits} folds (${foldsUsed.join(', ') || 'none'}) to ${outFile}${why}${testSummary}`,
   };

@@ -144,6 +144,7 @@ test('CLI: a fake and its original in different folds stop folds with the pair n
   assert.deepEqual(leak.lines, [
     "dfdc: leak between folds: fake f (dfdc_train_part_3, fold 1) and its original r (dfdc_train_part_2, fold 0) are in different folds; keep each fake in its original's part, or choose --n-splits/--parts so both parts share a fold",
   ]);
+  makeCrops(join(root, 'crops'), { r: ['0_0.png'], f: ['0_0.png'] });
   const fine = runCli(['folds', '--root-dir', root, '--out', 'folds.csv', '--n-splits', '25'], { cwd: root });
   assert.equal(fine.status, 0, fine.stderr);
 });

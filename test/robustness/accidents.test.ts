@@ -48,13 +48,18 @@ before(() => {
   assert.equal(run(reference).status, 0);
 });
 
-test('a typo in --crops-dir deletes nothing: landmarks and diffs wait, exit 1, and their outputs stay', () => {
+test('a typo in --crops-dir deletes nothing: landmarks, diffs and folds wait, exit 1, and their outputs and folds.csv stay', () => {
   const out = copyOfReference('typo');
   for (const [stage, units] of [['landmarks', '5 REAL videos'], ['diffs', '4 FAKEs']]) {
     const result = runCli([stage, '--root-dir', sampleRoot, '--output-dir', out, '--crops-dir', 'crops2', '--quiet']);
     assert.equal(result.status, 1, result.stderr);
     assert.match(result.stderr, new RegExp(`^${stage}: nothing to do yet: none of the ${units} has its crops in ${join(out, 'crops2')}: run dfdc crops first \\(or check --crops-dir\\)$`, 'm'));
   }
+  // folds.csv, which a cluster's whole run may have made, is not replaced by one without rows.
+  const result = runCli(['folds', '--root-dir', sampleRoot, '--output-dir', out, '--crops-dir', 'crops2', ...folds.map((arg) => arg.replace('--total-parts', '--parts'))]);
+  assert.equal(result.status, 1, result.stderr);
+  assert.match(result.stderr, /folds: \d+ video\(s\) have crops that are not complete .*: their rows are left out/);
+  assert.match(result.stderr, new RegExp(`^folds: no rows to write \\(no FAKE or original of a pair has complete crops: see the line above\\): ${join(out, 'folds.csv')} is left as it was$`, 'm'));
   assertSameOutputs(out);
 });
 

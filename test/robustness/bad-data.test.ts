@@ -95,6 +95,19 @@ test('a video with no face gets a boxes file of nulls and no crops', () => {
   assert.ok(!existsSync(join(out, 'crops', 'noface')));
 });
 
+test('a data set without a face: folds.csv is written without rows, says why, and the run succeeds (nothing waits)', async () => {
+  const dir = scratchDir('no-face-at-all');
+  const data = join(dir, 'root');
+  await writeDataRoot(data, [
+    { part: 0, name: 'r.mp4', label: 'REAL', source: noface },
+    { part: 0, name: 'f.mp4', label: 'FAKE', original: 'r.mp4', source: noface },
+  ]);
+  const result = runCli(['run', '--root-dir', data, '--output-dir', join(dir, 'out'), '--n-splits', '1', '--total-parts', '1', '--quiet']);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stderr, /folds: wrote 0 rows .* \(dfdc crops found no face to cut in the frames of any FAKE or its original\)/);
+  assert.equal(readFileSync(join(dir, 'out', 'folds.csv'), 'utf8'), 'video,file,label,original,frame,fold\n');
+});
+
 const detectFailures: Array<[string, RegExp]> = [
   ['zero.mp4', /empty/i],
   ['text.mp4', /not a video|invalid data|could not|no video/i],
@@ -295,7 +308,7 @@ test('in dfdc run, a stage waiting on an earlier stage of the run says that stag
   const result = runCli(['run', '--root-dir', data, '--output-dir', join(dir, 'out'), '--quiet'], { env: { FFMPEG_PATH: crashing } });
   assert.equal(result.status, 1, result.stderr);
   assert.match(result.stderr, /crops: nothing to do: none of the 2 videos has its boxes, which dfdc detect did not make in this run \(see its lines above\): rerun once those are dealt with/);
-  assert.match(result.stderr, /folds: wrote 0 rows .* \(dfdc crops made no crops of the FAKEs or their originals in this run: see its lines above\)/);
+  assert.match(result.stderr, /folds: no rows to write \(dfdc crops made no crops of the FAKEs or their originals in this run: see its lines above\): .*folds\.csv was not written/);
   // With another REAL that detect does make, the others wait.
   await writeDataRoot(data, [
     { part: 0, name: 'r.mp4', label: 'REAL', source: realA },
@@ -326,7 +339,8 @@ test('a partial download: ten failure lines per reason, then how many more, ever
   const report = JSON.parse(readFileSync(join(output, 'run-report.json'), 'utf8')) as ReportFile;
   assert.equal(report.stages.detect!.failures.length, 14);
   // The only pair (f.mp4 and gone00.mp4) has no crops, the REAL with crops has no FAKE.
-  assert.match(result.stderr, /folds: wrote 0 rows .* \(dfdc crops made no crops of the FAKEs or their originals in this run: see its lines above\)/);
+  assert.match(result.stderr, /folds: no rows to write \(dfdc crops made no crops of the FAKEs or their originals in this run: see its lines above\): .*folds\.csv was not written/);
   const folds = runCli(['folds', '--root-dir', data, '--output-dir', output, '--out', join(dir, 'folds.csv'), '--quiet'], {});
-  assert.match(folds.stderr, /folds: wrote 0 rows .* \(no FAKE or original of a pair has complete crops: see the line above\)/);
+  assert.equal(folds.status, 1, folds.stderr);
+  assert.match(folds.stderr, /folds: no rows to write \(no FAKE or original of a pair has complete crops: see the line above\): .*folds\.csv was not written/);
 });

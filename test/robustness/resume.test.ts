@@ -89,7 +89,7 @@ test('a truncated FAKE and a missing REAL fail; once the files are back, a rerun
   assertSameOutputs(out);
 });
 
-test('landmarks or diffs run before crops name the stage to run first, mark nothing and exit 1', () => {
+test('landmarks, diffs or folds run before crops name the stage to run first, mark and write nothing, and exit 1', () => {
   const out = join(scratch, 'order');
   for (const stage of ['landmarks', 'diffs']) {
     const early = runCli([stage, '--root-dir', sample, '--output-dir', out, '--quiet']);
@@ -98,6 +98,11 @@ test('landmarks or diffs run before crops name the stage to run first, mark noth
     assert.deepEqual(early.lines, [`${stage}: nothing to do yet: none of the ${noun} has its crops in ${join(out, 'crops')}: run dfdc crops first (or check --crops-dir)`]);
     assert.equal(existsSync(join(out, '.run-state', 'units', stage)), false, `${stage} marked units`);
   }
+  // Folds before crops writes no folds.csv without rows for a job script to train on.
+  const folds = runCli(['folds', '--root-dir', sample, '--output-dir', out, '--n-splits', '2', '--parts', '2', '--quiet']);
+  assert.equal(folds.status, 1, folds.stderr);
+  assert.deepEqual(folds.lines, [`folds: no rows to write (no grid crops found under ${join(out, 'crops')}: run dfdc crops first, or check --crops-dir): ${join(out, 'folds.csv')} was not written`]);
+  assert.equal(existsSync(join(out, 'folds.csv')), false);
   const crops = runCli(['crops', '--root-dir', sample, '--output-dir', out, '--quiet']);
   assert.equal(crops.status, 1, 'crops before detect waits too');
   assert.deepEqual(crops.lines, [`crops: nothing to do yet: none of the 9 videos has its boxes in ${join(out, 'boxes')}: run dfdc detect first`]);
