@@ -2,7 +2,7 @@ import { CommanderError } from 'commander';
 import { ZodError } from 'zod';
 import { DfdcError, FatalError, formatZodError, messageOf, writeFailure } from '../util/errors.js';
 import { ExitCode, type ExitCodeValue } from '../util/exit-codes.js';
-import { flagOf } from '../commands/options.js';
+import { flagOf } from '../util/options.js';
 
 /**
  * The one place a failure becomes a message and an exit code. Every command's action funnels its

@@ -6,7 +6,8 @@ import { datasetOptions, datasetOptionsSchema } from '../dataset/layouts/index.j
 import { backendOption, runOptions, workersOption, type RunOptions } from '../run/options.js';
 import { runStages } from '../run/runner.js';
 import type { Stage, StageRun } from '../run/stage.js';
-import { optionHelp } from '../util/options.js';
+import { pipelineStages } from '../stages/index.js';
+import { flagOf, isBooleanFlag, optionHelp } from '../util/options.js';
 
 /**
  * Turns option declarations (zod schemas carrying their help: src/util/options.ts) into commander
@@ -15,11 +16,6 @@ import { optionHelp } from '../util/options.js';
  * `dfdc run --help` come from there, through here.
  */
 type Shape = Readonly<Record<string, z.core.$ZodType>>;
-
-/** `minFaceSize` -> `--min-face-size`. */
-export function flagOf(key: string): string {
-  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-}
 
 /** `--landmark-thresholds` -> `landmarkThresholds` (commander's attribute name). */
 export function keyOf(flag: string): string {
@@ -34,12 +30,6 @@ function defaultText(schema: z.core.$ZodType): string | undefined {
   if (def.type !== 'default') return undefined;
   const value = def.defaultValue;
   return Array.isArray(value) ? value.join(',') : String(value);
-}
-
-function isBooleanFlag(schema: z.core.$ZodType): boolean {
-  let current = schema._zod.def as { type: string; innerType?: z.core.$ZodType };
-  while ((current.type === 'default' || current.type === 'optional') && current.innerType) current = current.innerType._zod.def as typeof current;
-  return current.type === 'boolean';
 }
 
 /** The commander option of one declared option, under `flag`. */
@@ -114,7 +104,7 @@ export function stageCommand(stage: Stage): Command {
   return command.action(async (raw: Record<string, unknown>) => {
     const settings = stage.settings.parse(pick(raw, Object.keys(stage.settings.shape)));
     const { dirs, dataset, options } = parseCommon(raw, [stage]);
-    process.exitCode = await runStages({ dirs, dataset, options, stages: [{ stage, settings }] });
+    process.exitCode = await runStages({ dirs, dataset, options, stages: [{ stage, settings }], makers: pipelineStages });
   });
 }
 
@@ -159,7 +149,7 @@ export function pipelineCommand(
     const given = fixed(z.object(extra).parse(pick(raw, Object.keys(extra))));
     const runs: StageRun[] = stages.map((stage) => ({ stage, settings: parseUnderRunFlags(stage, raw, given[stage.name] ?? {}) }));
     const { dirs, dataset, options } = parseCommon(raw, stages);
-    process.exitCode = await runStages({ dirs, dataset, options, stages: runs });
+    process.exitCode = await runStages({ dirs, dataset, options, stages: runs, makers: pipelineStages });
   });
 }
 

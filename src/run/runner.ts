@@ -10,17 +10,18 @@ import { TaskPool } from '../workers/pool.js';
 import { removePath, removeTemporariesOf, temporaryPathFor, TemporaryIndex } from '../util/atomic-write.js';
 import { forEachConcurrent } from '../util/concurrency.js';
 import { fileAccessFor, type FileAccess } from '../util/file-system.js';
+import { flagsFor } from '../util/options.js';
 import { DfdcError, FatalError, UnitError, errnoCode, machineFailure, messageOf, writeFailure } from '../util/errors.js';
 import { ExitCode, signalExitCode, type StopSignal, type ExitCodeValue } from '../util/exit-codes.js';
 import { packageVersion } from '../util/package-root.js';
 import { StageCompletion, settingsHash, type UnitState } from './completion.js';
 import type { RunOptions } from './options.js';
 import { Progress } from './progress.js';
-import { checkProvenance, recordProvenance } from './provenance.js';
+import { checkProvenance, readProvenance, recordProvenance } from './provenance.js';
 import { RunReport, StageRecorder, reportFileName } from './report.js';
 import { UnitClaims } from './claims.js';
 import { recordShardCount, resolveShard } from './shard.js';
-import type { Input, Output, RunContext, SettingsSchema, StageRun, Unit, UnitStage } from './stage.js';
+import type { Input, Output, RunContext, SettingsSchema, Stage, StageRun, Unit, UnitStage } from './stage.js';
 import { openStateFolder } from './state-folder.js';
 import { chooseWorkerCount } from './workers.js';
 
@@ -36,6 +37,11 @@ export interface RunRequest {
   readonly dataset?: DatasetOptions;
   readonly options: Partial<RunOptions>;
   readonly stages: readonly StageRun[];
+  /**
+   * Every stage that may make what these stages read (the pipeline's), so that a line asking to
+   * run one of them gives the settings its outputs were made with.
+   */
+  readonly makers?: readonly Stage[];
 }
 
 /**
@@ -162,7 +168,8 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
         }
         continue;
       }
-      await runUnitStage(stage, settings, context, { force: options.force ?? false, progress, report, access, claims: (claims ??= new UnitClaims(paths.stateDir)) });
+      const remake = (name: string) => remakeCommand(name, request.makers ?? request.stages.map((each) => each.stage), context);
+      await runUnitStage(stage, settings, context, { force: options.force ?? false, progress, report, access, claims: (claims ??= new UnitClaims(paths.stateDir)), remake });
       ranBefore.add(stage.name);
     }
   } catch (error) {
@@ -218,6 +225,8 @@ interface StageServices {
   readonly progress: Progress;
   readonly report: RunReport;
   readonly access: FileAccess;
+  /** How to run a stage again as its outputs were made: `dfdc detect --every 10`. */
+  readonly remake: (stage: string) => Promise<string>;
 }
 
 /** A unit to do, with what it reads and writes. */
@@ -322,12 +331,13 @@ async function runUnitStage<U extends Unit>(
   if (todo.length === 0 && recorder.report.skipped === 0 && recorder.report.failed === 0 && staleWaiting.length === 0 && waits.length > 0 && waits.every((entry) => entry.changed === waits[0]!.changed)) {
     // Run before the stage that makes its inputs, or after their maker's records stopped holding: say which, and mark nothing.
     const [first] = waits;
+    const command = await services.remake(first!.stage);
     progress.message(
       first!.changed
-        ? `${stage.name}: nothing to do yet: the ${first!.role} of all ${noun(units.length)} ${changedWhy(`dfdc ${first!.stage}`)}: run dfdc ${first!.stage} first, with the settings it was run with`
+        ? `${stage.name}: nothing to do yet: the ${first!.role} of all ${noun(units.length)} ${changedWhy(`dfdc ${first!.stage}`)}: run ${command} first (the settings they were made with)`
         : run.ranBefore.has(first!.stage)
           ? `${stage.name}: nothing to do: none of the ${noun(units.length)} has its ${first!.role}, which dfdc ${first!.stage} did not make in this run (see its lines above): rerun once those are dealt with`
-          : `${stage.name}: nothing to do yet: none of the ${noun(units.length)} has its ${first!.role} in ${first!.where}: run dfdc ${first!.stage} first${first!.role === 'crops' ? ' (or check --crops-dir)' : ''}`,
+          : `${stage.name}: nothing to do yet: none of the ${noun(units.length)} has its ${first!.role} in ${first!.where}: run ${command} first${first!.role === 'crops' ? ' (or check --crops-dir)' : ''}`,
       'error',
     );
     recorder.report.seconds += (Date.now() - started) / 1000;
@@ -450,15 +460,35 @@ async function runUnitStage<U extends Unit>(
   for (const entry of waitingOn.values()) {
     const { stage: upstream, role, count } = entry;
     const waits = count === 1 ? `${noun(count)} waits for its ${role}` : `${noun(count)} wait for their ${role}`;
+    const command = run.ranBefore.has(upstream) ? '' : await services.remake(upstream);
     progress.message(
       entry.changed
-        ? `${stage.name}: ${noun(count)} ${count === 1 ? 'waits' : 'wait'} for dfdc ${upstream}: ${count === 1 ? 'its' : 'their'} ${role} ${changedWhy('it')}: run dfdc ${upstream} with the settings it was run with, then this stage again (what ${stage.name} made of them before stays until then)`
+        ? `${stage.name}: ${noun(count)} ${count === 1 ? 'waits' : 'wait'} for dfdc ${upstream}: ${count === 1 ? 'its' : 'their'} ${role} ${changedWhy('it')}: run ${command} (the settings they were made with), then this stage again (what ${stage.name} made of them before stays until then)`
         : run.ranBefore.has(upstream)
           ? `${stage.name}: ${waits}, which dfdc ${upstream} did not make in this run (see its lines above): rerun once those are dealt with`
-          : `${stage.name}: ${waits} from dfdc ${upstream} (it has not made them, or failed on them): run dfdc ${upstream}, then this stage again`,
+          : `${stage.name}: ${waits} from dfdc ${upstream} (it has not made them, or failed on them): run ${command}, then this stage again`,
       'warning',
     );
   }
+}
+
+/**
+ * The command that makes a stage's outputs again as they were made (`dfdc detect --every 10`):
+ * the settings its provenance records that differ from its defaults, so that the run a message
+ * asks for is not then refused for other settings (`dfdc run` detects every 10th frame, `dfdc
+ * detect` every frame). Just `dfdc <stage>` when nothing is recorded or the record cannot be read.
+ */
+async function remakeCommand(name: string, makers: readonly Stage[], run: RunContext): Promise<string> {
+  const maker = makers.find((stage) => stage.name === name);
+  const recorded = maker ? await readProvenance(run.paths.stateDir, name).catch(() => undefined) : undefined;
+  const parsed = maker?.settings.safeParse({});
+  if (!maker || !recorded || !parsed?.success) return `dfdc ${name}`;
+  const defaults = maker.kind === 'units' && maker.resolveSettings ? maker.resolveSettings(parsed.data, run) : parsed.data;
+  const flags = flagsFor(maker.settings.shape, recorded.settings, defaults);
+  // The engine, when `auto` would not choose the one recorded (a node without the native engine).
+  const engine = recorded.settings.backend;
+  if (maker.kind === 'units' && maker.pool === 'mtcnn' && typeof engine === 'string' && engine !== (await resolveBackend('auto'))) flags.push(`--backend ${engine}`);
+  return ['dfdc', name, ...flags].join(' ');
 }
 
 /**

@@ -37,6 +37,36 @@ export function optionHelp(schema: z.core.$ZodType): OptionHelp | undefined {
   return meta && typeof meta.help === 'string' ? (meta as OptionHelp) : undefined;
 }
 
+/** `minFaceSize` -> `--min-face-size`. */
+export function flagOf(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** Whether an option is a flag without a value (`--saturate`). */
+export function isBooleanFlag(schema: z.core.$ZodType): boolean {
+  let current = schema._zod.def as { type: string; innerType?: z.core.$ZodType };
+  while ((current.type === 'default' || current.type === 'optional') && current.innerType) current = current.innerType._zod.def as typeof current;
+  return current.type === 'boolean';
+}
+
+/**
+ * The flags that give the options of `shape` these `values`, leaving out each value equal to its
+ * entry in `defaults`: `['--every 10', '--thresholds 0.8,0.9,0.9']`.
+ */
+export function flagsFor(shape: Readonly<Record<string, z.core.$ZodType>>, values: Record<string, unknown>, defaults: Record<string, unknown>): string[] {
+  const flags: string[] = [];
+  for (const [key, schema] of Object.entries(shape)) {
+    const value = values[key];
+    if (value === undefined || JSON.stringify(value) === JSON.stringify(defaults[key])) continue;
+    if (isBooleanFlag(schema)) {
+      if (value === true) flags.push(flagOf(key));
+    } else {
+      flags.push(`${flagOf(key)} ${Array.isArray(value) ? value.join(',') : String(value)}`);
+    }
+  }
+  return flags;
+}
+
 /**
  * A number given as text, refused with `message` when it is not one. An empty text (an unset
  * variable in a job script) is refused rather than read as 0, as Number('') would.

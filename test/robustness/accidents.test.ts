@@ -63,6 +63,28 @@ test('a typo in --crops-dir deletes nothing: landmarks, diffs and folds wait, ex
   assertSameOutputs(out);
 });
 
+test('a line that asks for an earlier stage gives the settings its outputs were made with, and that command is accepted', () => {
+  const out = copyOfReference('remake');
+  rmSync(join(out, 'boxes', 'real_a.json'));
+  const crops = runCli(['crops', '--root-dir', sampleRoot, '--output-dir', out, '--quiet']);
+  assert.equal(crops.status, 1, crops.stderr);
+  // dfdc run detects every 10th frame: a plain `dfdc detect` would be refused for other settings.
+  const asked = /run (dfdc detect[^,]*), then this stage again/.exec(crops.stderr);
+  assert.equal(asked?.[1], 'dfdc detect --every 10', crops.stderr);
+  const detect = runCli([...asked[1].split(' ').slice(1), '--root-dir', sampleRoot, '--output-dir', out, '--quiet']);
+  assert.equal(detect.status, 0, detect.stderr);
+  assert.equal(run(out).status, 0);
+  assertSameOutputs(out);
+
+  // Boxes made on an engine that `auto` would not choose here: the command names it.
+  const provenance = join(out, '.run-state', 'provenance', 'detect.json');
+  const record = JSON.parse(readFileSync(provenance, 'utf8')) as { settings: Record<string, unknown> };
+  writeFileSync(provenance, JSON.stringify({ ...record, settings: { ...record.settings, backend: 'cpu', thresholds: [0.8, 0.9, 0.9] } }));
+  rmSync(join(out, 'boxes', 'real_a.json'));
+  const again = runCli(['crops', '--root-dir', sampleRoot, '--output-dir', out, '--quiet']);
+  assert.match(again.stderr, /run dfdc detect --every 10 --thresholds 0\.8,0\.9,0\.9 --backend cpu, then this stage again/);
+});
+
 test('videos away for a while fail their units and keep what was made from them; back again, nothing is redone', async () => {
   const root = await copySampleRoot(join(scratch, 'away-root'));
   const out = join(scratch, 'away');
@@ -88,7 +110,7 @@ test('a replaced video makes landmarks and diffs wait for new crops, and folds l
   copyFileSync(join(root, 'dfdc_train_part_0', 'real_solo.mp4'), join(root, 'dfdc_train_part_0', 'real_a.mp4'));
   const landmarks = runCli(['landmarks', '--root-dir', root, '--output-dir', out, '--quiet']);
   assert.equal(landmarks.status, 1, landmarks.stderr);
-  assert.match(landmarks.stderr, /landmarks: 1 REAL video waits for dfdc crops: its crops changed after it made them, or what they were made from did \(another --root-dir\? videos downloaded again\? .*\): run dfdc crops with the settings it was run with, then this stage again \(what landmarks made of them before stays until then\)/);
+  assert.match(landmarks.stderr, /landmarks: 1 REAL video waits for dfdc crops: its crops changed after it made them, or what they were made from did \(another --root-dir\? videos downloaded again\? .*\): run dfdc crops \(the settings they were made with\), then this stage again \(what landmarks made of them before stays until then\)/);
   assert.ok(existsSync(join(out, 'landmarks', 'real_a')), 'landmarks made from the old crops were removed before crops ran again');
   rmSync(join(out, 'crops', 'real_solo'), { recursive: true });
   const foldsRun = runCli(['folds', '--root-dir', root, '--output-dir', out, '--n-splits', '2', '--parts', '2']);
