@@ -37,6 +37,11 @@ interface ClaimFile {
 export interface Holder {
   readonly host: string;
   readonly pid: number;
+  /**
+   * For a claim of another host, the milliseconds until it lapses if its process has stopped (a
+   * node that died sends no heartbeat): a rerun after that takes the unit over.
+   */
+  readonly lapsesInMs?: number;
 }
 
 export class UnitClaims {
@@ -80,11 +85,17 @@ export class UnitClaims {
         await this.takeOver(path, current);
         continue;
       }
-      if (!(await this.isStale(path, current))) return { host: current.host, pid: current.pid };
+      if (!(await this.isStale(path, current))) return await this.holderOf(path, current);
       await this.takeOver(path, current);
     }
     const current = await readClaim(path);
     return current ? { host: current.host, pid: current.pid } : { host: '?', pid: 0 };
+  }
+
+  private async holderOf(path: string, claim: ClaimFile): Promise<Holder> {
+    if (claim.host === this.host) return { host: claim.host, pid: claim.pid };
+    const age = (await this.ageOf(path)) ?? 0;
+    return { host: claim.host, pid: claim.pid, lapsesInMs: Math.max(0, STALE_MS - age) };
   }
 
   /** Releases a claim this process holds. */

@@ -247,7 +247,7 @@ async function runUnitStage<U extends Unit>(
   services: StageServices,
 ): Promise<void> {
   const { progress, report, force, access, claims } = services;
-  const heldElsewhere = new Map<string, number>();
+  const heldElsewhere = new Map<string, { count: number; lapsesInMs: number; otherHost: boolean }>();
   const settings = stage.resolveSettings ? (stage.resolveSettings(given as never, run) as Record<string, unknown>) : given;
   const started = Date.now();
   const recorder = new StageRecorder(stage.name, progress, stage.unitNoun);
@@ -373,7 +373,9 @@ async function runUnitStage<U extends Unit>(
       // One process per unit at a time (src/run/claims.ts): a unit another process is doing is left to it.
       const claim = await claims.take(stage.name, unit.id);
       if (claim !== true) {
-        heldElsewhere.set(`${claim.host} pid ${claim.pid}`, (heldElsewhere.get(`${claim.host} pid ${claim.pid}`) ?? 0) + 1);
+        const holder = `${claim.host} pid ${claim.pid}`;
+        const earlier = heldElsewhere.get(holder);
+        heldElsewhere.set(holder, { count: (earlier?.count ?? 0) + 1, lapsesInMs: Math.max(earlier?.lapsesInMs ?? 0, claim.lapsesInMs ?? 0), otherHost: claim.lapsesInMs !== undefined });
         recorder.waiting(unit.subject, `being done by another process (${claim.host} pid ${claim.pid})`);
         progress.advance(1, 0);
         return;
@@ -454,8 +456,10 @@ async function runUnitStage<U extends Unit>(
   if (!signal.aborted) await recordProvenance(run.paths.stateDir, stage.name, shaping, { version: packageVersion, ...(prepared.madeWith ?? {}) });
   for (const { line, level } of recorder.unprinted()) progress.message(line, level);
   progress.message(recorder.summary());
-  for (const [holder, count] of heldElsewhere) {
-    progress.message(`${stage.name}: ${noun(count)} left to another process working on this output (${holder}); rerun when it has finished`, 'warning');
+  for (const [holder, { count, lapsesInMs, otherHost }] of heldElsewhere) {
+    // On another host dfdc cannot see whether the process still runs: only its heartbeat lapsing says so.
+    const lapse = otherHost ? `; if it has stopped (its node died, or its job was killed), its claim lapses ${lapsesInMs > 0 ? `in ${Math.ceil(lapsesInMs / 1000)} s` : 'now'} and a rerun then takes over` : '';
+    progress.message(`${stage.name}: ${noun(count)} left to another process working on this output (${holder}); rerun when it has finished${lapse}`, 'warning');
   }
   for (const entry of waitingOn.values()) {
     const { stage: upstream, role, count } = entry;

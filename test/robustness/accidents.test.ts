@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,6 +83,25 @@ test('a line that asks for an earlier stage gives the settings its outputs were 
   rmSync(join(out, 'boxes', 'real_a.json'));
   const again = runCli(['crops', '--root-dir', sampleRoot, '--output-dir', out, '--quiet']);
   assert.match(again.stderr, /run dfdc detect --every 10 --thresholds 0\.8,0\.9,0\.9 --backend cpu, then this stage again/);
+});
+
+test("a unit claimed on another node is left to it, with when a rerun may take it over if that node died; after that, it does", () => {
+  const out = copyOfReference('other-node');
+  rmSync(join(out, 'boxes', 'real_a.json'));
+  const claim = join(out, '.run-state', 'claims', 'detect', 'real_a.json');
+  mkdirSync(join(out, '.run-state', 'claims', 'detect'), { recursive: true });
+  writeFileSync(claim, JSON.stringify({ host: 'node-7', pid: 4242, token: 'abc', since: new Date().toISOString() }));
+  const held = runCli(['detect', '--every', '10', '--root-dir', sampleRoot, '--output-dir', out, '--quiet']);
+  assert.equal(held.status, 1, held.stderr);
+  assert.match(
+    held.stderr,
+    /^detect: 1 REAL video left to another process working on this output \(node-7 pid 4242\); rerun when it has finished; if it has stopped \(its node died, or its job was killed\), its claim lapses in (5\d|60) s and a rerun then takes over$/m,
+  );
+  // Its heartbeat stopped long enough ago: that node is gone, and the unit is done here.
+  const old = new Date(Date.now() - 120_000);
+  utimesSync(claim, old, old);
+  assert.equal(runCli(['detect', '--every', '10', '--root-dir', sampleRoot, '--output-dir', out, '--quiet']).status, 0);
+  assertSameOutputs(out);
 });
 
 test('videos away for a while fail their units and keep what was made from them; back again, nothing is redone', async () => {
