@@ -182,9 +182,14 @@ function fatalFor(code: string, folder: string, where: string, error: unknown): 
       { cause: error },
     );
   }
+  if (code === 'EROFS') {
+    // A read-only mount (a data set shared read-only, a container's image layer): no chmod helps.
+    return new FatalError(`cannot write in ${folder} (EROFS: read-only file system): give --output-dir a folder on a writable disk (the data set may stay where it is), then rerun`, {
+      cause: error,
+    });
+  }
   if (notWritable.has(code)) {
-    const why = code === 'EROFS' ? 'read-only file system' : 'permission denied';
-    return new FatalError(`cannot write in ${folder} (${code}: ${why}): make it writable for this user, or give --output-dir a writable folder, then rerun`, {
+    return new FatalError(`cannot write in ${folder} (${code}: permission denied): make it writable for this user, or give --output-dir a writable folder, then rerun`, {
       cause: error,
     });
   }

@@ -120,8 +120,9 @@ function escapeRegExp(text: string): string {
 function expectedLine(code: Condition['code'], folder: string): RegExp {
   const where = `${escapeRegExp(folder)}(?:/[^ ]+)?`;
   if (code === 'ENOSPC') return new RegExp(`^dfdc: no space left to write in ${where} \\(ENOSPC\\): free some space .*then rerun`);
-  const why = code === 'EROFS' ? 'read-only file system' : 'permission denied';
-  return new RegExp(`^dfdc: cannot write in ${where} \\(${code}: ${why}\\): make it writable .*then rerun`);
+  // A read-only mount is not made writable by chmod: the fix is another output folder.
+  if (code === 'EROFS') return new RegExp(`^dfdc: cannot write in ${where} \\(EROFS: read-only file system\\): give --output-dir a folder on a writable disk .*then rerun`);
+  return new RegExp(`^dfdc: cannot write in ${where} \\(${code}: permission denied\\): make it writable .*then rerun`);
 }
 
 // --- the set-up: scratch folders, the data root, the reference --------------------------------

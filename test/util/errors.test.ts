@@ -38,7 +38,7 @@ test('a write that fails for the machine is a FatalError naming the folder writt
   assert.ok(full instanceof FatalError);
   assert.equal(full.message, 'no space left to write in /out/crops/x (ENOSPC): free some space or give --output-dir a folder on another disk, then rerun (completed outputs are kept)');
   const readOnly = writeFailure(new Error(libvipsReadOnly), '/out/crops/x/0_0.png');
-  assert.match((readOnly as Error).message, /^cannot write in \/out\/crops\/x \(EROFS: read-only file system\): make it writable for this user, or give --output-dir a writable folder, then rerun$/);
+  assert.match((readOnly as Error).message, /^cannot write in \/out\/crops\/x \(EROFS: read-only file system\): give --output-dir a folder on a writable disk \(the data set may stay where it is\), then rerun$/);
   const denied = writeFailure(Object.assign(new Error("EACCES: permission denied, mkdir '/out/crops/x'"), { code: 'EACCES', syscall: 'mkdir', path: '/out/crops/x' }), '/out/crops/x/0_0.png');
   assert.match((denied as Error).message, /^cannot write in \/out\/crops \(EACCES: permission denied\)/, 'the folder in which x could not be made');
   const other = new Error('something else');
