@@ -27,7 +27,9 @@ export function buildProgram(context: ProgramContext = {}): Command {
       "Data preparation for the Deepfake Detection Challenge winner's training: MTCNN face boxes, crops, landmarks, SSIM diff masks and folds, faithful to the reference scripts.",
     )
     .version(packageVersion)
-    .showHelpAfterError('(run with --help for usage)')
+    .showHelpAfterError('(dfdc --help lists the commands)')
+    // commander's own errors (unknown option, missing value) start as dfdc's do.
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'dfdc: ')) })
     .exitOverride()
     .addHelpText(
       'after',
@@ -59,5 +61,5 @@ export function buildProgram(context: ProgramContext = {}): Command {
 
 /** Adds a subcommand that behaves like the program: one-line errors, exit codes from handle-error. */
 function register(program: Command, command: Command): void {
-  program.addCommand(command.copyInheritedSettings(program));
+  program.addCommand(command.copyInheritedSettings(program).showHelpAfterError(`(dfdc ${command.name()} --help lists every option)`));
 }

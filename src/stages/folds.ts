@@ -30,7 +30,8 @@ export const foldsSettings = z
       defaultText: 'folds.csv in the output dir',
     }),
     nSplits: option(integer(1).default(16), { help: 'number of folds', value: 'n' }),
-    parts: option(integer(1).default(50), {
+    // Not a list of parts as in the other stages (`--parts 0,3`): folds always read every part.
+    parts: option(integer(1, 'must be the number of parts P of the full data set, such as 50 (folds always read every part)').default(50), {
       help: 'number of parts P of the full data set; part numbers must be 0..P-1',
       value: 'n',
       runFlag: '--total-parts',

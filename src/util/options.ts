@@ -88,10 +88,10 @@ export function wholeNumber(min: number) {
   return numberText('must be a whole number').pipe(z.number().int('must be a whole number').min(min, `must be at least ${min}`));
 }
 
-/** A safe integer (of at least `min`, when given), given as text. */
-export function integer(min?: number) {
-  const value = z.number().int('must be an integer');
-  return numberText('must be an integer').pipe(min === undefined ? value : value.min(min, `must be at least ${min}`));
+/** A safe integer (of at least `min`, when given), given as text; `what` replaces "must be an integer" when it is not one. */
+export function integer(min?: number, what = 'must be an integer') {
+  const value = z.number().int(what);
+  return numberText(what).pipe(min === undefined ? value : value.min(min, `must be at least ${min}`));
 }
 
 /** A positive finite number, given as text. */

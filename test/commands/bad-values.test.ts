@@ -37,3 +37,16 @@ test('an --output-dir that is a file is refused in one line, exit 2, and the fil
   assert.deepEqual(result.lines, [`dfdc: --output-dir ${file} is a file: give --output-dir a folder`]);
   assert.equal(readFileSync(file, 'utf8'), 'notes\n');
 });
+
+test("commander's own errors read as dfdc's, and name the --help that lists the options", () => {
+  const cases: [string[], string[]][] = [
+    [['detect', '--bogus'], ["dfdc: unknown option '--bogus'", '(dfdc detect --help lists every option)']],
+    [['crops', '--root-dir'], ["dfdc: option '--root-dir <dir>' argument missing", '(dfdc crops --help lists every option)']],
+    [['detectt'], ["dfdc: unknown command 'detectt'", '(Did you mean detect?)', '(dfdc --help lists the commands)']],
+  ];
+  for (const [args, lines] of cases) {
+    const result = runCli(args);
+    assert.equal(result.status, 2, result.stderr);
+    assert.deepEqual(result.lines, lines);
+  }
+});

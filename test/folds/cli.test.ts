@@ -157,6 +157,8 @@ test('CLI: bad options are one line and exit 2', async () => {
     [['--n-splits', 'abc'], 'dfdc: --n-splits: must be an integer'],
     [['--n-splits', '2.5'], 'dfdc: --n-splits: must be an integer'],
     [['--parts', '0'], 'dfdc: --parts: must be at least 1'],
+    // The other stages' --parts selects parts; here it counts them.
+    [['--parts', '0,1'], 'dfdc: --parts: must be the number of parts P of the full data set, such as 50 (folds always read every part)'],
     [['--parts', '10', '--n-splits', '11'], 'dfdc: --n-splits: must be at most the number of parts (11 > 10; the number of parts is --parts in dfdc folds, --total-parts in dfdc run)'],
     [['--seed', 'x'], 'dfdc: --seed: must be an integer'],
     [['--seed', '1e30'], 'dfdc: --seed: must be an integer'],
