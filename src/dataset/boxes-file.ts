@@ -43,6 +43,8 @@ export function parseBoxes(text: string): Map<number, Box[] | null> {
   return out;
 }
 
+const redetect = { stage: 'detect', does: "detects that video's faces again" };
+
 /**
  * Reads a boxes file; one that is not a boxes file (cut short, written by another tool) fails the
  * unit that reads it, naming the file and the fix: without it, `dfdc detect` finds the video's
@@ -55,12 +57,12 @@ export async function readBoxesFile(path: string): Promise<Map<number, Box[] | n
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EMFILE' || code === 'ENFILE') throw error;
-    throw new UnitError(`${path} cannot be read (${code ?? messageOf(error)}): delete it and rerun dfdc detect, which detects that video's faces again`, { file: path, cause: error });
+    throw new UnitError(`${path} cannot be read (${code ?? messageOf(error)})`, { file: path, cause: error, remedy: redetect });
   }
   try {
     return parseBoxes(text);
   } catch (error) {
     const what = error instanceof SyntaxError ? 'is not valid JSON' : messageOf(error);
-    throw new UnitError(`${path} ${what}: delete it and rerun dfdc detect, which detects that video's faces again`, { file: path, cause: error });
+    throw new UnitError(`${path} ${what}`, { file: path, cause: error, remedy: redetect });
   }
 }

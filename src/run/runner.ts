@@ -140,6 +140,8 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   let pool: TaskPool | undefined;
   let claims: UnitClaims | undefined;
   const ranBefore = new Set<string>();
+  // Asked again for each unit that fails on a broken input; read once a stage (provenance changes only when a stage ends).
+  const commands = new Map<string, Promise<string>>();
   const context: RunContext = {
     ranBefore,
     dirs,
@@ -168,7 +170,12 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
         }
         continue;
       }
-      const remake = (name: string) => remakeCommand(name, request.makers ?? request.stages.map((each) => each.stage), context);
+      commands.clear();
+      const remake = (name: string) => {
+        const known = commands.get(name) ?? remakeCommand(name, request.makers ?? request.stages.map((each) => each.stage), context);
+        commands.set(name, known);
+        return known;
+      };
       await runUnitStage(stage, settings, context, { force: options.force ?? false, progress, report, access, claims: (claims ??= new UnitClaims(paths.stateDir)), remake });
       ranBefore.add(stage.name);
     }
@@ -334,7 +341,9 @@ async function runUnitStage<U extends Unit>(
     const command = await services.remake(first!.stage);
     progress.message(
       first!.changed
-        ? `${stage.name}: nothing to do yet: the ${first!.role} of all ${noun(units.length)} ${changedWhy(`dfdc ${first!.stage}`)}: run ${command} first (the settings they were made with)`
+        ? `${stage.name}: nothing to do yet: the ${first!.role} of ${units.length === 1 ? 'the' : 'all'} ${noun(units.length)} ${changedWhy(`dfdc ${first!.stage}`)}: ${
+            run.ranBefore.has(first!.stage) ? `dfdc ${first!.stage} did not make them again in this run (see its lines above): rerun once those are dealt with` : `run ${command} first (the settings they were made with)`
+          }`
         : run.ranBefore.has(first!.stage)
           ? `${stage.name}: nothing to do: none of the ${noun(units.length)} has its ${first!.role}, which dfdc ${first!.stage} did not make in this run (see its lines above): rerun once those are dealt with`
           : `${stage.name}: nothing to do yet: none of the ${noun(units.length)} has its ${first!.role} in ${first!.where}: run ${command} first${first!.role === 'crops' ? ' (or check --crops-dir)' : ''}`,
@@ -360,6 +369,10 @@ async function runUnitStage<U extends Unit>(
     );
   }
   const unitRun: RunContext = { ...run, signal };
+  // A first run cut short still says what its outputs were made with, from its first unit on: a
+  // later run with other settings (`dfdc detect` after `dfdc run`) is refused, not mixed in.
+  let provenanceMissing = (await readProvenance(run.paths.stateDir, stage.name)) === undefined;
+  const madeWith = { version: packageVersion, ...(prepared.madeWith ?? {}) };
   // The workers start (and load MTCNN) while the first videos are probed and decoded.
   if (stage.pool && todo.length > 0) {
     const pool = run.pool();
@@ -426,6 +439,10 @@ async function runUnitStage<U extends Unit>(
         if (await exists(staged)) await renameInto(staged, final);
       }
       await completion.markComplete(unit.id, inputs, writes, outcome);
+      if (provenanceMissing) {
+        provenanceMissing = false;
+        await recordProvenance(run.paths.stateDir, stage.name, shaping, madeWith);
+      }
       if (outcome.warning) recorder.warning(unit.subject, outcome.warning);
       recorder.done(outcome.frames ?? 0);
       progress.advance(1, Math.max(0, (outcome.frames ?? 0) - streamed));
@@ -445,7 +462,8 @@ async function runUnitStage<U extends Unit>(
       // The unit was not complete, so what it made earlier is out of date (its input changed, or
       // its settings): a clean run would have nothing there. A --force run keeps the valid ones.
       if (!keep) await clear(unit, writes).catch(() => undefined);
-      recorder.failed(unit.subject, reasonOf(error, unit));
+      const remedy = error instanceof UnitError ? error.remedy : undefined;
+      recorder.failed(unit.subject, reasonOf(error, unit, remedy ? await services.remake(remedy.stage) : undefined));
       progress.advance(1, 0);
     }
   }
@@ -453,7 +471,7 @@ async function runUnitStage<U extends Unit>(
   progress.finish();
   if (fatal) throw fatal;
   // Provenance says what the outputs were made with once they are: a run cut short leaves it as it was.
-  if (!signal.aborted) await recordProvenance(run.paths.stateDir, stage.name, shaping, { version: packageVersion, ...(prepared.madeWith ?? {}) });
+  if (!signal.aborted) await recordProvenance(run.paths.stateDir, stage.name, shaping, madeWith);
   for (const { line, level } of recorder.unprinted()) progress.message(line, level);
   progress.message(recorder.summary());
   for (const [holder, { count, lapsesInMs, otherHost }] of heldElsewhere) {
@@ -464,10 +482,11 @@ async function runUnitStage<U extends Unit>(
   for (const entry of waitingOn.values()) {
     const { stage: upstream, role, count } = entry;
     const waits = count === 1 ? `${noun(count)} waits for its ${role}` : `${noun(count)} wait for their ${role}`;
-    const command = run.ranBefore.has(upstream) ? '' : await services.remake(upstream);
+    const command = await services.remake(upstream);
+    const fix = run.ranBefore.has(upstream) ? `dfdc ${upstream} did not make them again in this run (see its lines above): rerun once those are dealt with` : `run ${command} (the settings they were made with), then this stage again`;
     progress.message(
       entry.changed
-        ? `${stage.name}: ${noun(count)} ${count === 1 ? 'waits' : 'wait'} for dfdc ${upstream}: ${count === 1 ? 'its' : 'their'} ${role} ${changedWhy('it')}: run ${command} (the settings they were made with), then this stage again (what ${stage.name} made of them before stays until then)`
+        ? `${stage.name}: ${noun(count)} ${count === 1 ? 'waits' : 'wait'} for dfdc ${upstream}: ${count === 1 ? 'its' : 'their'} ${role} ${changedWhy('it')}: ${fix} (what ${stage.name} made of them before stays until then)`
         : run.ranBefore.has(upstream)
           ? `${stage.name}: ${waits}, which dfdc ${upstream} did not make in this run (see its lines above): rerun once those are dealt with`
           : `${stage.name}: ${waits} from dfdc ${upstream} (it has not made them, or failed on them): run ${command}, then this stage again`,
@@ -486,11 +505,14 @@ async function remakeCommand(name: string, makers: readonly Stage[], run: RunCon
   const maker = makers.find((stage) => stage.name === name);
   const recorded = maker ? await readProvenance(run.paths.stateDir, name).catch(() => undefined) : undefined;
   const parsed = maker?.settings.safeParse({});
-  if (!maker || !recorded || !parsed?.success) return `dfdc ${name}`;
+  if (!maker || !parsed?.success) return `dfdc ${name}`;
   const defaults = maker.kind === 'units' && maker.resolveSettings ? maker.resolveSettings(parsed.data, run) : parsed.data;
-  const flags = flagsFor(maker.settings.shape, recorded.settings, defaults);
+  const flags = recorded ? flagsFor(maker.settings.shape, recorded.settings, defaults) : [];
+  // The crops folder this run reads, when it is not the default: `dfdc crops` alone would fill
+  // another. (A stage that writes crops takes only a folder inside the output folder.)
+  if (maker.kind === 'units' && maker.writesCrops && run.dirs.cropsDir !== join(run.paths.outputDir, 'crops')) flags.push(`--crops-dir ${relative(run.paths.outputDir, run.dirs.cropsDir)}`);
   // The engine, when `auto` would not choose the one recorded (a node without the native engine).
-  const engine = recorded.settings.backend;
+  const engine = recorded?.settings.backend;
   if (maker.kind === 'units' && maker.pool === 'mtcnn' && typeof engine === 'string' && engine !== (await resolveBackend('auto'))) flags.push(`--backend ${engine}`);
   return ['dfdc', name, ...flags].join(' ');
 }
@@ -539,8 +561,8 @@ async function renameInto(staged: string, final: string): Promise<void> {
  * The message of a unit's failure. A message that starts with the unit's own video path drops it
  * (the subject names the video); any other file it names (a crop, a boxes file) stays.
  */
-export function reasonOf(error: unknown, unit?: { subject: string }): string {
-  const message = messageOf(error);
+export function reasonOf(error: unknown, unit?: { subject: string }, command?: string): string {
+  const message = error instanceof UnitError && command !== undefined ? error.messageWith(command) : messageOf(error);
   const file = error instanceof UnitError ? error.file : undefined;
   if (unit && file === undefined) return message.replace(/^\/[^:]*: /, '');
   if (unit && file !== undefined && file.endsWith(unit.subject)) return message.replace(`${file}: `, '');

@@ -1,12 +1,12 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync, statSync } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Dataset } from '../dataset/dataset.js';
 import { listGridCells } from '../dataset/crop-files.js';
 import { assignFolds, buildFolds, foldsCsvChunks, type FoldTable } from '../dataset/folds.js';
 import type { OutputPaths } from '../dataset/output-paths.js';
-import type { Video } from '../dataset/dataset.js';
+import type { RealVideo, Video } from '../dataset/dataset.js';
 import { outputState } from '../run/completion.js';
 import { StageRecorder } from '../run/report.js';
 import type { RunContext, WholeStage } from '../run/stage.js';
@@ -57,37 +57,40 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
   },
   run: async (settings, run) => {
     const outFile = resolveFoldsOut(settings.out ?? join(run.paths.outputDir, 'folds.csv'));
-    const known = await incompleteCrops(run);
-    const incomplete = known ?? [];
-    const crops = { leftOut: new Set(incomplete.map((video) => video.id)), complete: known?.length === 0, ranBefore: run.ranBefore.has('crops') };
-    const { summary, notes, written, ...folds } = await writeFolds(run.dataset, run.paths, outFile, settings, crops);
-    if (written) run.report.folds = folds;
-    for (const note of notes) run.message(`folds: ${note}`, 'warning');
-    // Counted as units that wait for crops: the exit code is 1, and the report says which.
+    const incomplete = await incompleteCrops(run, rowVideos(run.dataset).all);
+    const selected = new Set(run.selection.videos.map((video) => video.id));
+    const result = await writeFolds(run.dataset, run.paths, outFile, settings, {
+      ...(incomplete ? { incomplete: new Set(incomplete.map((video) => video.id)) } : {}),
+      ranBefore: run.ranBefore.has('crops'),
+      selected,
+    });
+    if (result.written) run.report.folds = { file: result.file, rows: result.rows, videos: result.videos, folds: result.folds, ...(result.test ? { test: result.test } : {}) };
+    for (const note of result.notes) run.message(`folds: ${note}`, 'warning');
+    // Videos waiting for crops are counted as waiting units: the exit code is 1, and the report
+    // says which. Set on every run, so that one that wrote everything clears an earlier entry.
     const recorder = new StageRecorder('folds');
-    for (const video of incomplete) recorder.waiting(videoSubject(video), 'its crops are not complete: their rows are left out');
-    if (!written && incomplete.length === 0) for (const video of pairVideos(run.dataset)) recorder.waiting(videoSubject(video), 'no grid crops of it were found');
-    if (recorder.report.waiting > 0) run.report.stages.folds = recorder.report;
-    if (incomplete.length > 0) {
+    if (result.written) recorder.done();
+    for (const video of incomplete ?? []) recorder.waiting(videoSubject(video), 'its crops are not complete: their rows are left out');
+    const listed = new Set(incomplete);
+    for (const video of result.held) if (!listed.has(video)) recorder.waiting(videoSubject(video), 'no grid crops of it were found');
+    run.report.stages.folds = recorder.report;
+    if (incomplete && incomplete.length > 0) {
       run.message(
-        `folds: ${incomplete.length} video(s) have crops that are not complete (not made yet, failed, or out of date; first: ${videoSubject(incomplete[0]!)}): their rows are left out; run dfdc crops (on a cluster: let every shard finish), then dfdc folds again`,
+        `folds: ${incomplete.length} video(s) have crops that are not complete (not made yet, failed, or out of date; first: ${videoSubject(incomplete[0]!)}): their rows are left out; run dfdc crops (on a cluster: let every shard finish), then dfdc folds again, or check --crops-dir`,
         'warning',
       );
     }
-    return summary;
-    return summary;
+    return result.summary;
   },
 };
 
 /**
- * The videos of pairs whose crops folder is not as dfdc crops left it complete: absent when no
+ * Of `videos`, those whose crops folder is not as dfdc crops left it complete: absent when no
  * record says that nothing was to be cut (a video without faces), or out of date (its video or
- * boxes changed since). Crops made by another tool (no record) are taken as they are: undefined
- * when dfdc crops never ran in this output folder.
+ * boxes changed since). Undefined when dfdc crops never ran in this output folder: crops made by
+ * another tool are taken as they are.
  */
-async function incompleteCrops(run: RunContext): Promise<Video[] | undefined> {
-  const videos = pairVideos(run.dataset);
-  // Crops from another tool (dfdc crops never ran here) are taken as they are, absent ones too.
+async function incompleteCrops(run: RunContext, videos: readonly Video[]): Promise<Video[] | undefined> {
   const cropsRan = await stat(join(run.paths.stateDir, 'units', 'crops')).then(
     () => true,
     () => false,
@@ -106,26 +109,50 @@ async function incompleteCrops(run: RunContext): Promise<Video[] | undefined> {
   return videos.filter((video) => incomplete.has(video));
 }
 
-/** Every FAKE with an original, and the originals, in the data set's order. */
-function pairVideos(dataset: Dataset): Video[] {
-  return dataset.pairs.flatMap(({ original, fakes }) => [original, ...fakes]);
+/**
+ * The videos folds writes rows for: `train`, of folds.csv (every FAKE with an original outside the
+ * test split, and those originals); `test`, of the test file (the pairs of the test split and its
+ * REAL videos without a FAKE); `all`, both, in the data set's order.
+ */
+function rowVideos(dataset: Dataset): { train: Video[]; test: Video[]; solo: RealVideo[]; all: Video[]; tested: Set<string>; pulledIn: number } {
+  const { tested, pulledIn } = testVideos(dataset);
+  const pairs = dataset.pairs.flatMap(({ original, fakes }) => [original, ...fakes]);
+  const withFakes = new Set(dataset.pairs.map((pair) => pair.original));
+  const solo = dataset.reals.filter((real) => tested.has(real.id) && !withFakes.has(real));
+  const train = pairs.filter((video) => !tested.has(video.id));
+  const test = [...pairs.filter((video) => tested.has(video.id)), ...solo];
+  return { train, test, solo, all: [...pairs, ...solo], tested, pulledIn };
 }
 
-/** `--out` resolved against the current directory; a folder is a usage error. */
+/** `--out` resolved against the current directory (through a symbolic link: its target is written); a folder is a usage error. */
 export function resolveFoldsOut(out: string): string {
-  const outFile = resolve(out);
+  const outFile = throughLinks(resolve(out));
   if (existsSync(outFile) && statSync(outFile).isDirectory()) throw new UsageError(`--out ${out} is a folder: give a file name such as folds.csv`);
   return outFile;
 }
 
+/**
+ * The file a path names once symbolic links are followed, even to a target not made yet: the
+ * atomic write renames over its path, which would replace a link by a file and leave the file the
+ * user linked to as it was.
+ */
+function throughLinks(path: string): string {
+  for (let hops = 0; hops < 40; hops += 1) {
+    const info = lstatSync(path, { throwIfNoEntry: false });
+    if (!info?.isSymbolicLink()) return path;
+    path = resolve(dirname(path), readlinkSync(path));
+  }
+  return path;
+}
+
 /** What is known of the crops folds reads. */
 export interface CropsKnown {
-  /** Videos whose crops dfdc knows to be incomplete or out of date: their rows are left out. */
-  leftOut?: ReadonlySet<string>;
-  /** dfdc crops recorded the crops of every FAKE and original complete. */
-  complete?: boolean;
-  /** This run (`dfdc run`) ran the crops stage before: an empty result points at its lines. */
+  /** Videos whose crops dfdc knows to be incomplete or out of date (their rows are left out); absent when dfdc crops never ran here. */
+  incomplete?: ReadonlySet<string>;
+  /** This run (`dfdc run`) ran the crops stage before: a file without rows points at its lines. */
   ranBefore?: boolean;
+  /** The videos this run selected (`--parts`, `--limit`), when it ran crops on them. */
+  selected?: ReadonlySet<string>;
 }
 
 export interface FoldsWritten {
@@ -133,10 +160,12 @@ export interface FoldsWritten {
   rows: number;
   videos: number;
   folds: number[];
-  /** The rows of videos of an official test split, when the data set has one. */
+  /** The rows of videos of an official test split, when the data set has one and the file was written. */
   test?: { file: string; rows: number; videos: number };
-  /** False when there was nothing to train on and no file was written (the stage waits: exit 1). */
+  /** False when folds.csv had no row to write while its videos wait for crops: it was left as it was. */
   written: boolean;
+  /** The videos of a file left as it was (folds.csv, the test file): they wait for crops. */
+  held: Video[];
   /** Warnings about the folds (groups too few or uneven). */
   notes: string[];
   /** One line for the user. */
@@ -148,78 +177,77 @@ export interface FoldsWritten {
  * the CSV written atomically; videos of an official test split go to `<name>-test.csv` beside it
  * instead (the winner's training code trains on every fold but one, so a test fold would be
  * trained on). Returns what it wrote and a one-line summary.
+ *
+ * A file that would have no row while its videos wait for crops (crops not made yet, all failed,
+ * a typo in --crops-dir) is not written: it would replace a good one (made before, or by another
+ * node) and let a job script go on to train or evaluate on nothing. When dfdc crops recorded every
+ * one of its videos complete without a crop (no face anywhere), the empty file is the result.
  */
-export async function writeFolds(
-  dataset: Dataset,
-  paths: OutputPaths,
-  outFile: string,
-  settings: FoldsSettings,
-  crops: CropsKnown = {},
-): Promise<FoldsWritten> {
-  const leftOut = crops.leftOut ?? new Set<string>();
-  const { tested, pulledIn } = testVideos(dataset);
+export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: string, settings: FoldsSettings, crops: CropsKnown = {}): Promise<FoldsWritten> {
+  const leftOut = crops.incomplete ?? new Set<string>();
+  const videos = rowVideos(dataset);
+  const { tested } = videos;
   const { foldOf, notes: foldNotes } = assignFolds(dataset, { nSplits: settings.nSplits, partCount: settings.parts }, settings.group, tested);
   const notes = [...foldNotes];
-  const ids = dataset.pairs.flatMap(({ original, fakes }) => [original.id, ...fakes.map((fake) => fake.id)]).filter((id) => !leftOut.has(id));
-  const listed = await listGridCells(paths, ids);
+  if (videos.pulledIn > 0) notes.push(`${videos.pulledIn} video(s) outside the test split share a fold group with test videos: they go to the test file too, so that no face is both trained and tested on`);
+  const listed = await listGridCells(paths, videos.all.map((video) => video.id).filter((id) => !leftOut.has(id)));
   const none = new Uint8Array(0);
-  if (pulledIn > 0) notes.push(`${pulledIn} video(s) outside the test split share a fold group with test videos: they go to the test file too, so that no face is both trained and tested on`);
+  const waits = (of: Video[]) => of.length > 0 && (crops.incomplete === undefined || of.some((video) => leftOut.has(video.id)));
+  const whyHeld = (of: Video[], them: string) => {
+    if (crops.ranBefore && crops.selected && !of.some((video) => crops.selected!.has(video.id))) return `none of ${them} was among the videos this run selected (--parts, --limit): run the stages over them first`;
+    if (crops.ranBefore) return `dfdc crops made no crops of ${them} in this run: see its lines above`;
+    if (!existsSync(paths.cropsDir)) return `${paths.cropsDir} does not exist: check --crops-dir, or run dfdc crops first`;
+    if (of.every((video) => leftOut.has(video.id))) return `none of ${them} has complete crops: see the line above`;
+    return `no grid crops of ${them} found under ${paths.cropsDir}: run dfdc crops first, or check --crops-dir`;
+  };
+  const keptOrNot = async (file: string) =>
+    stat(file).then(
+      () => `${file} is left as it was`,
+      () => `${file} was not written`,
+    );
+  const held: Video[] = [];
+
   const { table, videoCount, foldsUsed } = buildFolds(dataset.pairs, (id) => (tested.has(id) ? none : (listed.get(id) ?? none)), foldOf, settings.seed);
   const rows = table.rows.length;
-  const testFile = testFileBeside(outFile);
-  const trainable = dataset.pairs.some((pair) => !tested.has(pair.original.id));
-  if (rows === 0 && trainable && !crops.complete) {
-    // There are pairs to train on but no crop of any: crops not made yet, all failed, or a typo in
-    // --crops-dir. A folds.csv without rows would replace a good one (made before, or by another
-    // node) and let a job script go on to train on nothing, so nothing is written and the stage
-    // waits (exit 1); a test file would be as incomplete and stays as it is too.
-    const why = crops.ranBefore
-      ? 'dfdc crops made no crops of the FAKEs or their originals in this run: see its lines above'
-      : leftOut.size > 0 && dataset.pairs.every((pair) => tested.has(pair.original.id) || [pair.original, ...pair.fakes].every((video) => leftOut.has(video.id)))
-        ? 'no FAKE or original of a pair has complete crops: see the line above'
-        : `no grid crops found under ${paths.cropsDir}: run dfdc crops first, or check --crops-dir`;
-    const kept = await stat(outFile).then(
-      () => `${outFile} is left as it was`,
-      () => `${outFile} was not written`,
-    );
-    return { file: outFile, rows: 0, videos: 0, folds: [], written: false, notes, summary: `folds: no rows to write (${why}): ${kept}` };
+  const trainThem = tested.size > 0 ? 'the FAKEs and originals outside the test split' : 'the FAKEs and their originals';
+  let summary: string;
+  const written = !(rows === 0 && waits(videos.train));
+  if (written) {
+    await writeTable(outFile, table);
+    const why =
+      rows > 0
+        ? ''
+        : dataset.pairs.length === 0
+          ? ' (no FAKE with a REAL original in the data set)'
+          : videos.train.length === 0
+            ? ' (every FAKE and its original are in the test split)'
+            : ` (dfdc crops found no face to cut in the frames of any of ${trainThem})`;
+    summary = `folds: wrote ${rows} rows for ${videoCount} videos in ${foldsUsed.length} of ${settings.nSplits} folds (${foldsUsed.join(', ') || 'none'}) to ${outFile}${why}`;
+  } else {
+    held.push(...videos.train);
+    summary = `folds: no rows to write (${whyHeld(videos.train, trainThem)}): ${await keptOrNot(outFile)}`;
   }
-  await writeTable(outFile, table);
+
   let test: FoldsWritten['test'];
+  const testFile = testFileBeside(outFile);
   if (tested.size > 0) {
     // The test file also has the REAL videos without a FAKE (Celeb-DF's YouTube-real): they are tested on too.
-    const withFakes = new Set(dataset.pairs.map((pair) => pair.original));
-    const testPairs = [...dataset.pairs, ...dataset.reals.filter((real) => tested.has(real.id) && !withFakes.has(real)).map((original) => ({ original, fakes: [] }))];
-    const soloIds = testPairs.slice(dataset.pairs.length).map((pair) => pair.original.id).filter((id) => !leftOut.has(id));
-    for (const [id, cells] of await listGridCells(paths, soloIds)) listed.set(id, cells);
+    const testPairs = [...dataset.pairs, ...videos.solo.map((original) => ({ original, fakes: [] }))];
     const testRows = buildFolds(testPairs, (id) => (tested.has(id) ? (listed.get(id) ?? none) : none), () => TEST_FOLD, settings.seed);
-    await writeTable(testFile, testRows.table);
-    test = { file: testFile, rows: testRows.table.rows.length, videos: testRows.videoCount };
+    if (testRows.table.rows.length === 0 && waits(videos.test)) {
+      held.push(...videos.test);
+      summary += `; no rows for the test file (${whyHeld(videos.test, 'the test videos')}): ${await keptOrNot(testFile)}`;
+    } else {
+      await writeTable(testFile, testRows.table);
+      test = { file: testFile, rows: testRows.table.rows.length, videos: testRows.videoCount };
+      summary += `; ${test.rows} rows of ${test.videos} test videos to ${test.file}`;
+    }
   } else if (await stat(testFile).then(() => true, () => false)) {
     // Left by a run when the data set had a test split: it would overlap this folds.csv.
     await rm(testFile, { force: true });
     notes.push(`removed ${testFile}: the data set has no test split now`);
   }
-  const why =
-    rows > 0
-      ? ''
-      : dataset.pairs.length === 0
-        ? ' (no FAKE with a REAL original in the data set)'
-        : trainable
-          ? // dfdc crops recorded every pair video complete without a crop: the whole result.
-            ' (dfdc crops found no face to cut in the frames of any FAKE or its original)'
-          : ' (every FAKE and its original are in the test split)';
-  const testSummary = test ? `; ${test.rows} rows of ${test.videos} test videos to ${test.file}` : '';
-  return {
-    file: outFile,
-    rows,
-    videos: videoCount,
-    folds: foldsUsed,
-    ...(test ? { test } : {}),
-    written: true,
-    notes: [...notes],
-    summary: `folds: wrote ${rows} rows for ${videoCount} videos in ${foldsUsed.length} of ${settings.nSplits} folds (${foldsUsed.join(', ') || 'none'}) to ${outFile}${why}${testSummary}`,
-  };
+  return { file: outFile, rows, videos: videoCount, folds: foldsUsed, ...(test ? { test } : {}), written, held, notes, summary };
 }
 
 /**

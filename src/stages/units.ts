@@ -18,7 +18,7 @@ export function videoSubject(video: Video): string {
  */
 export function withCropAdvice(error: unknown, cropsDir: string): unknown {
   if (error instanceof UnitError && error.file !== undefined && error.file.startsWith(cropsDir)) {
-    return new UnitError(`${error.message}: delete it and rerun dfdc crops, which cuts that video's crops again`, { file: error.file, cause: error });
+    return new UnitError(error.message, { file: error.file, cause: error, remedy: { stage: 'crops', does: "cuts that video's crops again" } });
   }
   return error;
 }

@@ -23,15 +23,38 @@ export abstract class DfdcError extends Error {
   }
 }
 
+/**
+ * How a broken input made by an earlier stage is repaired: deleted, then made again by `stage`
+ * (`rerun dfdc detect, which detects that video's faces again`).
+ */
+export interface Remedy {
+  readonly stage: string;
+  /** What that stage's rerun does for it: `detects that video's faces again`. */
+  readonly does: string;
+}
+
 /** One unit of work failed; `file` is the file at fault (a video, a crop, a boxes file), when known. */
 export class UnitError extends DfdcError {
   readonly exitCode = ExitCode.SomeFailed;
   readonly file: string | undefined;
-  constructor(message: string, options?: { cause?: unknown; file?: string }) {
-    super(message, options);
+  readonly remedy: Remedy | undefined;
+  private readonly problem: string;
+  constructor(message: string, options?: { cause?: unknown; file?: string; remedy?: Remedy }) {
+    super(options?.remedy ? `${message}: ${remedyText(options.remedy, `dfdc ${options.remedy.stage}`)}` : message, options);
     this.name = 'UnitError';
     this.file = options?.file;
+    this.remedy = options?.remedy;
+    this.problem = message;
   }
+
+  /** The message with the remedy's stage run as `command` (`dfdc detect --every 10`: the settings its outputs were made with). */
+  messageWith(command: string): string {
+    return this.remedy ? oneLine(`${this.problem}: ${remedyText(this.remedy, command)}`) : this.message;
+  }
+}
+
+function remedyText(remedy: Remedy, command: string): string {
+  return `delete it and rerun ${command}, which ${remedy.does}`;
 }
 
 /** The run cannot go on: stop once, exit 3. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli, scratchDir } from '../helpers/cli.js';
@@ -242,4 +242,49 @@ test('CLI: dfdc run checks what folds need before the first stage: a part beyond
     'dfdc: part folder dfdc_train_part_12 has number 12, outside 0..9 (10 parts): give 13 or more parts (--parts in dfdc folds, --total-parts in dfdc run), or rename the folder',
   ]);
   assert.equal(readdirSync(join(root, 'out', '.run-state')).includes('units'), false, 'a stage ran');
+});
+
+test('CLI: a test file is not replaced by one without rows while its videos wait for crops, whatever folds.csv gets', () => {
+  const root = scratchDir('folds-cli');
+  writeFileSync(join(root, 'manifest.csv'), ['path,label,original,split', 'r.mp4,REAL,,', 'f.mp4,FAKE,r.mp4,', 't.mp4,REAL,,test', 'tf.mp4,FAKE,t.mp4,test', 'solo.mp4,REAL,,test', ''].join('\n'));
+  for (const name of ['r', 'f', 't', 'tf', 'solo']) writeFileSync(join(root, `${name}.mp4`), '');
+  makeCrops(join(root, 'crops'), { r: ['0_0.png'], f: ['0_0.png'], t: ['0_0.png'], tf: ['0_0.png'], solo: ['0_0.png'] });
+  assert.equal(runCli(['folds', '--root-dir', root, '--n-splits', '2', '--quiet']).status, 0);
+  const testFile = join(root, 'folds-test.csv');
+  const made = readFileSync(testFile, 'utf8');
+  assert.equal(sortedLines(made).length, 3);
+  // The test videos' crops gone (a node still cutting them, or removed by mistake): the training rows are written, the test file stays.
+  for (const name of ['t', 'tf', 'solo']) rmSync(join(root, 'crops', name), { recursive: true });
+  const result = runCli(['folds', '--root-dir', root, '--n-splits', '2']);
+  assert.equal(result.status, 1, result.stderr);
+  assert.match(result.stderr, new RegExp(`folds: wrote 2 rows .*; no rows for the test file \\(no grid crops of the test videos found under ${join(root, 'crops')}: run dfdc crops first, or check --crops-dir\\): ${testFile} is left as it was`));
+  assert.equal(readFileSync(testFile, 'utf8'), made);
+
+  // A data set of REAL videos only, one of them in the test split: a typo in --crops-dir keeps its test file.
+  const reals = scratchDir('folds-cli');
+  writeFileSync(join(reals, 'manifest.csv'), ['path,label,original,split', 'a.mp4,REAL,,', 'b.mp4,REAL,,test', ''].join('\n'));
+  for (const name of ['a', 'b']) writeFileSync(join(reals, `${name}.mp4`), '');
+  makeCrops(join(reals, 'crops'), { a: ['0_0.png'], b: ['0_0.png'] });
+  assert.equal(runCli(['folds', '--root-dir', reals, '--n-splits', '2', '--quiet']).status, 0);
+  const realsTest = readFileSync(join(reals, 'folds-test.csv'), 'utf8');
+  const typo = runCli(['folds', '--root-dir', reals, '--n-splits', '2', '--crops-dir', 'crosp']);
+  assert.equal(typo.status, 1, typo.stderr);
+  assert.match(typo.stderr, /no rows for the test file \(.*crosp does not exist: check --crops-dir, or run dfdc crops first\): .*folds-test\.csv is left as it was/);
+  assert.equal(readFileSync(join(reals, 'folds-test.csv'), 'utf8'), realsTest);
+});
+
+test('CLI: --out through a symbolic link writes the file it points to, and keeps the link', () => {
+  const root = scratchDir('folds-cli');
+  writeFileSync(join(root, 'manifest.csv'), ['path,label,original,split', 'r.mp4,REAL,,', 'f.mp4,FAKE,r.mp4,', ''].join('\n'));
+  for (const name of ['r', 'f']) writeFileSync(join(root, `${name}.mp4`), '');
+  makeCrops(join(root, 'crops'), { r: ['0_0.png'], f: ['0_0.png'] });
+  mkdirSync(join(root, 'shared'));
+  writeFileSync(join(root, 'shared', 'folds.csv'), 'old\n');
+  symlinkSync(join('shared', 'folds.csv'), join(root, 'link.csv'));
+  // A link to a file not made yet is followed too.
+  symlinkSync(join('shared', 'new.csv'), join(root, 'dangling.csv'));
+  for (const out of ['link.csv', 'dangling.csv']) assert.equal(runCli(['folds', '--root-dir', root, '--out', out, '--n-splits', '2', '--quiet'], { cwd: root }).status, 0);
+  assert.ok(lstatSync(join(root, 'link.csv')).isSymbolicLink() && lstatSync(join(root, 'dangling.csv')).isSymbolicLink());
+  assert.equal(sortedLines(readFileSync(join(root, 'shared', 'folds.csv'), 'utf8')).length, 2);
+  assert.equal(sortedLines(readFileSync(join(root, 'shared', 'new.csv'), 'utf8')).length, 2);
 });

@@ -168,7 +168,8 @@ test(
         ['landmarks', 'warning', 'shard & <co>'],
       ]);
       assert.equal(found.problems, 1);
-      assert.equal(found.counts, 5);
+      // One row per stage of the run report: detect, crops, landmarks, diffs and folds (done once, nothing waiting), and the shard report's stage.
+      assert.equal(found.counts, 6);
       const offline = requests.filter((request) => !request.startsWith('file://'));
       assert.deepEqual(offline, [], 'requests other than file://');
       assert.equal(requests.length, 1 + 69, 'the page and each image once');

@@ -53,13 +53,13 @@ test('a typo in --crops-dir deletes nothing: landmarks, diffs and folds wait, ex
   for (const [stage, units] of [['landmarks', '5 REAL videos'], ['diffs', '4 FAKEs']]) {
     const result = runCli([stage, '--root-dir', sampleRoot, '--output-dir', out, '--crops-dir', 'crops2', '--quiet']);
     assert.equal(result.status, 1, result.stderr);
-    assert.match(result.stderr, new RegExp(`^${stage}: nothing to do yet: none of the ${units} has its crops in ${join(out, 'crops2')}: run dfdc crops first \\(or check --crops-dir\\)$`, 'm'));
+    assert.match(result.stderr, new RegExp(`^${stage}: nothing to do yet: none of the ${units} has its crops in ${join(out, 'crops2')}: run dfdc crops --crops-dir crops2 first \\(or check --crops-dir\\)$`, 'm'));
   }
   // folds.csv, which a cluster's whole run may have made, is not replaced by one without rows.
   const result = runCli(['folds', '--root-dir', sampleRoot, '--output-dir', out, '--crops-dir', 'crops2', ...folds.map((arg) => arg.replace('--total-parts', '--parts'))]);
   assert.equal(result.status, 1, result.stderr);
   assert.match(result.stderr, /folds: \d+ video\(s\) have crops that are not complete .*: their rows are left out/);
-  assert.match(result.stderr, new RegExp(`^folds: no rows to write \\(no FAKE or original of a pair has complete crops: see the line above\\): ${join(out, 'folds.csv')} is left as it was$`, 'm'));
+  assert.match(result.stderr, new RegExp(`^folds: no rows to write \\(${join(out, 'crops2')} does not exist: check --crops-dir, or run dfdc crops first\\): ${join(out, 'folds.csv')} is left as it was$`, 'm'));
   assertSameOutputs(out);
 });
 
@@ -119,7 +119,7 @@ test('videos away for a while fail their units and keep what was made from them;
   for (const name of readdirSync(hold)) renameSync(join(hold, name), join(part, name));
   const back = run(out, root, '--json');
   assert.equal(back.status, 0, back.stderr);
-  assert.deepEqual(doneCounts(back.stdout), { detect: 0, crops: 0, landmarks: 0, diffs: 0 });
+  assert.deepEqual(doneCounts(back.stdout), { detect: 0, crops: 0, landmarks: 0, diffs: 0, folds: 1 });
 });
 
 test('a replaced video makes landmarks and diffs wait for new crops, and folds leave out crops that are not complete', async () => {

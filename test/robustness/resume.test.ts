@@ -62,7 +62,7 @@ test('outputs deleted after a run are made again by a rerun, and only the units 
   assert.equal(rerun.status, 0, rerun.stderr);
   // detect: real_solo; crops: real_a and real_solo (its boxes are new); landmarks: real_b, and
   // real_a and real_solo (their crops are new); diffs: fake_portrait, and real_a's two FAKEs.
-  assert.deepEqual(doneCounts(rerun.stdout), { detect: 1, crops: 2, landmarks: 3, diffs: 3 });
+  assert.deepEqual(doneCounts(rerun.stdout), { detect: 1, crops: 2, landmarks: 3, diffs: 3, folds: 1 });
   assertSameOutputs(out);
 });
 
@@ -85,7 +85,7 @@ test('a truncated FAKE and a missing REAL fail; once the files are back, a rerun
   copyFileSync(join(sample, 'dfdc_train_part_1', 'real_b.mp4'), real);
   const rerun = run(out, root, '--json');
   assert.equal(rerun.status, 0, rerun.stderr);
-  assert.deepEqual(doneCounts(rerun.stdout), { detect: 1, crops: 3, landmarks: 1, diffs: 2 });
+  assert.deepEqual(doneCounts(rerun.stdout), { detect: 1, crops: 3, landmarks: 1, diffs: 2, folds: 1 });
   assertSameOutputs(out);
 });
 
@@ -101,7 +101,7 @@ test('landmarks, diffs or folds run before crops name the stage to run first, ma
   // Folds before crops writes no folds.csv without rows for a job script to train on.
   const folds = runCli(['folds', '--root-dir', sample, '--output-dir', out, '--n-splits', '2', '--parts', '2', '--quiet']);
   assert.equal(folds.status, 1, folds.stderr);
-  assert.deepEqual(folds.lines, [`folds: no rows to write (no grid crops found under ${join(out, 'crops')}: run dfdc crops first, or check --crops-dir): ${join(out, 'folds.csv')} was not written`]);
+  assert.deepEqual(folds.lines, [`folds: no rows to write (${join(out, 'crops')} does not exist: check --crops-dir, or run dfdc crops first): ${join(out, 'folds.csv')} was not written`]);
   assert.equal(existsSync(join(out, 'folds.csv')), false);
   const crops = runCli(['crops', '--root-dir', sample, '--output-dir', out, '--quiet']);
   assert.equal(crops.status, 1, 'crops before detect waits too');
@@ -140,10 +140,12 @@ test('a boxes file from another tool that is not JSON fails its crops naming the
   const failures = crops.lines.filter((line) => line.startsWith('crops: dfdc_train_part_'));
   // real_a and its two FAKEs are cut with real_a's boxes.
   assert.deepEqual(failures.map((line) => line.split(': ')[1]).sort(), ['dfdc_train_part_0/fake_a_blur.mp4', 'dfdc_train_part_0/fake_a_hue.mp4', 'dfdc_train_part_0/real_a.mp4']);
-  for (const line of failures) assert.ok(line.endsWith(`${boxes} is not valid JSON: delete it and rerun dfdc detect, which detects that video's faces again`), line);
+  // The command carries the settings the other boxes were made with (dfdc run: every 10th frame).
+  for (const line of failures) assert.ok(line.endsWith(`${boxes} is not valid JSON: delete it and rerun dfdc detect --every 10, which detects that video's faces again`), line);
   // The advice, followed to the letter.
   rmSync(boxes);
-  assert.equal(runCli(['detect', '--every', '10', '--root-dir', sample, '--output-dir', out, '--quiet']).status, 0);
+  const command = /rerun dfdc (.*), which/.exec(failures[0]!)![1]!.split(' ');
+  assert.equal(runCli([...command, '--root-dir', sample, '--output-dir', out, '--quiet']).status, 0);
   const rerun = run(out);
   assert.equal(rerun.status, 0, rerun.stderr);
   assertSameOutputs(out);
@@ -209,7 +211,7 @@ test("an output folder of dfdc 0.1 keeps working: its state and reports move to 
 
   const rerun = run(out, sample, '--json');
   assert.equal(rerun.status, 0, rerun.stderr);
-  assert.deepEqual(doneCounts(rerun.stdout), { detect: 0, crops: 1, landmarks: 1, diffs: 1 });
+  assert.deepEqual(doneCounts(rerun.stdout), { detect: 0, crops: 1, landmarks: 1, diffs: 1, folds: 1 });
   assert.deepEqual(
     readdirSync(out).filter((name) => name.includes('dfdc')),
     [],
@@ -218,5 +220,5 @@ test("an output folder of dfdc 0.1 keeps working: its state and reports move to 
   assert.ok(existsSync(join(out, 'run-report.json')));
   assertSameOutputs(out);
   const again = run(out, sample, '--json');
-  assert.deepEqual(doneCounts(again.stdout), { detect: 0, crops: 0, landmarks: 0, diffs: 0 });
+  assert.deepEqual(doneCounts(again.stdout), { detect: 0, crops: 0, landmarks: 0, diffs: 0, folds: 1 });
 });
