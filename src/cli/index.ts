@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { writeSync } from 'node:fs';
 import { describeAutoBackend } from '../mtcnn/engine.js';
+import { ExitCode } from '../util/exit-codes.js';
 import { describeFfmpeg, locateFfmpeg } from '../video/ffmpeg-binaries.js';
 import { buildProgram, type ProgramContext } from './program.js';
 import { handleError } from './handle-error.js';
@@ -19,7 +21,24 @@ async function helpContext(argv: readonly string[]): Promise<ProgramContext> {
 // A terminal or log collector that goes away (`dfdc run ... 2>&1 | head`, a closed SSH session)
 // must not cost the run: writes to a closed stdout or stderr fail (EPIPE, EIO) and are dropped,
 // and the work, the report and the exit code go on as usual.
-for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+// Any other failure of standard output (a full disk under `dfdc index > videos.csv`, /dev/full)
+// lost what the command was for: it ends with exit 3 and one line, not 0 and an empty file.
+let stdoutFailure: NodeJS.ErrnoException | undefined;
+process.stderr.on('error', () => undefined);
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE' && error.code !== 'EIO') stdoutFailure ??= error;
+});
+process.on('exit', () => {
+  if (!stdoutFailure) return;
+  const full = stdoutFailure.code === 'ENOSPC' || stdoutFailure.code === 'EDQUOT';
+  const fix = full ? 'free some space where it is redirected, or redirect it to another disk' : 'check where it is redirected';
+  try {
+    writeSync(2, `dfdc: cannot write standard output (${stdoutFailure.code ?? stdoutFailure.message}): what it printed is incomplete; ${fix}, then rerun\n`);
+  } catch {
+    // stderr gone too: the exit code still says it
+  }
+  process.exitCode = ExitCode.Fatal;
+});
 
 const program = buildProgram(await helpContext(process.argv));
 try {

@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { loadDataset, missingVideoReason, type Dataset, type Video } from '../dataset/dataset.js';
 import { datasetDirsOptions, resolveDatasetDirs } from '../dataset/dirs.js';
 import { datasetOptions } from '../dataset/layouts/index.js';
-import { formatProblem } from '../dataset/problems.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { problemLines } from '../dataset/problems.js';
+import { writeUserFile } from '../util/atomic-write.js';
 import { csvField } from '../util/csv.js';
-import { FatalError, messageOf } from '../util/errors.js';
+import { writeFile } from 'node:fs/promises';
 import { ExitCode } from '../util/exit-codes.js';
 import { option } from '../util/options.js';
 import { addOptions } from './options.js';
@@ -31,6 +31,9 @@ const indexOptions = {
     value: 'how',
     choices: ['default', 'identity'],
   }),
+  all: option(z.boolean().default(false), {
+    help: 'print every problem and every missing video on stderr (without it: the first ten of each list, then how many more)',
+  }),
 };
 
 export const INDEX_HEADER = 'id,path,label,original,split,group';
@@ -54,22 +57,22 @@ export function indexCommand(): Command {
     if (options.out === undefined) {
       process.stdout.write(text);
     } else {
-      try {
-        await writeFileAtomic(options.out, text);
-      } catch (error) {
-        if (error instanceof FatalError) throw error;
-        throw new FatalError(`cannot write --out ${options.out}: ${messageOf(error)}`, { cause: error });
-      }
+      await writeUserFile(options.out, '--out', (target, flags) => writeFile(target, text, { flag: flags }));
     }
-    for (const problem of dataset.problems) process.stderr.write(`dfdc: ${formatProblem(problem)}\n`);
-    // Every one, as every problem above: the CSV rows do not say which files are absent, and the index
-    // is where a user looks for them before a run.
+    // The first ten of each list (a partial download leaves thousands of absent videos), every one with --all.
+    const shown = options.all ? Number.POSITIVE_INFINITY : 10;
+    for (const line of problemLines(dataset.problems, 'the output of dfdc index --all', shown)) process.stderr.write(`dfdc: ${line}\n`);
+    // The CSV rows do not say which files are absent, and the index is where a user looks for them before a run.
     const reason = missingVideoReason(dataset);
-    for (const video of dataset.missingVideos) process.stderr.write(`dfdc: ${video.relativePath}: ${reason}\n`);
+    for (const video of dataset.missingVideos.slice(0, shown)) process.stderr.write(`dfdc: ${video.relativePath}: ${reason}\n`);
     const missing = dataset.missingVideos.length;
-    if (missing > 0) process.stderr.write(`dfdc: ${missing} listed video(s) are not on disk (each named above); the stages that decode videos fail them\n`);
+    if (missing > 0) {
+      const named = missing > shown ? `the first ${shown} named above; --all names every one` : 'each named above';
+      process.stderr.write(`dfdc: ${missing} listed video(s) are not on disk (${named}); the stages that decode videos fail them\n`);
+    }
     const fakes = dataset.fakes.length;
-    process.stderr.write(`dfdc: index: ${dataset.layout} layout, ${dataset.videos.length} videos (${dataset.reals.length} REAL, ${fakes} FAKE), ${dataset.problems.length} left out or in doubt${options.out ? `: wrote ${options.out}` : ''}\n`);
-    process.exitCode = dataset.problems.length > 0 ? ExitCode.SomeFailed : ExitCode.Ok;
+    const absent = missing > 0 ? `, ${missing} not on disk` : '';
+    process.stderr.write(`dfdc: index: ${dataset.layout} layout, ${dataset.videos.length} videos (${dataset.reals.length} REAL, ${fakes} FAKE), ${dataset.problems.length} left out or in doubt${absent}${options.out ? `: wrote ${options.out}` : ''}\n`);
+    process.exitCode = dataset.problems.length > 0 || missing > 0 ? ExitCode.SomeFailed : ExitCode.Ok;
   });
 }

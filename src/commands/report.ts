@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
@@ -8,8 +9,8 @@ import { outputPaths } from '../dataset/output-paths.js';
 import { loadReportData, readRunReports } from '../report/load.js';
 import { buildReportPage } from '../report/page.js';
 import { namedOriginals } from '../report/sample.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
-import { FatalError, UsageError, messageOf } from '../util/errors.js';
+import { writeUserFile } from '../util/atomic-write.js';
+import { FatalError, UsageError } from '../util/errors.js';
 import { ExitCode } from '../util/exit-codes.js';
 import { datasetDirsOptions, resolveDatasetDirs } from '../dataset/dirs.js';
 import { nameList, option, wholeNumber } from '../util/options.js';
@@ -76,12 +77,8 @@ export function reportCommand(): Command {
         named = originals;
       }
       const data = await loadReportData({ dataset, paths, pageDir: dirname(outFile), generatedAt: new Date(), runReports, named, limit: options.limit });
-      try {
-        await writeFileAtomic(outFile, buildReportPage(data));
-      } catch (error) {
-        if (error instanceof FatalError) throw error;
-        throw new FatalError(`cannot write --out ${outFile}: ${messageOf(error)}`, { cause: error });
-      }
+      const page = buildReportPage(data);
+      await writeUserFile(outFile, '--out', (target, flags) => writeFile(target, page, { flag: flags }));
       const failures = data.runReports.reduce((sum, report) => sum + report.stages.reduce((s, stage) => s + stage.failures.length, 0), 0);
       process.stderr.write(
         `dfdc: report: ${data.videos.length} video(s), ${failures} failure(s), ${data.problems.length} data set problem(s) from ${data.runReports.length} run report(s): wrote ${outFile}\n`,

@@ -88,7 +88,11 @@ export async function findParts(rootDir: string, excludedDirs: readonly string[]
   const found = await Promise.all(
     names.map(async (name) => {
       const part = partAt(root, name);
-      return (await isDirectory(part.dir)) && (await exists(part.metadataPath)) ? part : null;
+      if (!(await isDirectory(part.dir))) return null;
+      const metadata = await presence(part.metadataPath);
+      // A part folder this user may not look into (a shared download with the wrong mode) is
+      // kept, so that reading it reports it, rather than dropped from the data set without a word.
+      return metadata === 'present' || (metadata === 'unknown' && LOOKS_LIKE_A_PART.test(name)) ? part : null;
     }),
   );
   return found.filter((part): part is Part => part !== null).sort((a, b) => comparePartNames(a.name, b.name));
@@ -102,11 +106,16 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
+/** A folder name a DFDC download gives its parts (`dfdc_train_part_7`, Kaggle's `train_sample_videos`). */
+const LOOKS_LIKE_A_PART = /dfdc|part|train_sample_videos/i;
+
+/** Whether a file is there: 'unknown' when it could not be looked at (a folder without search permission). */
+async function presence(path: string): Promise<'present' | 'absent' | 'unknown'> {
   try {
     await stat(path);
-    return true;
-  } catch {
-    return false;
+    return 'present';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? 'absent' : 'unknown';
   }
 }

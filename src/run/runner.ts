@@ -88,7 +88,7 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   const progress = new Progress({ quiet: options.quiet ?? false });
   const report = new RunReport(packageVersion, shard);
   // Every problem goes to the run report (written when a unit stage runs) and `dfdc index`'s output; the terminal gets the first few of each file.
-  const everyProblem = unitStages ? join(paths.outputDir, reportFileName(shard)) : `the output of dfdc index --root-dir ${dirs.rootDir}`;
+  const everyProblem = unitStages ? join(paths.outputDir, reportFileName(shard)) : `the output of dfdc index --all --root-dir ${dirs.rootDir}`;
   for (const line of problemLines(dataset.problems, everyProblem)) progress.message(line, 'error');
   report.setDataset(
     dataset.problems.map((problem) => ({ subject: problem.file, reason: problem.message })),

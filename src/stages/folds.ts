@@ -1,6 +1,6 @@
-import { existsSync, lstatSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Dataset } from '../dataset/dataset.js';
 import { listGridCells } from '../dataset/crop-files.js';
@@ -12,8 +12,8 @@ import { StageRecorder } from '../run/report.js';
 import type { RunContext, WholeStage } from '../run/stage.js';
 import { forEachConcurrent } from '../util/concurrency.js';
 import { videoSubject } from './units.js';
-import { removeTemporariesOf, writeAtomicWith } from '../util/atomic-write.js';
-import { FatalError, UsageError, messageOf } from '../util/errors.js';
+import { removeTemporariesOf, writeUserFile } from '../util/atomic-write.js';
+import { UsageError } from '../util/errors.js';
 import { integer, option } from '../util/options.js';
 
 /**
@@ -124,25 +124,11 @@ function rowVideos(dataset: Dataset): { train: Video[]; test: Video[]; solo: Rea
   return { train, test, solo, all: [...pairs, ...solo], tested, pulledIn };
 }
 
-/** `--out` resolved against the current directory (through a symbolic link: its target is written); a folder is a usage error. */
+/** `--out` resolved against the current directory; a folder is a usage error. */
 export function resolveFoldsOut(out: string): string {
-  const outFile = throughLinks(resolve(out));
+  const outFile = resolve(out);
   if (existsSync(outFile) && statSync(outFile).isDirectory()) throw new UsageError(`--out ${out} is a folder: give a file name such as folds.csv`);
   return outFile;
-}
-
-/**
- * The file a path names once symbolic links are followed, even to a target not made yet: the
- * atomic write renames over its path, which would replace a link by a file and leave the file the
- * user linked to as it was.
- */
-function throughLinks(path: string): string {
-  for (let hops = 0; hops < 40; hops += 1) {
-    const info = lstatSync(path, { throwIfNoEntry: false });
-    if (!info?.isSymbolicLink()) return path;
-    path = resolve(dirname(path), readlinkSync(path));
-  }
-  return path;
 }
 
 /** What is known of the crops folds reads. */
@@ -269,19 +255,16 @@ export function testFileBeside(outFile: string): string {
 }
 
 async function writeTable(file: string, table: FoldTable): Promise<void> {
-  try {
-    await removeTemporariesOf(file);
-    // Written in chunks: the whole text of DFDC's folds.csv is about 200 MB.
-    await writeAtomicWith(file, async (temporary) => {
-      const handle = await open(temporary, 'w');
-      try {
-        for (const chunk of foldsCsvChunks(table)) await handle.write(chunk);
-      } finally {
-        await handle.close();
-      }
-    });
-  } catch (error) {
-    if (error instanceof FatalError) throw error;
-    throw new FatalError(`cannot write ${file}: ${messageOf(error)}`, { cause: error });
-  }
+  // Left by a writer that was killed: a regular file's folder only (not /dev's).
+  if (statSync(file, { throwIfNoEntry: false })?.isFile() !== false) await removeTemporariesOf(file).catch(() => undefined);
+  // Written in chunks: the whole text of DFDC's folds.csv is about 200 MB. Through writeUserFile:
+  // `--out /dev/stdout` or a link to a shared folder are written into, not replaced.
+  await writeUserFile(file, '--out', async (target, flags) => {
+    const handle = await open(target, flags);
+    try {
+      for (const chunk of foldsCsvChunks(table)) await handle.write(chunk);
+    } finally {
+      await handle.close();
+    }
+  });
 }

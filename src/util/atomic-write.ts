@@ -1,6 +1,7 @@
+import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, sep } from 'node:path';
-import { FatalError, writeFailure } from './errors.js';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import { FatalError, userFileFailure, writeFailure } from './errors.js';
 import { temporaryTarget } from './file-names.js';
 
 /**
@@ -115,6 +116,38 @@ export async function writeAtomicWith(path: string, write: (temporaryPath: strin
     await rm(temporary, { force: true }).catch(() => undefined);
     throw writeFailure(error, path);
   }
+}
+
+/**
+ * Writes a file the user named (`--out`): a regular file (or one not there yet) atomically as
+ * above, through symbolic links, so that a link stays a link and the file it names is written;
+ * anything else (/dev/null, /dev/stdout, a FIFO, `>(wc -l)`) is written into as it is, appended
+ * to, since a rename would replace it (as root, /dev/null itself). `write` gets the path and the
+ * open flags to use. A failure is a FatalError naming `flag` and a fix that works for it.
+ */
+export async function writeUserFile(path: string, flag: string, write: (target: string, flags: 'w' | 'a') => Promise<unknown>): Promise<void> {
+  const absolute = resolve(path);
+  try {
+    const info = statSync(absolute, { throwIfNoEntry: false });
+    // /dev/stdout and /proc/self/fd/N name whatever the shell opened: written into, not replaced.
+    if ((info && !info.isFile()) || /^\/(dev|proc)\//.test(absolute)) {
+      await write(absolute, 'a');
+      return;
+    }
+    await writeAtomicWith(info ? realpathSync(absolute) : throughLinks(absolute), (temporary) => write(temporary, 'w'));
+  } catch (error) {
+    throw userFileFailure(error, flag, path);
+  }
+}
+
+/** The path a chain of symbolic links ends at, even at a file not made yet. */
+function throughLinks(path: string): string {
+  for (let hops = 0; hops < 40; hops += 1) {
+    const info = lstatSync(path, { throwIfNoEntry: false });
+    if (!info?.isSymbolicLink()) return path;
+    path = resolve(dirname(path), readlinkSync(path));
+  }
+  return path;
 }
 
 function shortened(name: string): string {

@@ -198,6 +198,17 @@ export function machineFailure(error: unknown, outputDir: string): FatalError | 
   return fatalFor(code, where === undefined ? outputDir : dirname(where), where ?? outputDir, error);
 }
 
+/**
+ * A file the user named (`--out FILE`) that could not be written: the fix is another `--out` (or
+ * room on its disk), not the `--output-dir` of a run's outputs.
+ */
+export function userFileFailure(error: unknown, flag: string, path: string): FatalError {
+  const code = errnoCode(error instanceof FatalError && error.cause !== undefined ? error.cause : error);
+  const fix = code !== undefined && diskFull.has(code) ? 'free some space, or give ' + flag + ' a file on another disk' : `give ${flag} a file in a folder you can write`;
+  const why = code === undefined ? messageOf(error) : `${code}${code === 'EROFS' ? ': read-only file system' : notWritable.has(code) ? ': permission denied' : diskFull.has(code) ? ': no space left' : ''}`;
+  return new FatalError(`cannot write ${flag} ${path} (${why}): ${fix}, then rerun`, { cause: error });
+}
+
 function fatalFor(code: string, folder: string, where: string, error: unknown): FatalError | undefined {
   if (diskFull.has(code)) {
     return new FatalError(

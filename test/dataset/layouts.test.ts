@@ -217,11 +217,13 @@ test('a partial download: the terminal gets ten lines of a folder and how many m
   assert.match(lines[10]!, /manipulated_sequences\/Deepfakes\/c23\/videos: 15 more problem\(s\) like the ones above \(every one is in .*out\/run-report\.json\)$/);
   const report = JSON.parse(readFileSync(join(dir, 'out', 'run-report.json'), 'utf8')) as { dataset: { problems: unknown[] } };
   assert.equal(report.dataset.problems.length, 25);
-  // Without a unit stage there is no run report: dfdc index lists every problem.
+  // Without a unit stage there is no run report: dfdc index --all lists every problem.
   const folds = runCli(['folds', '--root-dir', dir, '--output-dir', join(dir, 'out'), '--quiet']);
-  assert.match(folds.stderr, /15 more problem\(s\) like the ones above \(every one is in the output of dfdc index --root-dir /);
+  assert.match(folds.stderr, /15 more problem\(s\) like the ones above \(every one is in the output of dfdc index --all --root-dir /);
   const index = runCli(['index', '--root-dir', dir]);
-  assert.equal(index.stderr.split('\n').filter((line) => line.includes('is not there; fake skipped')).length, 25);
+  assert.equal(index.stderr.split('\n').filter((line) => line.includes('is not there; fake skipped')).length, 10);
+  const all = runCli(['index', '--all', '--root-dir', dir]);
+  assert.equal(all.stderr.split('\n').filter((line) => line.includes('is not there; fake skipped')).length, 25);
 });
 
 test('a listed video whose file is absent is said to be listed in the file that lists it; dfdc index names each one', async () => {
@@ -235,7 +237,7 @@ test('a listed video whose file is absent is said to be listed in the file that 
   assert.equal(missingVideoReason(await load(dfdc)), 'file not found (listed in metadata.json)');
   // The CSV rows do not say which files are absent: stderr names every one before the count.
   const index = runCli(['index', '--root-dir', manifest, '--manifest', join(manifest, 'lists/videos.csv')]);
-  assert.equal(index.status, 0, index.stderr);
+  assert.equal(index.status, 1, index.stderr);
   assert.match(index.stderr, /^dfdc: gone\.mp4: file not found \(listed in lists\/videos\.csv\)\ndfdc: 1 listed video\(s\) are not on disk \(each named above\)/m);
 });
 

@@ -100,7 +100,9 @@ async function readPart(part: Part): Promise<PartContents> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const message =
-      code === 'ENOTREG' ? 'is not a regular file (a FIFO or a device): part skipped; replace it with the metadata.json of the download' : `unreadable (${code ?? messageOf(error)}); part skipped`;
+      code === 'ENOTREG' ? 'is not a regular file (a FIFO or a device): part skipped; replace it with the metadata.json of the download' : code === 'EACCES' || code === 'EPERM'
+          ? `unreadable (${code}); part skipped: make its folder and files readable for this user (chmod -R a+rX ${part.dir}), then rerun`
+          : `unreadable (${code ?? messageOf(error)}); part skipped`;
     metadata = { readable: false, records: [], rejectedNames: [], problems: [{ file: part.metadataFile, message }] };
   }
   let files: ReadonlySet<string> | null;

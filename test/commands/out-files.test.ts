@@ -1,0 +1,87 @@
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cliEnvironment, cliPath, runCli, scratchDir } from '../helpers/cli.js';
+import { writeDataRoot } from '../helpers/data-root.js';
+import { sampleRoot } from '../helpers/shared.js';
+
+/**
+ * Files a user names with --out and the standard output a user redirects: what was asked for is
+ * written where it was asked, nothing that is not a regular file is replaced, and a write that
+ * fails is exit 3 with one line naming the fix that works for that flag.
+ */
+
+test('--out into a FIFO, /dev/stdout and through a symbolic link writes into them and replaces none', () => {
+  const dir = scratchDir('out-files');
+  const fifo = join(dir, 'fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  // A reader on the FIFO, as `--out >(wc -l)` gives one.
+  const reader = spawnSync('sh', ['-c', `cat '${fifo}' > '${join(dir, 'read.csv')}' & '${process.execPath}' '${cliPath}' index --root-dir '${sampleRoot}' --out '${fifo}'; wait`], { env: cliEnvironment(), encoding: 'utf8' });
+  assert.equal(reader.status, 0, reader.stderr);
+  assert.ok(lstatSync(fifo).isFIFO(), 'the FIFO was replaced');
+  assert.equal(readFileSync(join(dir, 'read.csv'), 'utf8').split('\n')[0], 'id,path,label,original,split,group');
+
+  // Through a shell's pipe, as a user types it (node's own stdio pipes are sockets, which /dev/stdout cannot open).
+  const stdout = spawnSync('sh', ['-c', `'${process.execPath}' '${cliPath}' index --root-dir '${sampleRoot}' --out /dev/stdout | cat`], { env: cliEnvironment(), encoding: 'utf8' });
+  assert.equal(stdout.status, 0, stdout.stderr);
+  assert.match(stdout.stdout, /^id,path,label,original,split,group\n/);
+  assert.ok(lstatSync('/dev/stdout').isSymbolicLink() || lstatSync('/dev/stdout').isCharacterDevice(), '/dev/stdout was replaced');
+
+  mkdirSync(join(dir, 'shared'));
+  writeFileSync(join(dir, 'shared', 'videos.csv'), 'old\n');
+  symlinkSync(join(dir, 'shared', 'videos.csv'), join(dir, 'link.csv'));
+  assert.equal(runCli(['index', '--root-dir', sampleRoot, '--out', join(dir, 'link.csv')]).status, 0);
+  assert.ok(lstatSync(join(dir, 'link.csv')).isSymbolicLink());
+  assert.match(readFileSync(join(dir, 'shared', 'videos.csv'), 'utf8'), /^id,path/);
+});
+
+test('a standard output that cannot be written (a full disk) is exit 3 with one line, not an empty file and exit 0', { skip: !existsSync('/dev/full') && 'no /dev/full here' }, () => {
+  const full = openSync('/dev/full', 'w');
+  try {
+    const result = spawnSync(process.execPath, [cliPath, 'index', '--root-dir', sampleRoot], { env: cliEnvironment(), stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
+    assert.equal(result.status, 3, result.stderr);
+    assert.match(result.stderr, /^dfdc: cannot write standard output \(ENOSPC\): what it printed is incomplete; free some space where it is redirected/m);
+  } finally {
+    closeSync(full);
+  }
+  assert.ok(statSync('/dev/full').isCharacterDevice());
+});
+
+test('dfdc index prints the first ten videos not on disk, then how many more, and exits 1; --all names every one', async () => {
+  const root = scratchDir('out-files');
+  const absent = Array.from({ length: 14 }, (_, i) => ({ part: 0, name: `gone${String(i).padStart(2, '0')}.mp4`, label: 'REAL' as const, source: null }));
+  await writeDataRoot(root, absent);
+  const capped = runCli(['index', '--root-dir', root]);
+  assert.equal(capped.status, 1, capped.stderr);
+  assert.equal(capped.stderr.split('\n').filter((line) => /gone\d\d\.mp4: /.test(line)).length, 10);
+  assert.match(capped.stderr, /^dfdc: 14 listed video\(s\) are not on disk \(the first 10 named above; --all names every one\)/m);
+  assert.match(capped.stderr, /14 videos \(14 REAL, 0 FAKE\), 0 left out or in doubt, 14 not on disk$/m);
+  const all = runCli(['index', '--root-dir', root, '--all']);
+  assert.equal(all.stderr.split('\n').filter((line) => /gone\d\d\.mp4: /.test(line)).length, 14);
+});
+
+test('a part folder this user may not read is named with the fix, not left out without a word', async (t) => {
+  const root = scratchDir('out-files');
+  await writeDataRoot(root, [
+    { part: 0, name: 'r.mp4', label: 'REAL', source: null },
+    { part: 1, name: 's.mp4', label: 'REAL', source: null },
+  ]);
+  // chmod 000 stops its owner, but not root: root runs the CLI as nobody.
+  const asNobody = process.getuid?.() === 0 ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'] : [];
+  const command = [...asNobody, process.execPath, cliPath, 'index', '--root-dir', root];
+  if (asNobody.length > 0) {
+    spawnSync('chmod', ['-R', 'a+rX', root]);
+    if (spawnSync('setpriv', [...asNobody.slice(1), 'test', '-r', cliPath]).status !== 0 || spawnSync('setpriv', [...asNobody.slice(1), 'test', '-r', join(root, 'dfdc_train_part_0', 'metadata.json')]).status !== 0) {
+      t.skip('nobody may not read the build or the scratch folder here');
+      return;
+    }
+  }
+  spawnSync('chmod', ['000', join(root, 'dfdc_train_part_1')]);
+  const result = spawnSync(command[0]!, command.slice(1), { env: cliEnvironment({ HOME: '/tmp' }), encoding: 'utf8' });
+  spawnSync('chmod', ['755', join(root, 'dfdc_train_part_1')]);
+  assert.equal(result.status, 1, result.stderr);
+  const folder = join(root, 'dfdc_train_part_1').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  assert.match(result.stderr, new RegExp(`dfdc_train_part_1/metadata\\.json: unreadable \\(EACCES\\); part skipped: make its folder and files readable for this user \\(chmod -R a\\+rX ${folder}\\), then rerun`));
+});
