@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { loadDataset } from '../dataset/dataset.js';
 import { datasetOptions } from '../dataset/layouts/index.js';
 import { outputPaths } from '../dataset/output-paths.js';
-import { loadReportData, readRunReports } from '../report/load.js';
+import { loadReportData, readRunReports, type RunReports } from '../report/load.js';
 import { buildReportPage } from '../report/page.js';
 import { namedOriginals } from '../report/sample.js';
 import { writeUserFile } from '../util/atomic-write.js';
@@ -79,12 +79,35 @@ export function reportCommand(): Command {
       const data = await loadReportData({ dataset, paths, pageDir: dirname(outFile), generatedAt: new Date(), runReports, named, limit: options.limit });
       const page = buildReportPage(data);
       await writeUserFile(outFile, '--out', (target, flags) => writeFile(target, page, { flag: flags }));
+      // What a user checks before training: a page of nothing must not read as "all is well".
+      const doubts = [
+        ...runReports.unreadable.map((entry) => `${join(paths.outputDir, entry.subject)}: ${entry.reason}: delete it (the next run of a stage writes it again)`),
+        ...emptyCropsDoubts(data.totals, paths.cropsDir, runReports, dataset.videos.length),
+      ];
+      for (const line of doubts) process.stderr.write(`dfdc: report: ${line}\n`);
       const failures = data.runReports.reduce((sum, report) => sum + report.stages.reduce((s, stage) => s + stage.failures.length, 0), 0);
       process.stderr.write(
         `dfdc: report: ${data.videos.length} video(s), ${failures} failure(s), ${data.problems.length} data set problem(s) from ${data.runReports.length} run report(s): wrote ${outFile}\n`,
       );
-      process.exitCode = ExitCode.Ok;
+      process.exitCode = doubts.length > 0 ? ExitCode.SomeFailed : ExitCode.Ok;
     });
+}
+
+/**
+ * Why a page without any crop is likely a mistake: the run reports count crops that are not in
+ * --crops-dir, or the crops folder holds folders named after no video of --root-dir.
+ */
+function emptyCropsDoubts(totals: { videosWithCrops: number }, cropsDir: string, runReports: RunReports, videoCount: number): string[] {
+  if (totals.videosWithCrops > 0) return [];
+  const cropped = runReports.reports.some((report) => report.stages.some((stage) => stage.name === 'crops' && stage.counts.done + stage.counts.skipped > 0));
+  if (!isFolder(cropsDir)) return cropped ? [`the run reports count crops, but ${cropsDir} is not a folder: check --crops-dir`] : [];
+  let folders = 0;
+  try {
+    folders = readdirSync(cropsDir, { withFileTypes: true }).filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).length;
+  } catch {
+    return [];
+  }
+  return folders > 0 ? [`${cropsDir} holds ${folders} folder(s), none named after one of the ${videoCount} videos of --root-dir: check --root-dir (and --dataset) and --crops-dir`] : [];
 }
 
 /** `--out` resolved against the current directory, or report.html in the output folder; a folder is a usage error. */

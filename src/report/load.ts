@@ -6,7 +6,7 @@ import type { Dataset, RealVideo } from '../dataset/dataset.js';
 import { gridCellsPresent, type OutputPaths } from '../dataset/output-paths.js';
 import { readPngSize } from '../image/png.js';
 import { decodeNpyInt16 } from '../landmarks/npy.js';
-import { RUN_REPORT_NAME, readReportFile, type ReportEntry, type ReportFile } from '../run/report.js';
+import { RUN_REPORT_NAME, readReportFile, reportFileName, type ReportEntry, type ReportFile } from '../run/report.js';
 import { forEachConcurrent } from '../util/concurrency.js';
 import { FatalError, formatZodError, messageOf } from '../util/errors.js';
 import type { CellView, LandmarkPoints, Picture, ReportPageData, ReportTotals, RunReportView, VideoView } from './page.js';
@@ -14,7 +14,7 @@ import { sampleIds, stripCells } from './sample.js';
 
 /**
  * Everything the report page shows, read from disk: the run reports of the output folder (every
- * `dfdc-report*.json`, shards included), totals counted by listing each video's output folders once,
+ * `run-report*.json` and the older `dfdc-report*.json`, shards included), totals counted by listing each video's output folders once,
  * and for the chosen videos their crop sizes (PNG headers), landmark points (.npy) and the links to
  * crops and diff masks, relative to the page. What is missing becomes a caption, never an error;
  * only a folder that exists but cannot be listed stops the report.
@@ -62,7 +62,23 @@ export async function readRunReports(outputDir: string): Promise<RunReports> {
     result.problems.push(...parsed.dataset.problems);
     result.missingVideos.push(...parsed.dataset.missingVideos);
   }
-  return result;
+  return { ...result, reports: withoutSuperseded(result.reports) };
+}
+
+/**
+ * A shard's stage that a whole run (run-report.json) ran again after it finished was redone over
+ * every unit: its failures and warnings are history, fixed or reported again, and are not counted.
+ */
+function withoutSuperseded(reports: RunReportView[]): RunReportView[] {
+  const whole = reports.find((report) => report.file === reportFileName(undefined));
+  const wholeStarted = whole?.startedAt;
+  if (!whole || !wholeStarted) return reports;
+  return reports.map((report) => {
+    // ISO times: compared as text. A shard that finished after the whole run started is not redone by it.
+    if (report === whole || !report.finishedAt || report.finishedAt > wholeStarted) return report;
+    const redone = new Set(whole.stages.map((stage) => stage.name));
+    return { ...report, stages: report.stages.map((stage) => (redone.has(stage.name) ? { ...stage, failures: [], warnings: [], supersededBy: whole.file } : stage)) };
+  });
 }
 
 /**

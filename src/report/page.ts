@@ -64,9 +64,11 @@ export interface StageView {
   readonly counts: StageCounts;
   readonly failures: readonly ReportEntry[];
   readonly warnings: readonly ReportEntry[];
+  /** The report of a whole run that redid this shard's stage later: its failures and warnings are not shown. */
+  readonly supersededBy?: string;
 }
 
-/** One run report file of the output folder (`dfdc-report.json` or a shard's). */
+/** One run report file of the output folder (`run-report.json` or a shard's). */
 export interface RunReportView {
   readonly file: string;
   readonly version: string | undefined;
@@ -236,7 +238,7 @@ const TOTAL_KEYS = ['videos', 'reals', 'fakes', 'videos-with-crops', 'crops', 'l
 function countsSection(data: ReportPageData): string {
   const lines = ['<section id="counts">', '<h2>Counts per stage</h2>'];
   if (data.runReports.length === 0) {
-    lines.push('<p>No run report (<code>dfdc-report*.json</code>) in the output folder.</p>');
+    lines.push('<p>No run report (<code>run-report*.json</code>) in the output folder.</p>');
   } else {
     lines.push(
       '<ul class="reports">',
@@ -257,7 +259,9 @@ function countsSection(data: ReportPageData): string {
         if (!stage) continue;
         const c = stage.counts;
         lines.push(
-          `<tr data-stage="${escapeHtml(name)}" data-report="${escapeHtml(report.file)}"><th scope="row">${escapeHtml(name)}</th><td><code>${escapeHtml(report.file)}</code></td>${[
+          `<tr data-stage="${escapeHtml(name)}" data-report="${escapeHtml(report.file)}"><th scope="row">${escapeHtml(name)}</th><td><code>${escapeHtml(report.file)}</code>${
+            stage.supersededBy ? ` (redone by <code>${escapeHtml(stage.supersededBy)}</code>: its failures are not counted)` : ''
+          }</td>${[
             c.done,
             c.skipped,
             c.waiting,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -241,4 +241,30 @@ test('bad options and nothing to report: one line each, exit 2 or 3, no page wri
   assert.equal(nothing.status, 3);
   assert.match(nothing.stderr, /^dfdc: nothing to report in .*empty-out: no run-report\*\.json and no crops folder .* \(run dfdc run first, or check --output-dir and --crops-dir\)\n$/);
   assert.ok(!existsSync(join(empty, 'report.html')));
+});
+
+test('failures of a shard that a later whole run redid are not counted; a page of nothing or an unreadable report is said so, exit 1', () => {
+  const main: ReportFile = JSON.parse(readFileSync(join(out, 'run-report.json'), 'utf8'));
+  const old: ReportFile = { ...main, shard: { index: 0, count: 2 }, startedAt: '2020-01-01T00:00:00.000Z', finishedAt: '2020-01-01T01:00:00.000Z' };
+  old.stages = { crops: { done: 0, skipped: 0, waiting: 0, failed: 1, warnings: 0, frames: 0, seconds: 1, failures: [{ subject: 'dfdc_train_part_0/real_a.mp4', reason: 'fixed since' }], warningList: [], waitingList: [] } };
+  const oldFile = join(out, 'run-report.shard-0-of-2.json');
+  writeFileSync(oldFile, JSON.stringify(old));
+  const pageFile = join(scratch, 'superseded.html');
+  try {
+    const result = runCli(['report', '--root-dir', root, '--output-dir', out, '--out', pageFile]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /4 video\(s\), 1 failure\(s\), 1 data set problem\(s\) from 3 run report\(s\)/);
+    assert.match(readFileSync(pageFile, 'utf8'), /run-report\.shard-0-of-2\.json<\/code> \(redone by <code>run-report\.json<\/code>: its failures are not counted\)/);
+
+    const typo = runCli(['report', '--root-dir', root, '--output-dir', out, '--crops-dir', 'crosp', '--out', pageFile]);
+    assert.equal(typo.status, 1, typo.stderr);
+    assert.match(typo.stderr, new RegExp(`^dfdc: report: the run reports count crops, but ${join(out, 'crosp')} is not a folder: check --crops-dir$`, 'm'));
+
+    writeFileSync(oldFile, '{"stages": ');
+    const garbage = runCli(['report', '--root-dir', root, '--output-dir', out, '--out', pageFile]);
+    assert.equal(garbage.status, 1, garbage.stderr);
+    assert.match(garbage.stderr, /^dfdc: report: .*run-report\.shard-0-of-2\.json: unreadable: .*: delete it \(the next run of a stage writes it again\)$/m);
+  } finally {
+    rmSync(oldFile, { force: true });
+  }
 });
