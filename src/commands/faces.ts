@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { readRgbImage } from '../image/png.js';
@@ -16,7 +16,8 @@ import { addOptions } from './options.js';
  * image files as they are (8-bit RGB, alpha dropped, no resize, no colour management) and prints the
  * faces as a table, or with --json as
  * `[{"image", "width", "height", "faces": [{"box", "probability", "landmarks"}]}]` with the full float32
- * values. An image that cannot be read is reported on stderr; the others are still processed.
+ * values (an argument that is not a readable image: `{"image", "error"}` in its place). An image that
+ * cannot be read is reported on stderr with what to give instead; the others are still processed.
  */
 
 const facesOptions = {
@@ -35,6 +36,21 @@ export interface ImageFaces {
   faces: Face[];
 }
 
+/** An argument that is not a readable image, in --json. */
+export interface ImageError {
+  image: string;
+  error: string;
+}
+
+/** Why an argument is not a readable image, and what to give instead. */
+function unreadableImage(path: string, error: unknown): string {
+  if (!existsSync(path)) return 'cannot read the image (no such file)';
+  if (statSync(path).isDirectory()) return 'a folder, not an image: give the image files in it (e.g. folder/*.png)';
+  if (/\.(mp4|mov|avi|mkv|webm)$/i.test(path)) return `a video, not an image: dfdc faces reads images; take a frame first, e.g. ffmpeg -i ${path} -frames:v 1 frame.png`;
+  const reason = messageOf(error).replace(`${path}: `, '').replace(/:\s*$/, '');
+  return `cannot read the image (${reason}): give a PNG, JPEG, WebP, GIF, TIFF or AVIF file`;
+}
+
 export function facesCommand(): Command {
   return addOptions(
     new Command('faces')
@@ -44,7 +60,7 @@ export function facesCommand(): Command {
   ).action(async (images: string[], raw: unknown) => {
       const options = facesOptionsSchema.parse(raw);
       const detector = createMtcnnDetector({ backend: await resolveBackend(options.backend) });
-      const results: ImageFaces[] = [];
+      const results: (ImageFaces | ImageError)[] = [];
       let failed = 0;
       try {
         for (const path of images) {
@@ -53,8 +69,9 @@ export function facesCommand(): Command {
             image = await readRgbImage(path);
           } catch (error) {
             failed += 1;
-            const reason = existsSync(path) ? messageOf(error).replace(`${path}: `, '') : 'no such file';
-            process.stderr.write(`dfdc: ${path}: cannot read the image (${reason})\n`);
+            process.stderr.write(`dfdc: ${path}: ${unreadableImage(path, error)}\n`);
+            // --json keeps one entry per argument, in order: this one with its error.
+            if (options.json) results.push({ image: path, error: unreadableImage(path, error) });
             continue;
           }
           const [faces] = await detector.detectFaces([image], { thresholds: options.thresholds, minFaceSize: options.minFaceSize });

@@ -54,13 +54,13 @@ async function registerTensorflow(): Promise<void> {
     }
     if (tf.findBackendFactory('tensorflow')) return;
     throw new FatalError(
-      `${specifier} is installed but registered its backend with another copy of @tensorflow/tfjs-core; install the version matching @tensorflow/tfjs-core ${tf.version_core}, or use the default --backend wasm`,
+      `${specifier} is installed but registered its backend with another copy of @tensorflow/tfjs-core; install the version matching @tensorflow/tfjs-core ${tf.version_core}, or use --backend auto (the default: the native engine, else wasm)`,
     );
   }
   const notInstalled = failures.every((line) => /Cannot find (package|module)/.test(line));
   throw new FatalError(
     notInstalled
-      ? `the tensorflow backend needs @tensorflow/tfjs-node (CPU) or @tensorflow/tfjs-node-gpu (CUDA), and neither is installed: run \`npm install @tensorflow/tfjs-node@${tf.version_core}\` beside dfdc, or use the default --backend wasm, which needs nothing else`
+      ? `the tensorflow backend needs @tensorflow/tfjs-node (CPU) or @tensorflow/tfjs-node-gpu (CUDA), and neither is installed: run \`npm install @tensorflow/tfjs-node@${tf.version_core}\` beside dfdc, or use --backend auto (the default: the native engine, else wasm), which needs nothing else`
       : `the tensorflow backend could not be loaded (${failures.join('; ')}); the default --backend wasm needs nothing else`,
   );
 }

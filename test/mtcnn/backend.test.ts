@@ -38,7 +38,7 @@ test('the tensorflow backend, when tfjs-node is not installed, says so and how t
     assert.ok(error instanceof DfdcError);
     assert.match(error.message, /neither is installed/);
     assert.match(error.message, /npm install @tensorflow\/tfjs-node/);
-    assert.match(error.message, /default --backend wasm/);
+    assert.match(error.message, /--backend auto \(the default: the native engine, else wasm\)/);
     assert.doesNotMatch(error.message, /\n/);
     return true;
   });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
@@ -20,11 +21,13 @@ interface JsonEntry {
   faces: { box: number[]; probability: number; landmarks: number[][] }[];
 }
 
-test('dfdc faces --json: the documented shape, the library values, a missing file reported and skipped (exit 1)', async () => {
+test('dfdc faces --json: the documented shape, the library values, a missing file reported in its place (exit 1)', async () => {
   const { status, stdout, stderr } = runCli(['faces', '--json', 'nope.png', astronautPath]);
   assert.equal(status, 1);
   assert.equal(stderr, 'dfdc: nope.png: cannot read the image (no such file)\n');
-  const entries = JSON.parse(stdout) as JsonEntry[];
+  // One entry per argument, in order: positions match the command line.
+  const [missing, ...entries] = JSON.parse(stdout) as [{ image: string; error: string }, ...JsonEntry[]];
+  assert.deepEqual(missing, { image: 'nope.png', error: 'cannot read the image (no such file)' });
   assert.equal(entries.length, 1);
   assert.deepEqual(Object.keys(entries[0]!), ['image', 'width', 'height', 'faces']);
   assert.deepEqual([entries[0]!.image, entries[0]!.width, entries[0]!.height], [astronautPath, 192, 240]);
@@ -84,7 +87,7 @@ test('bad options: one line, exit 2; the tensorflow backend without tfjs-node: o
   if (!tfjsNode) {
     const tf = runCli(['faces', '--backend', 'tensorflow', astronautPath]);
     assert.equal(tf.status, 3);
-    assert.match(tf.stderr, /^dfdc: the tensorflow backend needs @tensorflow\/tfjs-node .* neither is installed: .*default --backend wasm, which needs nothing else\n$/);
+    assert.match(tf.stderr, /^dfdc: the tensorflow backend needs @tensorflow\/tfjs-node .* neither is installed: .*--backend auto \(the default: the native engine, else wasm\), which needs nothing else\n$/);
   }
 });
 
@@ -95,4 +98,16 @@ sharedTest('dfdc faces on a golden image with an ICC profile gives the reference
   const [entry] = JSON.parse(stdout) as JsonEntry[];
   assert.equal(entry!.faces.length, c.boxes!.length);
   entry!.faces.forEach((face, i) => face.box.forEach((v, k) => assert.ok(Math.abs(v - c.boxes![i]![k]!) <= boxTolerance)));
+});
+
+test('dfdc faces: a video, a folder or a file that is not an image get what to give instead', () => {
+  const dir = scratchDir('faces');
+  writeFileSync(join(dir, 'clip.mp4'), 'not really');
+  writeFileSync(join(dir, 'notes.png'), 'text');
+  const { status, stderr } = runCli(['faces', join(dir, 'clip.mp4'), dir, join(dir, 'notes.png')]);
+  assert.equal(status, 1);
+  const lines = stderr.trimEnd().split('\n');
+  assert.match(lines[0]!, /clip\.mp4: a video, not an image: dfdc faces reads images; take a frame first, e\.g\. ffmpeg -i .*clip\.mp4 -frames:v 1 frame\.png$/);
+  assert.match(lines[1]!, /: a folder, not an image: give the image files in it/);
+  assert.match(lines[2]!, /notes\.png: cannot read the image \(.+\): give a PNG, JPEG, WebP, GIF, TIFF or AVIF file$/);
 });
