@@ -6,11 +6,12 @@ import { z } from 'zod';
 import { loadDataset } from '../dataset/dataset.js';
 import { datasetOptions } from '../dataset/layouts/index.js';
 import { outputPaths } from '../dataset/output-paths.js';
+import { STALE_MS } from '../run/claims.js';
 import { loadReportData, readRunReports, type RunReports } from '../report/load.js';
 import { buildReportPage } from '../report/page.js';
 import { namedOriginals } from '../report/sample.js';
 import { writeUserFile } from '../util/atomic-write.js';
-import { FatalError, UsageError } from '../util/errors.js';
+import { UsageError } from '../util/errors.js';
 import { ExitCode } from '../util/exit-codes.js';
 import { datasetDirsOptions, resolveDatasetDirs } from '../dataset/dirs.js';
 import { nameList, option, wholeNumber } from '../util/options.js';
@@ -58,12 +59,13 @@ export function reportCommand(): Command {
       const dirs = resolveDatasetDirs(options);
       const paths = outputPaths(dirs);
       if (!isFolder(paths.outputDir)) {
-        throw new FatalError(`no output folder ${paths.outputDir}: run dfdc run first, or give the --output-dir it wrote to`);
+        // A wrong --output-dir: a bad command line (exit 2), not a run that could not go on.
+        throw new UsageError(`no output folder ${paths.outputDir}: run dfdc run first, or give the --output-dir it wrote to`);
       }
       const outFile = resolveReportOut(options.out, paths.outputDir);
       const runReports = await readRunReports(paths.outputDir);
       if (runReports.reports.length === 0 && runReports.unreadable.length === 0 && !isFolder(paths.cropsDir)) {
-        throw new FatalError(
+        throw new UsageError(
           `nothing to report in ${paths.outputDir}: no run-report*.json and no crops folder ${paths.cropsDir} (run dfdc run first, or check --output-dir and --crops-dir)`,
         );
       }
@@ -85,6 +87,8 @@ export function reportCommand(): Command {
         ...emptyCropsDoubts(data.totals, paths.cropsDir, runReports, dataset.videos.length),
       ];
       for (const line of doubts) process.stderr.write(`dfdc: report: ${line}\n`);
+      const claimed = liveClaims(paths.stateDir);
+      if (claimed > 0) process.stderr.write(`dfdc: report: a run is working on this output folder now (${claimed} unit(s) claimed): these counts are a moment of it; report again when it has finished\n`);
       const failures = data.runReports.reduce((sum, report) => sum + report.stages.reduce((s, stage) => s + stage.failures.length, 0), 0);
       process.stderr.write(
         `dfdc: report: ${data.videos.length} video(s), ${failures} failure(s), ${data.problems.length} data set problem(s) from ${data.runReports.length} run report(s): wrote ${outFile}\n`,
@@ -108,6 +112,27 @@ function emptyCropsDoubts(totals: { videosWithCrops: number }, cropsDir: string,
     return [];
   }
   return folders > 0 ? [`${cropsDir} holds ${folders} folder(s), none named after one of the ${videoCount} videos of --root-dir: check --root-dir (and --dataset) and --crops-dir`] : [];
+}
+
+/** Units a running process has claimed (their heartbeat younger than a stale claim's): a run is in progress. */
+function liveClaims(stateDir: string): number {
+  let count = 0;
+  const root = join(stateDir, 'claims');
+  for (const stage of safeList(root)) {
+    for (const name of safeList(join(root, stage))) {
+      const info = statSync(join(root, stage, name), { throwIfNoEntry: false });
+      if (info?.isFile() && Date.now() - info.mtimeMs < STALE_MS) count += 1;
+    }
+  }
+  return count;
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 /** `--out` resolved against the current directory, or report.html in the output folder; a folder is a usage error. */

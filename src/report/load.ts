@@ -57,6 +57,8 @@ export async function readRunReports(outputDir: string): Promise<RunReports> {
         counts: { done: stage.done, skipped: stage.skipped, waiting: stage.waiting, failed: stage.failed, warnings: stage.warnings, frames: stage.frames, seconds: stage.seconds },
         failures: stage.failures,
         warnings: stage.warningList,
+        ...(stage.startedAt ? { startedAt: stage.startedAt } : {}),
+        ...(stage.finishedAt ? { finishedAt: stage.finishedAt } : {}),
       })),
     });
     result.problems.push(...parsed.dataset.problems);
@@ -66,19 +68,27 @@ export async function readRunReports(outputDir: string): Promise<RunReports> {
 }
 
 /**
- * A shard's stage that a whole run (run-report.json) ran again after it finished was redone over
- * every unit: its failures and warnings are history, fixed or reported again, and are not counted.
+ * A shard's stage that a whole run (run-report.json) started again after the shard's had finished
+ * was redone over every unit: its failures and warnings are history, fixed or reported again, and
+ * are not counted. Stage times are compared (a report keeps the stages of earlier runs it did not
+ * run); reports without them (earlier versions) are taken as they are.
  */
 function withoutSuperseded(reports: RunReportView[]): RunReportView[] {
   const whole = reports.find((report) => report.file === reportFileName(undefined));
-  const wholeStarted = whole?.startedAt;
-  if (!whole || !wholeStarted) return reports;
-  return reports.map((report) => {
-    // ISO times: compared as text. A shard that finished after the whole run started is not redone by it.
-    if (report === whole || !report.finishedAt || report.finishedAt > wholeStarted) return report;
-    const redone = new Set(whole.stages.map((stage) => stage.name));
-    return { ...report, stages: report.stages.map((stage) => (redone.has(stage.name) ? { ...stage, failures: [], warnings: [], supersededBy: whole.file } : stage)) };
-  });
+  if (!whole) return reports;
+  const wholeStarted = new Map(whole.stages.flatMap((stage) => (stage.startedAt ? [[stage.name, stage.startedAt] as const] : [])));
+  return reports.map((report) =>
+    report === whole
+      ? report
+      : {
+          ...report,
+          stages: report.stages.map((stage) => {
+            const redoneAt = wholeStarted.get(stage.name);
+            // ISO times compare as text.
+            return redoneAt && stage.finishedAt && stage.finishedAt <= redoneAt ? { ...stage, failures: [], warnings: [], supersededBy: whole.file } : stage;
+          }),
+        },
+  );
 }
 
 /**

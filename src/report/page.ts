@@ -66,6 +66,8 @@ export interface StageView {
   readonly warnings: readonly ReportEntry[];
   /** The report of a whole run that redid this shard's stage later: its failures and warnings are not shown. */
   readonly supersededBy?: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
 }
 
 /** One run report file of the output folder (`run-report.json` or a shard's). */

@@ -38,6 +38,9 @@ const stageReportSchema = z.object({
   warningList: z.array(entrySchema).default([]),
   /** A few of the waiting units, and the stage they wait for. */
   waitingList: z.array(entrySchema).default([]),
+  /** When the stage ran (ISO times; absent in reports of earlier versions): says which of two reports' runs came later. */
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
 });
 
 export type StageReport = z.infer<typeof stageReportSchema>;
@@ -93,7 +96,15 @@ export class StageRecorder {
     private readonly progress?: Progress,
     /** What a unit is, for lines that count them: `REAL video`, `FAKE`. */
     private readonly unitNoun = 'unit',
-  ) {}
+  ) {
+    this.report.startedAt = new Date().toISOString();
+  }
+
+  /** The stage has ended, after `seconds` of work. */
+  end(seconds: number): void {
+    this.report.seconds += seconds;
+    this.report.finishedAt = new Date().toISOString();
+  }
 
   done(frames = 0): void {
     this.report.done += 1;
@@ -174,6 +185,14 @@ export class RunReport {
     this.file.stages[recorder.stage] = recorder.report;
   }
 
+  /** A whole-data-set stage (folds) that left nothing waiting or failed: no entry, and an earlier report's goes too. */
+  forget(stage: string): void {
+    delete this.file.stages[stage];
+    this.forgotten.add(stage);
+  }
+
+  private readonly forgotten = new Set<string>();
+
   setDataset(problems: ReportEntry[], missingVideos: string[]): void {
     this.file.dataset = { problems, missingVideos };
   }
@@ -190,7 +209,8 @@ export class RunReport {
     this.file.finishedAt = new Date().toISOString();
     // folds.csv, when this run did not write it, is still the one an earlier run described.
     const folds = this.file.folds ?? earlier?.folds;
-    const merged: ReportFile = { ...this.file, stages: { ...(earlier?.stages ?? {}), ...this.file.stages }, ...(folds ? { folds } : {}) };
+    const stages = Object.fromEntries(Object.entries({ ...(earlier?.stages ?? {}), ...this.file.stages }).filter(([name]) => !this.forgotten.has(name)));
+    const merged: ReportFile = { ...this.file, stages, ...(folds ? { folds } : {}) };
     await removeTemporariesOf(path);
     await writeFileAtomic(path, `${JSON.stringify(merged, null, 2)}\n`);
     return path;

@@ -165,8 +165,11 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
         if (shard) progress.message(`${stage.name}: not done by a shard; after every shard has finished, run \`dfdc ${stage.name}\` over the whole root (see README, Clusters)`);
         else {
           const summary = await stage.run(settings, context);
-          // A stage with units left waiting (folds without every crop) ends on a warning.
-          progress.message(summary, report.file.stages[stage.name]?.waiting ? 'warning' : 'info');
+          // A stage with units left waiting (folds without every crop) ends on a warning; one
+          // without has no entry in the report, and clears what an earlier run said.
+          const waiting = (report.file.stages[stage.name]?.waiting ?? 0) + (report.file.stages[stage.name]?.failed ?? 0) > 0;
+          if (!waiting) report.forget(stage.name);
+          progress.message(summary, waiting ? 'warning' : 'info');
         }
         continue;
       }
@@ -349,7 +352,7 @@ async function runUnitStage<U extends Unit>(
           : `${stage.name}: nothing to do yet: none of the ${noun(units.length)} has its ${first!.role} in ${first!.where}: run ${command} first${first!.role === 'crops' ? ' (or check --crops-dir)' : ''}`,
       'error',
     );
-    recorder.report.seconds += (Date.now() - started) / 1000;
+    recorder.end((Date.now() - started) / 1000);
     return;
   }
   // A unit whose input its maker removed has out-of-date outputs: a clean run would not have them.
@@ -467,7 +470,7 @@ async function runUnitStage<U extends Unit>(
       progress.advance(1, 0);
     }
   }
-  recorder.report.seconds += (Date.now() - started) / 1000;
+  recorder.end((Date.now() - started) / 1000);
   progress.finish();
   if (fatal) throw fatal;
   // Provenance says what the outputs were made with once they are: a run cut short leaves it as it was.

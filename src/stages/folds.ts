@@ -67,12 +67,12 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
     if (result.written) run.report.folds = { file: result.file, rows: result.rows, videos: result.videos, folds: result.folds, ...(result.test ? { test: result.test } : {}) };
     for (const note of result.notes) run.message(`folds: ${note}`, 'warning');
     // Videos waiting for crops are counted as waiting units: the exit code is 1, and the report
-    // says which. Set on every run, so that one that wrote everything clears an earlier entry.
+    // says which. (The runner drops the entry when nothing waits, and with it an earlier run's.)
     const recorder = new StageRecorder('folds');
-    if (result.written) recorder.done();
     for (const video of incomplete ?? []) recorder.waiting(videoSubject(video), 'its crops are not complete: their rows are left out');
     const listed = new Set(incomplete);
     for (const video of result.held) if (!listed.has(video)) recorder.waiting(videoSubject(video), 'no grid crops of it were found');
+    recorder.end(0);
     run.report.stages.folds = recorder.report;
     if (incomplete && incomplete.length > 0) {
       run.message(

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -89,10 +89,15 @@ test('nothing in the installed tree downloads at install time: the only install 
 
 test('installed dfdc folds runs on the fixtures', () => {
   const out = join(scratch, 'folds.csv');
+  // Crops of one pair (folds reads only their names): without any, folds writes nothing and exits 1.
+  for (const video of ['real_a', 'fake_a_blur']) {
+    mkdirSync(join(scratch, 'out', 'crops', video), { recursive: true });
+    writeFileSync(join(scratch, 'out', 'crops', video, '0_0.png'), '');
+  }
   const run = runCli(['folds', '--root-dir', join(fixturesDir, 'sample'), '--output-dir', join(scratch, 'out'), '--out', 'folds.csv'], { executable: dfdcBin, cwd: scratch });
   assert.equal(run.status, 0, run.stderr);
   const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
-  assert.equal(lines[0], 'video,file,label,original,frame,fold');
+  assert.deepEqual(lines.map((line) => line.split(',').slice(0, 3).join(',')).sort(), ['fake_a_blur,0_0.png,1', 'real_a,0_0.png,0', 'video,file,label']);
 });
 
 test('installed dfdc faces finds the face with the weights and wasm files from the installed package', () => {

@@ -168,8 +168,8 @@ test(
         ['landmarks', 'warning', 'shard & <co>'],
       ]);
       assert.equal(found.problems, 1);
-      // One row per stage of the run report: detect, crops, landmarks, diffs and folds (done once, nothing waiting), and the shard report's stage.
-      assert.equal(found.counts, 6);
+      // One row per stage of the run report (detect, crops, landmarks, diffs; folds, which left nothing waiting, has none) and the shard report's stage.
+      assert.equal(found.counts, 5);
       const offline = requests.filter((request) => !request.startsWith('file://'));
       assert.deepEqual(offline, [], 'requests other than file://');
       assert.equal(requests.length, 1 + 69, 'the page and each image once');
@@ -220,14 +220,14 @@ test('--videos: exactly the named videos in the given order, a FAKE by its origi
   assert.match(text, /<section class="video" data-video="noface"[^>]*>\n<h3[^>]*>.*<\/h3>\n<p class="no-crops">/);
 });
 
-test('bad options and nothing to report: one line each, exit 2 or 3, no page written', () => {
+test('bad options and nothing to report: one line each, exit 2, no page written', () => {
   const cases: Array<[string[], number, RegExp]> = [
     [['--videos', 'real_a,nope,gone'], 2, /^dfdc: --videos: unknown video ids "nope", "gone" \(not in the data set under .*root; dfdc index lists the ids\)\n$/],
     [['--videos', ' , '], 2, /^dfdc: --videos: must name at least one video id\n$/],
     [['--limit', '0'], 2, /^dfdc: --limit: must be at least 1\n$/],
     [['--limit', 'many'], 2, /^dfdc: --limit: /],
     [['--out', out], 2, /^dfdc: --out .* is a folder: give a file name such as report\.html\n$/],
-    [['--output-dir', join(scratch, 'absent')], 3, /^dfdc: no output folder .*absent: run dfdc run first, or give the --output-dir it wrote to\n$/],
+    [['--output-dir', join(scratch, 'absent')], 2, /^dfdc: no output folder .*absent: run dfdc run first, or give the --output-dir it wrote to\n$/],
   ];
   for (const [extra, status, message] of cases) {
     const result = runCli(['report', '--root-dir', root, '--output-dir', out, '--out', join(scratch, 'never.html'), ...extra]);
@@ -238,7 +238,7 @@ test('bad options and nothing to report: one line each, exit 2 or 3, no page wri
   const empty = join(scratch, 'empty-out');
   mkdirSync(empty);
   const nothing = runCli(['report', '--root-dir', root, '--output-dir', empty]);
-  assert.equal(nothing.status, 3);
+  assert.equal(nothing.status, 2);
   assert.match(nothing.stderr, /^dfdc: nothing to report in .*empty-out: no run-report\*\.json and no crops folder .* \(run dfdc run first, or check --output-dir and --crops-dir\)\n$/);
   assert.ok(!existsSync(join(empty, 'report.html')));
 });
@@ -246,7 +246,7 @@ test('bad options and nothing to report: one line each, exit 2 or 3, no page wri
 test('failures of a shard that a later whole run redid are not counted; a page of nothing or an unreadable report is said so, exit 1', () => {
   const main: ReportFile = JSON.parse(readFileSync(join(out, 'run-report.json'), 'utf8'));
   const old: ReportFile = { ...main, shard: { index: 0, count: 2 }, startedAt: '2020-01-01T00:00:00.000Z', finishedAt: '2020-01-01T01:00:00.000Z' };
-  old.stages = { crops: { done: 0, skipped: 0, waiting: 0, failed: 1, warnings: 0, frames: 0, seconds: 1, failures: [{ subject: 'dfdc_train_part_0/real_a.mp4', reason: 'fixed since' }], warningList: [], waitingList: [] } };
+  old.stages = { crops: { done: 0, skipped: 0, waiting: 0, failed: 1, warnings: 0, frames: 0, seconds: 1, failures: [{ subject: 'dfdc_train_part_0/real_a.mp4', reason: 'fixed since' }], warningList: [], waitingList: [], startedAt: '2020-01-01T00:00:00.000Z', finishedAt: '2020-01-01T01:00:00.000Z' } };
   const oldFile = join(out, 'run-report.shard-0-of-2.json');
   writeFileSync(oldFile, JSON.stringify(old));
   const pageFile = join(scratch, 'superseded.html');
@@ -259,6 +259,14 @@ test('failures of a shard that a later whole run redid are not counted; a page o
     const typo = runCli(['report', '--root-dir', root, '--output-dir', out, '--crops-dir', 'crosp', '--out', pageFile]);
     assert.equal(typo.status, 1, typo.stderr);
     assert.match(typo.stderr, new RegExp(`^dfdc: report: the run reports count crops, but ${join(out, 'crosp')} is not a folder: check --crops-dir$`, 'm'));
+
+    // A run working on the folder now: its claims say so.
+    const claims = join(out, '.run-state', 'claims', 'crops');
+    mkdirSync(claims, { recursive: true });
+    writeFileSync(join(claims, 'real_a.json'), JSON.stringify({ host: 'node-7', pid: 1, token: 't', since: '' }));
+    const running = runCli(['report', '--root-dir', root, '--output-dir', out, '--out', pageFile]);
+    rmSync(join(claims, 'real_a.json'));
+    assert.match(running.stderr, /^dfdc: report: a run is working on this output folder now \(1 unit\(s\) claimed\): these counts are a moment of it; report again when it has finished$/m);
 
     writeFileSync(oldFile, '{"stages": ');
     const garbage = runCli(['report', '--root-dir', root, '--output-dir', out, '--out', pageFile]);

@@ -62,7 +62,7 @@ test('outputs deleted after a run are made again by a rerun, and only the units 
   assert.equal(rerun.status, 0, rerun.stderr);
   // detect: real_solo; crops: real_a and real_solo (its boxes are new); landmarks: real_b, and
   // real_a and real_solo (their crops are new); diffs: fake_portrait, and real_a's two FAKEs.
-  assert.deepEqual(doneCounts(rerun.stdout), { detect: 1, crops: 2, landmarks: 3, diffs: 3, folds: 1 });
+  assert.deepEqual(doneCounts(rerun.stdout), { detect: 1, crops: 2, landmarks: 3, diffs: 3 });
   assertSameOutputs(out);
 });
 
@@ -85,7 +85,7 @@ test('a truncated FAKE and a missing REAL fail; once the files are back, a rerun
   copyFileSync(join(sample, 'dfdc_train_part_1', 'real_b.mp4'), real);
   const rerun = run(out, root, '--json');
   assert.equal(rerun.status, 0, rerun.stderr);
-  assert.deepEqual(doneCounts(rerun.stdout), { detect: 1, crops: 3, landmarks: 1, diffs: 2, folds: 1 });
+  assert.deepEqual(doneCounts(rerun.stdout), { detect: 1, crops: 3, landmarks: 1, diffs: 2 });
   assertSameOutputs(out);
 });
 
@@ -211,7 +211,7 @@ test("an output folder of dfdc 0.1 keeps working: its state and reports move to 
 
   const rerun = run(out, sample, '--json');
   assert.equal(rerun.status, 0, rerun.stderr);
-  assert.deepEqual(doneCounts(rerun.stdout), { detect: 0, crops: 1, landmarks: 1, diffs: 1, folds: 1 });
+  assert.deepEqual(doneCounts(rerun.stdout), { detect: 0, crops: 1, landmarks: 1, diffs: 1 });
   assert.deepEqual(
     readdirSync(out).filter((name) => name.includes('dfdc')),
     [],
@@ -220,5 +220,5 @@ test("an output folder of dfdc 0.1 keeps working: its state and reports move to 
   assert.ok(existsSync(join(out, 'run-report.json')));
   assertSameOutputs(out);
   const again = run(out, sample, '--json');
-  assert.deepEqual(doneCounts(again.stdout), { detect: 0, crops: 0, landmarks: 0, diffs: 0, folds: 1 });
+  assert.deepEqual(doneCounts(again.stdout), { detect: 0, crops: 0, landmarks: 0, diffs: 0 });
 });
