@@ -200,8 +200,12 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
     const path = await report.write(paths.outputDir);
     if (options.json) process.stdout.write(`${JSON.stringify({ ...report.file, report: path }, null, 2)}\n`);
     else if (!options.quiet) progress.message(`report: ${path}`);
-  } else if (options.json) {
-    process.stdout.write(`${JSON.stringify(report.file, null, 2)}\n`);
+  } else {
+    // Folds alone (a cluster's last step) updates the report a whole run left, so that it does
+    // not go on saying that folds waits; it makes none where there is none (shards keep their own).
+    const whole = join(paths.outputDir, reportFileName(undefined));
+    if (!stoppedBy && (await exists(whole))) await report.write(paths.outputDir).catch(() => undefined);
+    if (options.json) process.stdout.write(`${JSON.stringify(report.file, null, 2)}\n`);
   }
   if (stoppedBy) return signalExitCode[stoppedBy];
   return report.unfinishedCount > 0 ? ExitCode.SomeFailed : ExitCode.Ok;

@@ -61,6 +61,12 @@ test('a typo in --crops-dir deletes nothing: landmarks, diffs and folds wait, ex
   assert.match(result.stderr, /folds: \d+ video\(s\) have crops that are not complete .*: their rows are left out/);
   assert.match(result.stderr, new RegExp(`^folds: no rows to write \\(${join(out, 'crops2')} does not exist: check --crops-dir, or run dfdc crops first\\): ${join(out, 'folds.csv')} is left as it was$`, 'm'));
   assertSameOutputs(out);
+  // The run report of the whole run says so, until folds runs again with the right folder.
+  const reportOf = () => JSON.parse(readFileSync(join(out, 'run-report.json'), 'utf8')) as { stages: Record<string, { waiting: number }> };
+  assert.ok(reportOf().stages.folds!.waiting > 0);
+  assert.equal(runCli(['folds', '--root-dir', sampleRoot, '--output-dir', out, '--n-splits', '2', '--parts', '2', '--quiet']).status, 0);
+  assert.equal(reportOf().stages.folds, undefined);
+  assert.ok(reportOf().stages.detect, 'the stages of the whole run stay');
 });
 
 test('a line that asks for an earlier stage gives the settings its outputs were made with, and that command is accepted', () => {
