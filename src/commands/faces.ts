@@ -62,8 +62,15 @@ export function facesCommand(): Command {
       const detector = createMtcnnDetector({ backend: await resolveBackend(options.backend) });
       const results: (ImageFaces | ImageError)[] = [];
       let failed = 0;
+      // Its reader gone (`dfdc faces *.jpg | head -1`), the table has no one to go to: stop there.
+      let readerGone = false;
+      const onStdoutError = (error: NodeJS.ErrnoException) => {
+        if (error.code === 'EPIPE') readerGone = true;
+      };
+      process.stdout.on('error', onStdoutError);
       try {
         for (const path of images) {
+          if (readerGone) break;
           let image: RgbImage;
           try {
             image = await readRgbImage(path);
@@ -80,6 +87,7 @@ export function facesCommand(): Command {
           if (!options.json) process.stdout.write(formatFacesTable(result));
         }
       } finally {
+        process.stdout.off('error', onStdoutError);
         await detector.dispose();
       }
       if (options.json) process.stdout.write(`${JSON.stringify(results)}\n`);
