@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { readRgbImage } from '../image/png.js';
@@ -6,6 +7,7 @@ import type { RgbImage } from '../image/rgb-image.js';
 import { createMtcnnDetector, type Face } from '../mtcnn/detector.js';
 import { resolveBackend } from '../mtcnn/engine.js';
 import { backendOption } from '../run/options.js';
+import { machineWorkerBudget } from '../run/workers.js';
 import { messageOf } from '../util/errors.js';
 import { ExitCode } from '../util/exit-codes.js';
 import { option, positiveNumber, thresholds } from '../util/options.js';
@@ -40,6 +42,33 @@ export interface ImageFaces {
 export interface ImageError {
   image: string;
   error: string;
+}
+
+/**
+ * MTCNN's memory on one image, measured (peak RSS of `dfdc faces`, 3 and 12 megapixels, minimum
+ * face 20 and 40 px): about 150 MB, plus some 100 bytes per pixel of the pyramid's first level,
+ * whose side is the image's times 12 / minimum face size over 12 / 20.
+ */
+export function mtcnnBytes(width: number, height: number, minFaceSize: number): number {
+  return 150e6 + 100 * width * height * (20 / minFaceSize) ** 2;
+}
+
+/** What this process may use: the machine's memory, or its container's limit when tighter. */
+function memoryAllowed(): number {
+  return Math.min(totalmem(), machineWorkerBudget().memoryLimit ?? Number.POSITIVE_INFINITY);
+}
+
+/**
+ * Why an image is refused before the detector runs out of memory (the kernel would kill the
+ * process without a word), or undefined when it fits in nine tenths of `allowed`.
+ */
+export function memoryRefusal(width: number, height: number, minFaceSize: number, allowed: number): string | undefined {
+  const needed = mtcnnBytes(width, height, minFaceSize);
+  if (needed <= 0.9 * allowed) return undefined;
+  const gb = (bytes: number) => `${(bytes / 1e9).toFixed(1)} GB`;
+  // The share of its side that would fit: the memory grows with the area.
+  const fits = Math.sqrt(Math.max(0, 0.9 * allowed - 150e6) / (needed - 150e6));
+  return `${width}x${height} would need about ${gb(needed)} for MTCNN at --min-face-size ${minFaceSize}, more than the ${gb(allowed)} this process may use: shrink it (to ${Math.max(1, Math.floor(fits * 100))}% of its side or less) or give a larger --min-face-size`;
 }
 
 /** Why an argument is not a readable image, and what to give instead. */
@@ -79,6 +108,13 @@ export function facesCommand(): Command {
             process.stderr.write(`dfdc: ${path}: ${unreadableImage(path, error)}\n`);
             // --json keeps one entry per argument, in order: this one with its error.
             if (options.json) results.push({ image: path, error: unreadableImage(path, error) });
+            continue;
+          }
+          const tooLarge = memoryRefusal(image.width, image.height, options.minFaceSize, memoryAllowed());
+          if (tooLarge) {
+            failed += 1;
+            process.stderr.write(`dfdc: ${path}: ${tooLarge}\n`);
+            if (options.json) results.push({ image: path, error: tooLarge });
             continue;
           }
           const [faces] = await detector.detectFaces([image], { thresholds: options.thresholds, minFaceSize: options.minFaceSize });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { readRgbImage } from '../../src/image/png.js';
+import { memoryRefusal, mtcnnBytes } from '../../src/commands/faces.js';
 import { createMtcnnDetector } from '../../src/mtcnn/detector.js';
 import { resolveBackend } from '../../src/mtcnn/engine.js';
 import { runCli, scratchDir } from '../helpers/cli.js';
@@ -110,4 +111,15 @@ test('dfdc faces: a video, a folder or a file that is not an image get what to g
   assert.match(lines[0]!, /clip\.mp4: a video, not an image: dfdc faces reads images; take a frame first, e\.g\. ffmpeg -i .*clip\.mp4 -frames:v 1 frame\.png$/);
   assert.match(lines[1]!, /: a folder, not an image: give the image files in it/);
   assert.match(lines[2]!, /notes\.png: cannot read the image \(.+\): give a PNG, JPEG, WebP, GIF, TIFF or AVIF file$/);
+});
+
+test('dfdc faces refuses an image MTCNN could not hold in memory, with the size that would fit, instead of being killed', () => {
+  // 12000x12000 at the default minimum face: measured 14.3 GB; the model says about as much.
+  assert.ok(Math.abs(mtcnnBytes(12000, 12000, 20) - 14.5e9) < 1.5e9);
+  assert.equal(memoryRefusal(4000, 3000, 20, 24e9), undefined);
+  const refused = memoryRefusal(16000, 16000, 20, 24e9)!;
+  assert.match(refused, /^16000x16000 would need about 25\.8 GB for MTCNN at --min-face-size 20, more than the 24\.0 GB this process may use: shrink it \(to 91% of its side or less\) or give a larger --min-face-size$/);
+  // Shrunk as it says, it fits; a larger minimum face fits too.
+  assert.equal(memoryRefusal(Math.floor(16000 * 0.91), Math.floor(16000 * 0.91), 20, 24e9), undefined);
+  assert.equal(memoryRefusal(16000, 16000, 40, 24e9), undefined);
 });
