@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { loadDataset } from '../dataset/dataset.js';
@@ -83,7 +83,10 @@ export function reportCommand(): Command {
       await writeUserFile(outFile, '--out', (target, flags) => writeFile(target, page, { flag: flags }));
       // What a user checks before training: a page of nothing must not read as "all is well".
       const doubts = [
-        ...runReports.unreadable.map((entry) => `${join(paths.outputDir, entry.subject)}: ${entry.reason}: delete it (the next run of a stage writes it again)`),
+        ...runReports.unreadable.map(
+          (entry) =>
+            `${join(paths.outputDir, entry.subject)}: ${entry.reason}: ${/EACCES|EPERM/.test(entry.reason) ? 'make it readable for this user (chmod a+r), then report again' : 'delete it (the next run of a stage writes it again)'}`,
+        ),
         ...emptyCropsDoubts(data.totals, paths.cropsDir, runReports, dataset.videos.length),
       ];
       for (const line of doubts) process.stderr.write(`dfdc: report: ${line}\n`);
@@ -104,7 +107,8 @@ export function reportCommand(): Command {
 function emptyCropsDoubts(totals: { videosWithCrops: number }, cropsDir: string, runReports: RunReports, videoCount: number): string[] {
   if (totals.videosWithCrops > 0) return [];
   const cropped = runReports.reports.some((report) => report.stages.some((stage) => stage.name === 'crops' && stage.counts.done + stage.counts.skipped > 0));
-  if (!isFolder(cropsDir)) return cropped ? [`the run reports count crops, but ${cropsDir} is not a folder: check --crops-dir`] : [];
+  // Absent where crops ran, the default folder means no face anywhere; another name, a typo.
+  if (!isFolder(cropsDir)) return cropped && basename(cropsDir) !== 'crops' ? [`the run reports count crops, but ${cropsDir} is not a folder: check --crops-dir`] : [];
   let folders = 0;
   try {
     folders = readdirSync(cropsDir, { withFileTypes: true }).filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).length;

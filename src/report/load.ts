@@ -59,6 +59,7 @@ export async function readRunReports(outputDir: string): Promise<RunReports> {
         warnings: stage.warningList,
         ...(stage.startedAt ? { startedAt: stage.startedAt } : {}),
         ...(stage.finishedAt ? { finishedAt: stage.finishedAt } : {}),
+        ...(stage.partial ? { partial: true } : {}),
       })),
     });
     result.problems.push(...parsed.dataset.problems);
@@ -76,7 +77,8 @@ export async function readRunReports(outputDir: string): Promise<RunReports> {
 function withoutSuperseded(reports: RunReportView[]): RunReportView[] {
   const whole = reports.find((report) => report.file === reportFileName(undefined));
   if (!whole) return reports;
-  const wholeStarted = new Map(whole.stages.flatMap((stage) => (stage.startedAt ? [[stage.name, stage.startedAt] as const] : [])));
+  // Only a stage that went over every unit redid the shard's (not a --parts slice, not one cut short).
+  const wholeStarted = new Map(whole.stages.flatMap((stage) => (stage.startedAt && !stage.partial ? [[stage.name, stage.startedAt] as const] : [])));
   return reports.map((report) =>
     report === whole
       ? report

@@ -68,6 +68,7 @@ export interface StageView {
   readonly supersededBy?: string;
   readonly startedAt?: string;
   readonly finishedAt?: string;
+  readonly partial?: boolean;
 }
 
 /** One run report file of the output folder (`run-report.json` or a shard's). */

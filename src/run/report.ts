@@ -41,6 +41,8 @@ const stageReportSchema = z.object({
   /** When the stage ran (ISO times; absent in reports of earlier versions): says which of two reports' runs came later. */
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
+  /** The run went over part of the units (--parts, --limit, or cut short). */
+  partial: z.boolean().optional(),
 });
 
 export type StageReport = z.infer<typeof stageReportSchema>;

@@ -18,7 +18,7 @@ import { StageCompletion, settingsHash, type UnitState } from './completion.js';
 import type { RunOptions } from './options.js';
 import { Progress } from './progress.js';
 import { checkProvenance, readProvenance, recordProvenance } from './provenance.js';
-import { RunReport, StageRecorder, reportFileName } from './report.js';
+import { RunReport, StageRecorder, readReportFile, reportFileName } from './report.js';
 import { UnitClaims } from './claims.js';
 import { recordShardCount, resolveShard } from './shard.js';
 import type { Input, Output, RunContext, SettingsSchema, Stage, StageRun, Unit, UnitStage } from './stage.js';
@@ -179,7 +179,17 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
         commands.set(name, known);
         return known;
       };
-      await runUnitStage(stage, settings, context, { force: options.force ?? false, progress, report, access, claims: (claims ??= new UnitClaims(paths.stateDir)), remake });
+      // A slice (--parts, --limit) or a run cut short did not go over every unit: its stage
+      // report does not stand for them (dfdc report keeps counting a shard's failures then).
+      const partial = () => {
+        const own = report.file.stages[stage.name];
+        if (own && (options.parts || options.limit !== undefined || interrupt.signal.aborted)) own.partial = true;
+      };
+      try {
+        await runUnitStage(stage, settings, context, { force: options.force ?? false, progress, report, access, claims: (claims ??= new UnitClaims(paths.stateDir)), remake });
+      } finally {
+        partial();
+      }
       ranBefore.add(stage.name);
     }
   } catch (error) {
@@ -204,7 +214,8 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
     // Folds alone (a cluster's last step) updates the report a whole run left, so that it does
     // not go on saying that folds waits; it makes none where there is none (shards keep their own).
     const whole = join(paths.outputDir, reportFileName(undefined));
-    if (!stoppedBy && (await exists(whole))) await report.write(paths.outputDir).catch(() => undefined);
+    // Only a report it can read: one it may not read, or a broken one, is left for the user to see.
+    if (!stoppedBy && (await readReportFile(whole).then(() => true, () => false))) await report.write(paths.outputDir).catch(() => undefined);
     if (options.json) process.stdout.write(`${JSON.stringify(report.file, null, 2)}\n`);
   }
   if (stoppedBy) return signalExitCode[stoppedBy];
@@ -478,7 +489,8 @@ async function runUnitStage<U extends Unit>(
   progress.finish();
   if (fatal) throw fatal;
   // Provenance says what the outputs were made with once they are: a run cut short leaves it as it was.
-  if (!signal.aborted) await recordProvenance(run.paths.stateDir, stage.name, shaping, madeWith);
+  // Not for a first run that made nothing (every unit failed): no output says these settings yet.
+  if (!signal.aborted && (!provenanceMissing || recorder.report.skipped > 0)) await recordProvenance(run.paths.stateDir, stage.name, shaping, madeWith);
   for (const { line, level } of recorder.unprinted()) progress.message(line, level);
   progress.message(recorder.summary());
   for (const [holder, { count, lapsesInMs, otherHost }] of heldElsewhere) {

@@ -12,7 +12,7 @@ import { StageRecorder } from '../run/report.js';
 import type { RunContext, WholeStage } from '../run/stage.js';
 import { forEachConcurrent } from '../util/concurrency.js';
 import { videoSubject } from './units.js';
-import { removeTemporariesOf, writeUserFile } from '../util/atomic-write.js';
+import { isSpecialTarget, removeTemporariesOf, writeUserFile } from '../util/atomic-write.js';
 import { UsageError } from '../util/errors.js';
 import { integer, option } from '../util/options.js';
 
@@ -197,7 +197,10 @@ export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: 
   const rows = table.rows.length;
   const trainThem = tested.size > 0 ? 'the FAKEs and originals outside the test split' : 'the FAKEs and their originals';
   let summary: string;
-  const written = !(rows === 0 && waits(videos.train));
+  // No pair read because a part or list could not be (its problem is above): an empty file would
+  // replace a good one for a reason a chmod fixes.
+  const unreadList = dataset.pairs.length === 0 && dataset.problems.length > 0;
+  const written = !(rows === 0 && (waits(videos.train) || unreadList));
   if (written) {
     await writeTable(outFile, table);
     const why =
@@ -211,11 +214,13 @@ export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: 
     summary = `folds: wrote ${rows} rows for ${videoCount} videos in ${foldsUsed.length} of ${settings.nSplits} folds (${foldsUsed.join(', ') || 'none'}) to ${outFile}${why}`;
   } else {
     held.push(...videos.train);
-    summary = `folds: no rows to write (${whyHeld(videos.train, trainThem)}): ${await keptOrNot(outFile)}`;
+    const why = unreadList ? 'no FAKE with a REAL original was read: see the data set problems above' : whyHeld(videos.train, trainThem);
+    summary = `folds: no rows to write (${why}): ${await keptOrNot(outFile)}`;
   }
 
   let test: FoldsWritten['test'];
-  const testFile = testFileBeside(outFile);
+  // Beside /dev/stdout or a pipe there is no file to make: the test rows go to the output folder.
+  const testFile = isSpecialTarget(outFile) ? join(paths.outputDir, 'folds-test.csv') : testFileBeside(outFile);
   if (tested.size > 0) {
     // The test file also has the REAL videos without a FAKE (Celeb-DF's YouTube-real): they are tested on too.
     const testPairs = [...dataset.pairs, ...videos.solo.map((original) => ({ original, fakes: [] }))];
@@ -256,7 +261,7 @@ export function testFileBeside(outFile: string): string {
 
 async function writeTable(file: string, table: FoldTable): Promise<void> {
   // Left by a writer that was killed: a regular file's folder only (not /dev's).
-  if (statSync(file, { throwIfNoEntry: false })?.isFile() !== false) await removeTemporariesOf(file).catch(() => undefined);
+  if (!isSpecialTarget(file)) await removeTemporariesOf(file).catch(() => undefined);
   // Written in chunks: the whole text of DFDC's folds.csv is about 200 MB. Through writeUserFile:
   // `--out /dev/stdout` or a link to a shared folder are written into, not replaced.
   await writeUserFile(file, '--out', async (target, flags) => {

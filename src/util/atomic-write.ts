@@ -1,7 +1,7 @@
 import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { FatalError, userFileFailure, writeFailure } from './errors.js';
+import { FatalError, UsageError, userFileFailure, writeFailure } from './errors.js';
 import { temporaryTarget } from './file-names.js';
 
 /**
@@ -127,16 +127,50 @@ export async function writeAtomicWith(path: string, write: (temporaryPath: strin
  */
 export async function writeUserFile(path: string, flag: string, write: (target: string, flags: 'w' | 'a') => Promise<unknown>): Promise<void> {
   const absolute = resolve(path);
+  refuseInputTarget(absolute, flag, path);
   try {
     const info = statSync(absolute, { throwIfNoEntry: false });
-    // /dev/stdout and /proc/self/fd/N name whatever the shell opened: written into, not replaced.
-    if ((info && !info.isFile()) || /^\/(dev|proc)\//.test(absolute)) {
+    if ((info && !info.isFile()) || namesAnOpenFile(absolute)) {
       await write(absolute, 'a');
       return;
     }
     await writeAtomicWith(info ? realpathSync(absolute) : throughLinks(absolute), (temporary) => write(temporary, 'w'));
   } catch (error) {
     throw userFileFailure(error, flag, path);
+  }
+}
+
+/** Files a data set or a run is made of: a typo in --out must not turn one into a CSV. */
+const INPUT_FILE = /(^|\/)(metadata\.json|dataset\.json|List_of_testing_videos\.txt|(run|dfdc)-report[^/]*\.json)$|\.(mp4|avi|mov|mkv|webm)$|\/\.run-state\//i;
+
+function refuseInputTarget(absolute: string, flag: string, given: string): void {
+  let target = absolute;
+  try {
+    target = realpathSync(absolute);
+  } catch {
+    // not there yet (or a loop: the write reports it)
+  }
+  if (INPUT_FILE.test(target) && statSync(target, { throwIfNoEntry: false })?.isFile()) {
+    throw new UsageError(`${flag} ${given} is ${target === absolute ? 'an input' : `${target}, an input`} of dfdc (a data set list, a video, or a run's report or state): give another file`);
+  }
+}
+
+/**
+ * /dev/stdout, /dev/fd/N and /proc/<pid>/fd/N name whatever the shell opened (a file under `>` or
+ * `>>`, a pipe): written into, not replaced. Other paths under /dev (/dev/shm) are files as any.
+ */
+export function namesAnOpenFile(path: string): boolean {
+  return /^\/dev\/(stdout|stderr|fd\/\d+)$|^\/proc\/(self|\d+)\/fd\/\d+$/.test(path);
+}
+
+/** Whether `path` is where a user's file may go: anything but a regular file, or a path naming an open file, is written into. */
+export function isSpecialTarget(path: string): boolean {
+  const absolute = resolve(path);
+  try {
+    const info = statSync(absolute, { throwIfNoEntry: false });
+    return (info !== undefined && !info.isFile()) || namesAnOpenFile(absolute);
+  } catch {
+    return false;
   }
 }
 

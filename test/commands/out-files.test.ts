@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -84,4 +84,25 @@ test('a part folder this user may not read is named with the fix, not left out w
   assert.equal(result.status, 1, result.stderr);
   const folder = join(root, 'dfdc_train_part_1').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   assert.match(result.stderr, new RegExp(`dfdc_train_part_1/metadata\\.json: unreadable \\(EACCES\\); part skipped: make its folder and files readable for this user \\(chmod -R a\\+rX ${folder}\\), then rerun`));
+});
+
+test('--out naming an input of dfdc (a metadata.json, a video, a run report) is refused and the file kept', async () => {
+  const root = scratchDir('out-files');
+  await writeDataRoot(root, [{ part: 0, name: 'r.mp4', label: 'REAL', source: null }]);
+  const metadata = join(root, 'dfdc_train_part_0', 'metadata.json');
+  const before = readFileSync(metadata, 'utf8');
+  const result = runCli(['index', '--root-dir', root, '--out', metadata]);
+  assert.equal(result.status, 2, result.stderr);
+  assert.match(result.stderr, /^dfdc: --out .*metadata\.json is an input of dfdc \(a data set list, a video, or a run's report or state\): give another file$/m);
+  assert.equal(readFileSync(metadata, 'utf8'), before);
+});
+
+test('a file under /dev/shm is a file: written whole, not appended to', { skip: !existsSync('/dev/shm') && 'no /dev/shm' }, () => {
+  const file = join('/dev/shm', `dfdc-out-${process.pid}.csv`);
+  try {
+    for (let i = 0; i < 2; i++) assert.equal(runCli(['index', '--root-dir', sampleRoot, '--out', file]).status, 0);
+    assert.equal(readFileSync(file, 'utf8').split('\n').filter((line) => line.startsWith('id,')).length, 1);
+  } finally {
+    rmSync(file, { force: true });
+  }
 });

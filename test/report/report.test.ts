@@ -255,6 +255,13 @@ test('failures of a shard that a later whole run redid are not counted; a page o
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stderr, /4 video\(s\), 1 failure\(s\), 1 data set problem\(s\) from 3 run report\(s\)/);
     assert.match(readFileSync(pageFile, 'utf8'), /run-report\.shard-0-of-2\.json<\/code> \(redone by <code>run-report\.json<\/code>: its failures are not counted\)/);
+    // A whole run over a slice (--parts, --limit) or cut short redid only some units: the shard's failures count.
+    const mainFile = join(out, 'run-report.json');
+    const saved = readFileSync(mainFile, 'utf8');
+    writeFileSync(mainFile, JSON.stringify({ ...main, stages: { ...main.stages, crops: { ...main.stages.crops!, partial: true } } }));
+    const sliced = runCli(['report', '--root-dir', root, '--output-dir', out, '--out', pageFile]);
+    writeFileSync(mainFile, saved);
+    assert.match(sliced.stderr, /4 video\(s\), 2 failure\(s\)/);
 
     const typo = runCli(['report', '--root-dir', root, '--output-dir', out, '--crops-dir', 'crosp', '--out', pageFile]);
     assert.equal(typo.status, 1, typo.stderr);
