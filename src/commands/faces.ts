@@ -97,6 +97,12 @@ export function facesCommand(): Command {
         if (error.code === 'EPIPE') readerGone = true;
       };
       process.stdout.on('error', onStdoutError);
+      const refuse = (path: string, why: string) => {
+        failed += 1;
+        process.stderr.write(`dfdc: ${path}: ${why}\n`);
+        // --json keeps one entry per argument, in order: this one with its error.
+        if (options.json) results.push({ image: path, error: why });
+      };
       try {
         for (const path of images) {
           if (readerGone) break;
@@ -104,17 +110,12 @@ export function facesCommand(): Command {
           try {
             image = await readRgbImage(path);
           } catch (error) {
-            failed += 1;
-            process.stderr.write(`dfdc: ${path}: ${unreadableImage(path, error)}\n`);
-            // --json keeps one entry per argument, in order: this one with its error.
-            if (options.json) results.push({ image: path, error: unreadableImage(path, error) });
+            refuse(path, unreadableImage(path, error));
             continue;
           }
           const tooLarge = memoryRefusal(image.width, image.height, options.minFaceSize, memoryAllowed());
           if (tooLarge) {
-            failed += 1;
-            process.stderr.write(`dfdc: ${path}: ${tooLarge}\n`);
-            if (options.json) results.push({ image: path, error: tooLarge });
+            refuse(path, tooLarge);
             continue;
           }
           const [faces] = await detector.detectFaces([image], { thresholds: options.thresholds, minFaceSize: options.minFaceSize });

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { loadDataset, missingVideoReason, type Dataset, type Video } from '../dataset/dataset.js';
@@ -6,7 +7,6 @@ import { datasetOptions } from '../dataset/layouts/index.js';
 import { problemLines } from '../dataset/problems.js';
 import { writeUserFile } from '../util/atomic-write.js';
 import { csvField } from '../util/csv.js';
-import { writeFile } from 'node:fs/promises';
 import { ExitCode } from '../util/exit-codes.js';
 import { option } from '../util/options.js';
 import { addOptions } from './options.js';

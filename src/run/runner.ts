@@ -179,16 +179,13 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
         commands.set(name, known);
         return known;
       };
-      // A slice (--parts, --limit) or a run cut short did not go over every unit: its stage
-      // report does not stand for them (dfdc report keeps counting a shard's failures then).
-      const partial = () => {
-        const own = report.file.stages[stage.name];
-        if (own && (options.parts || options.limit !== undefined || interrupt.signal.aborted)) own.partial = true;
-      };
       try {
         await runUnitStage(stage, settings, context, { force: options.force ?? false, progress, report, access, claims: (claims ??= new UnitClaims(paths.stateDir)), remake });
       } finally {
-        partial();
+        // A slice (--parts, --limit) or a run cut short did not go over every unit: its stage
+        // report does not stand for them (dfdc report keeps counting a shard's failures then).
+        const own = report.file.stages[stage.name];
+        if (own && (options.parts || options.limit !== undefined || interrupt.signal.aborted)) own.partial = true;
       }
       ranBefore.add(stage.name);
     }
@@ -360,7 +357,7 @@ async function runUnitStage<U extends Unit>(
     progress.message(
       first!.changed
         ? `${stage.name}: nothing to do yet: the ${first!.role} of ${units.length === 1 ? 'the' : 'all'} ${noun(units.length)} ${changedWhy(`dfdc ${first!.stage}`)}: ${
-            run.ranBefore.has(first!.stage) ? `dfdc ${first!.stage} did not make them again in this run (see its lines above): rerun once those are dealt with` : `run ${command} first (the settings they were made with)`
+            run.ranBefore.has(first!.stage) ? notMadeAgain(first!.stage) : `run ${command} first (the settings they were made with)`
           }`
         : run.ranBefore.has(first!.stage)
           ? `${stage.name}: nothing to do: none of the ${noun(units.length)} has its ${first!.role}, which dfdc ${first!.stage} did not make in this run (see its lines above): rerun once those are dealt with`
@@ -502,7 +499,7 @@ async function runUnitStage<U extends Unit>(
     const { stage: upstream, role, count } = entry;
     const waits = count === 1 ? `${noun(count)} waits for its ${role}` : `${noun(count)} wait for their ${role}`;
     const command = await services.remake(upstream);
-    const fix = run.ranBefore.has(upstream) ? `dfdc ${upstream} did not make them again in this run (see its lines above): rerun once those are dealt with` : `run ${command} (the settings they were made with), then this stage again`;
+    const fix = run.ranBefore.has(upstream) ? notMadeAgain(upstream) : `run ${command} (the settings they were made with), then this stage again`;
     progress.message(
       entry.changed
         ? `${stage.name}: ${noun(count)} ${count === 1 ? 'waits' : 'wait'} for dfdc ${upstream}: ${count === 1 ? 'its' : 'their'} ${role} ${changedWhy('it')}: ${fix} (what ${stage.name} made of them before stays until then)`
@@ -534,6 +531,11 @@ async function remakeCommand(name: string, makers: readonly Stage[], run: RunCon
   const engine = recorded?.settings.backend;
   if (maker.kind === 'units' && maker.pool === 'mtcnn' && typeof engine === 'string' && engine !== (await resolveBackend('auto'))) flags.push(`--backend ${engine}`);
   return ['dfdc', name, ...flags].join(' ');
+}
+
+/** Inputs that changed, which their stage, run earlier in this `dfdc run`, could not make again. */
+function notMadeAgain(maker: string): string {
+  return `dfdc ${maker} did not make them again in this run (see its lines above): rerun once those are dealt with`;
 }
 
 /**

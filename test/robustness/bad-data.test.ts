@@ -223,6 +223,16 @@ async function pairRoot(dir: string): Promise<string> {
   return data;
 }
 
+/** A DFDC part with two REALs and no FAKE: the sample's real_a as r.mp4, fake_a_blur as g.mp4. */
+async function twoRealsRoot(dir: string): Promise<string> {
+  const data = join(dir, 'root');
+  await writeDataRoot(data, [
+    { part: 0, name: 'r.mp4', label: 'REAL', source: realA },
+    { part: 0, name: 'g.mp4', label: 'REAL', source: fakeA },
+  ]);
+  return data;
+}
+
 test('an ffprobe or ffmpeg that crashes on a video fails that video, with the signal and a way past it, and keeps nothing of it', async () => {
   const dir = scratchDir('crashing-tools');
   const data = join(dir, 'root');
@@ -253,11 +263,7 @@ test('an ffprobe or ffmpeg that crashes on a video fails that video, with the si
 
 test('an ffmpeg that gives no frame for DFDC_STALL_SECONDS is stopped, and the video fails with the fix', async () => {
   const dir = scratchDir('stalled-ffmpeg');
-  const data = join(dir, 'root');
-  await writeDataRoot(data, [
-    { part: 0, name: 'r.mp4', label: 'REAL', source: realA },
-    { part: 0, name: 'g.mp4', label: 'REAL', source: fakeA },
-  ]);
+  const data = await twoRealsRoot(dir);
   // Decodes g.mp4; on r.mp4 it hangs before its first frame, as a decoder stuck on a file would.
   const hanging = await misbehaving(dir, 'ffmpeg', 'ffmpeg', (ffmpeg) => `case "$*" in *r.mp4*) exec sleep 600;; esac\nexec '${ffmpeg}' "$@"`);
   const started = Date.now();
@@ -359,11 +365,7 @@ test('a line that asks for dfdc crops names the --crops-dir the stage read', asy
 
 test('a first run cut short records the settings of the outputs it made, so a run with others is refused, not mixed in', async () => {
   const dir = scratchDir('first-cut');
-  const data = join(dir, 'root');
-  await writeDataRoot(data, [
-    { part: 0, name: 'r.mp4', label: 'REAL', source: realA },
-    { part: 0, name: 'g.mp4', label: 'REAL', source: fakeA },
-  ]);
+  const data = await twoRealsRoot(dir);
   const out = join(dir, 'out');
   // g.mp4's decoder never starts: r.mp4's boxes are made, then the run is stopped.
   const held = await misbehaving(dir, 'ffmpeg', 'ffmpeg', (ffmpeg) => `case "$*" in *g.mp4*) exec sleep 600;; esac\nexec '${ffmpeg}' "$@"`);
