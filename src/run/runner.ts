@@ -432,7 +432,9 @@ async function runUnitStage<U extends Unit>(
     // so that until then the earlier outputs stay as they were and nothing half-made is visible.
     const staging = new Map(writes.filter((output) => output.kind === 'folder').map((output) => [output.path, temporaryPathFor(output.path)]));
     try {
+      // The unit is claimed, so what is left for its outputs and its record was left by a killed writer.
       for (const output of writes) await removeTemporariesOf(output.path, await temporariesIn(dirname(output.path)));
+      await removeTemporariesOf(completion.recordPath(unit.id), await temporariesIn(completion.recordsDir));
       const inputs = await completion.inputIdentities(reads);
       const outcome = await stage.work(unit, {
         settings: settings as never,

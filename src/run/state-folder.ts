@@ -1,7 +1,9 @@
 import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LEGACY_STATE_FOLDER_NAME, type OutputPaths } from '../dataset/output-paths.js';
-import { keepFolders, makeFolder, removePath, writeFileAtomic } from '../util/atomic-write.js';
+import { keepFolders, makeFolder, removePath, STALE_TEMPORARY_MS, writeFileAtomic } from '../util/atomic-write.js';
+import { processExists } from '../util/processes.js';
 
 /**
  * The output folder's state folder, made ready once per run: created and proven writable (so a
@@ -15,11 +17,29 @@ export async function openStateFolder(paths: OutputPaths): Promise<void> {
   // An earlier run in this process may have kept these folders; this run makes them if they are not there.
   keepFolders([]);
   await makeFolder(paths.stateDir);
-  const probe = join(paths.stateDir, `write-check.${process.pid}`);
+  await removeDeadProbes(paths.stateDir);
+  const probe = join(paths.stateDir, `${PROBE_PREFIX}${hostname()}.${process.pid}`);
   await writeFileAtomic(probe, '');
   await rm(probe, { force: true });
   await moveLegacyState(paths);
   keepFolders([paths.outputDir, paths.stateDir]);
+}
+
+const PROBE_PREFIX = 'write-check.';
+
+/**
+ * Removes the write probes (and their temporaries) that runs killed while starting left: those of
+ * this host whose process is gone, and any old enough to be nobody's (another node's).
+ */
+async function removeDeadProbes(stateDir: string): Promise<void> {
+  const now = Date.now();
+  for (const name of await readdir(stateDir).catch(() => [] as string[])) {
+    const match = /^\.?write-check\.(.+)\.(\d+)(?:\.\d+\.\d+\.tmp)?$/.exec(name);
+    if (!match) continue;
+    const path = join(stateDir, name);
+    const dead = match[1] === hostname() ? !processExists(Number(match[2])) : await stat(path).then((info) => now - info.mtimeMs >= STALE_TEMPORARY_MS, () => false);
+    if (dead) await rm(path, { force: true }).catch(() => undefined);
+  }
 }
 
 async function isFolder(path: string): Promise<boolean> {

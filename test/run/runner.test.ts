@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -160,4 +161,32 @@ test('other settings stop the run unless --force, which redoes every unit with t
   assert.equal(await runStages({ dirs, options: { ...quiet, force: true }, stages: [{ stage: firstStage({ worked }), settings: { suffix: '2' } }] }), 0);
   assert.deepEqual(worked, ['a', 'b', 'c', 'd']);
   assert.equal(readFileSync(join(dirs.outputDir, 'first', 'a.txt'), 'utf8'), 'video a 2');
+});
+
+test("a record a killed run was writing (its temporary beside no record) is redone, and the temporary goes with it", async () => {
+  const dirs = dataRoot('killed-record');
+  assert.equal(await runStages({ dirs, options: quiet, stages: [{ stage: firstStage(), settings: { suffix: '1' } }] }), 0);
+  // kill -9 between the record's temporary and its rename: the output is there, its record is not.
+  const records = join(dirs.outputDir, '.run-state', 'units', 'first');
+  const record = join(records, 'b.json');
+  const left = join(records, '.b.json.99999.7.tmp');
+  writeFileSync(left, readFileSync(record).subarray(0, 20));
+  rmSync(record);
+  const worked: string[] = [];
+  assert.equal(await runStages({ dirs, options: quiet, stages: [{ stage: firstStage({ worked }), settings: { suffix: '1' } }] }), 0);
+  assert.deepEqual(worked, ['b']);
+  assert.ok(existsSync(record));
+  assert.deepEqual(readdirSync(records).filter((name) => name.endsWith('.tmp')), [], 'the killed writer\'s temporary is still there');
+});
+
+test('the write probes of runs killed while starting are removed: this host\'s dead processes\', not a live one\'s', async () => {
+  const dirs = dataRoot('probes');
+  const state = join(dirs.outputDir, '.run-state');
+  mkdirSync(state, { recursive: true });
+  const dead = 2 ** 22 + 12345; // above Linux's pid_max: no such process
+  const left = [`write-check.${hostname()}.${dead}`, `.write-check.${hostname()}.${dead}.${dead}.3.tmp`];
+  const live = `write-check.${hostname()}.${process.ppid}`;
+  for (const name of [...left, live]) writeFileSync(join(state, name), '');
+  assert.equal(await runStages({ dirs, options: quiet, stages: [{ stage: firstStage(), settings: { suffix: '1' } }] }), 0);
+  assert.deepEqual(readdirSync(state).filter((name) => name.includes('write-check')), [live]);
 });
