@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { FatalError } from '../util/errors.js';
-import { removeStaleTemporaries, writeFileAtomic } from '../util/atomic-write.js';
+import { removeStaleTemporaries, writeFileAtomic, writeNewFileAtomic } from '../util/atomic-write.js';
 import { optionHelp } from '../util/options.js';
 import type { SettingsSchema } from './stage.js';
 
@@ -117,9 +117,34 @@ export async function checkProvenance(
   );
 }
 
-/** Records what the stage's outputs are now made with. */
-export async function recordProvenance(stateDir: string, stage: string, settings: Record<string, unknown>, madeWith: Record<string, unknown>): Promise<void> {
+/**
+ * Records what the stage's outputs are now made with. Without `force`, a record another process
+ * wrote since this run checked it (two runs started together on one output with other settings)
+ * is not replaced: the run stops, since its outputs now mix with the other's. `first` (the stage
+ * had no record when it started) creates the record only if there is still none, so of two such
+ * runs exactly one records its settings and the other stops at its first finished unit.
+ */
+export async function recordProvenance(
+  stateDir: string,
+  outputDir: string,
+  stage: string,
+  settings: Record<string, unknown>,
+  madeWith: Record<string, unknown>,
+  { force = false, first = false }: { force?: boolean; first?: boolean } = {},
+): Promise<void> {
   const path = provenancePath(stateDir, stage);
   await removeStaleTemporaries(path);
-  await writeFileAtomic(path, `${JSON.stringify({ settings, madeWith, updatedAt: new Date().toISOString() } satisfies StageProvenance, null, 2)}\n`);
+  const text = `${JSON.stringify({ settings, madeWith, updatedAt: new Date().toISOString() } satisfies StageProvenance, null, 2)}\n`;
+  if (!force) {
+    if (first && (await writeNewFileAtomic(path, text))) return;
+    const recorded = await readProvenance(stateDir, stage);
+    const differences = recorded ? settingsDifferences(recorded.settings, settings) : [];
+    if (differences.length > 0) {
+      throw new FatalError(
+        `${stage}: another process recorded other settings for the outputs in ${outputDir} while this run made them (${differences.join('; ')}): ` +
+          'two runs with different settings on one output mix their outputs; let one of them finish, then rerun with its settings (the units this run made are redone), or use another --output-dir',
+      );
+    }
+  }
+  await writeFileAtomic(path, text);
 }

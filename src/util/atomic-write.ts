@@ -1,5 +1,5 @@
 import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { FatalError, UsageError, userFileFailure, writeFailure } from './errors.js';
 import { temporaryTarget } from './file-names.js';
@@ -100,6 +100,34 @@ export async function removePath(path: string): Promise<void> {
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await writeAtomicWith(path, (temporary) => writeFile(temporary, data));
+}
+
+/**
+ * Writes `data` to `path` whole, as writeFileAtomic, only if no file is there: false if one is.
+ * The temporary is hard-linked into place, which fails when the name exists, so of two processes
+ * writing at once exactly one creates the file. Where hard links are not supported, it is renamed
+ * into place when no file was seen (two writers may then both succeed).
+ */
+export async function writeNewFileAtomic(path: string, data: string | Uint8Array): Promise<boolean> {
+  await makeFolder(dirname(path));
+  const temporary = temporaryPathFor(path);
+  try {
+    await writeFile(temporary, data);
+    try {
+      await link(temporary, path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw error;
+      if (await stat(path).then(() => true, () => false)) return false;
+      await rename(temporary, path);
+    }
+    return true;
+  } catch (error) {
+    throw writeFailure(error, path);
+  } finally {
+    await rm(temporary, { force: true }).catch(() => undefined);
+  }
 }
 
 /**

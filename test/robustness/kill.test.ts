@@ -157,3 +157,22 @@ test('the same run started twice at once on one output: no unit is done by both,
   assert.deepEqual([...actual.keys()].filter((file) => !file.startsWith('.run-state/claims')).sort(), [...expected.keys()].sort());
   for (const [file, bytes] of expected) assert.ok(bytes.equals(actual.get(file)!), `${file} differs from the uninterrupted run`);
 });
+
+test('two runs started at once on one output with other settings: one records its settings, the other stops saying so, and a rerun with the recorded ones equals a clean run', async () => {
+  const scratch = scratchDir('double-launch-settings');
+  const detect = (out: string, every: string) => ['detect', '--root-dir', root, '--output-dir', out, '--quiet', '--every', every];
+  const out = join(scratch, 'out');
+  const both = await Promise.all([runCliStopped(detect(out, '10')), runCliStopped(detect(out, '5'))]);
+  const stopped = both.filter(({ status }) => status === 3);
+  assert.equal(stopped.length, 1, both.map(({ status, stderr }) => `exit ${status}: ${stderr}`).join('\n'));
+  assert.match(stopped[0]!.stderr, /another process recorded other settings|made with other settings/);
+  const recorded = JSON.parse(readFileSync(join(out, '.run-state', 'provenance', 'detect.json'), 'utf8')) as { settings: { every: number } };
+  const every = String(recorded.settings.every);
+  assert.equal(runCli(detect(out, every)).status, 0);
+  const clean = join(scratch, 'clean');
+  assert.equal(runCli(detect(clean, every)).status, 0);
+  const expected = snapshot(clean);
+  const actual = snapshot(out);
+  assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort());
+  for (const [file, bytes] of expected) assert.ok(bytes.equals(actual.get(file)!), `${file}: units made with --every ${every === '10' ? 5 : 10} were kept`);
+});

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import type { DatasetDirs } from '../../src/dataset/dirs.js';
+import { recordProvenance } from '../../src/run/provenance.js';
 import { runStages } from '../../src/run/runner.js';
 import type { ReportFile } from '../../src/run/report.js';
 import type { UnitStage } from '../../src/run/stage.js';
@@ -189,4 +190,45 @@ test('the write probes of runs killed while starting are removed: this host\'s d
   for (const name of [...left, live]) writeFileSync(join(state, name), '');
   assert.equal(await runStages({ dirs, options: quiet, stages: [{ stage: firstStage(), settings: { suffix: '1' } }] }), 0);
   assert.deepEqual(readdirSync(state).filter((name) => name.includes('write-check')), [live]);
+});
+
+test('two runs with other settings on one output: the one that records its settings second stops, and its units are redone by the first\'s settings', async () => {
+  // The other process is played by the stage itself: while this run makes a unit, "another run"
+  // records suffix 2 for the same output.
+  const otherRecords = (dirs: DatasetDirs, when: string) => {
+    const stage = firstStage();
+    const work = stage.work;
+    stage.work = async (unit, job) => {
+      if (unit.id === when) await recordProvenance(join(dirs.outputDir, '.run-state'), dirs.outputDir, 'first', { suffix: '2' }, {}, { first: true });
+      return work(unit, job);
+    };
+    return stage;
+  };
+  // Both started on an empty output: the other recorded first, so this run stops at its first unit.
+  const fresh = dataRoot('race-first');
+  await assert.rejects(
+    runStages({ dirs: fresh, options: quiet, stages: [{ stage: otherRecords(fresh, 'a'), settings: { suffix: '1' } }] }),
+    (error: unknown) => error instanceof FatalError && /another process recorded other settings .*\(suffix: "2" -> "1"\)/.test(error.message),
+  );
+  assert.match(readFileSync(join(fresh.outputDir, '.run-state', 'provenance', 'first.json'), 'utf8'), /"suffix": "2"/);
+  const redone: string[] = [];
+  assert.equal(await runStages({ dirs: fresh, options: quiet, stages: [{ stage: firstStage({ worked: redone }), settings: { suffix: '2' } }] }), 0);
+  assert.deepEqual(redone.sort(), ['a', 'b', 'c', 'd']);
+  assert.equal(readFileSync(join(fresh.outputDir, 'first', 'a.txt'), 'utf8'), 'video a 2');
+
+  // This run had checked the record (suffix 1); another with suffix 2 and --force replaced it meanwhile: not replaced back.
+  const resumed = dataRoot('race-end');
+  assert.equal(await runStages({ dirs: resumed, options: quiet, stages: [{ stage: firstStage(), settings: { suffix: '1' } }] }), 0);
+  rmSync(join(resumed.outputDir, 'first', 'c.txt'));
+  const stage = firstStage();
+  const work = stage.work;
+  stage.work = async (unit, job) => {
+    await recordProvenance(join(resumed.outputDir, '.run-state'), resumed.outputDir, 'first', { suffix: '2' }, {}, { force: true });
+    return work(unit, job);
+  };
+  await assert.rejects(
+    runStages({ dirs: resumed, options: quiet, stages: [{ stage, settings: { suffix: '1' } }] }),
+    (error: unknown) => error instanceof FatalError && /another process recorded other settings/.test(error.message),
+  );
+  assert.match(readFileSync(join(resumed.outputDir, '.run-state', 'provenance', 'first.json'), 'utf8'), /"suffix": "2"/);
 });
