@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { link, open, readdir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { makeFolder } from '../util/atomic-write.js';
@@ -90,6 +90,30 @@ export class UnitClaims {
     }
     const current = await readClaim(path);
     return current ? { host: current.host, pid: current.pid } : { host: '?', pid: 0 };
+  }
+
+  /**
+   * Removes the claims of a stage whose process is gone: a process killed after its unit was
+   * complete but before it released the claim leaves a claim that no later run would meet (the unit
+   * is skipped as complete). Called when a stage starts; one listing of the stage's claims folder.
+   */
+  async sweep(stage: string): Promise<void> {
+    const dir = join(this.stateDir, 'claims', stage);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    await Promise.all(
+      names.map(async (name) => {
+        const path = join(dir, name);
+        const claim = await readClaim(path);
+        if (claim === undefined) return;
+        if (/\.json\.stale\./.test(name)) {
+          // Renamed aside by a takeover that was killed before it removed it.
+          if (claim.token === '' || (await this.isStale(path, claim))) await unlink(path).catch(() => undefined);
+          return;
+        }
+        if (!name.endsWith('.json')) return;
+        if (claim.token === '' ? ((await this.ageOf(path)) ?? 0) >= CUT_SHORT_MS : await this.isStale(path, claim)) await this.takeOver(path, claim);
+      }),
+    );
   }
 
   private async holderOf(path: string, claim: ClaimFile): Promise<Holder> {

@@ -278,6 +278,7 @@ async function runUnitStage<U extends Unit>(
   const prepared = stage.prepare ? await stage.prepare(settings as never, run) : { shared: undefined };
   const shaping = shapingSettings(stage, settings, run.backend);
   await checkProvenance(run.paths.stateDir, run.paths.outputDir, stage, shaping, force);
+  await claims.sweep(stage.name);
   const completion = new StageCompletion(run.paths.stateDir, stage.name, settingsHash(shaping), run.dirs, access);
 
   // Temporaries and staging folders killed writers left beside what is about to be written: one listing per folder.

@@ -91,3 +91,25 @@ test('a claim cut short (its writer killed between creating and writing it) is t
     await claims.close();
   }
 });
+
+test('a stage\'s start sweeps the claims of processes that are gone (killed after their unit was complete), and leaves live ones', async () => {
+  const stateDir = scratchDir('claims-sweep');
+  const dead = { host: hostname(), pid: 2 ** 22 + 12345, token: 't1' };
+  claimFile(stateDir, 'done-then-killed', dead);
+  claimFile(stateDir, 'dead-node', { host: 'node-that-died', pid: 1, token: 't2' }, STALE_MS + 5000);
+  claimFile(stateDir, 'live-here', { host: hostname(), pid: process.ppid, token: 't3' });
+  claimFile(stateDir, 'live-there', { host: 'another-node', pid: 7, token: 't4' }, 1000);
+  claimFile(stateDir, 'cut-short', {}, CUT_SHORT_MS + 1000);
+  const dir = join(stateDir, 'claims', 'detect');
+  writeFileSync(join(dir, 'cut-short.json'), '');
+  utimesSync(join(dir, 'cut-short.json'), new Date(Date.now() - CUT_SHORT_MS - 1000), new Date(Date.now() - CUT_SHORT_MS - 1000));
+  writeFileSync(join(dir, 'aside.json.stale.4194999.0a1b2c3d'), JSON.stringify(dead));
+  const claims = new UnitClaims(stateDir);
+  try {
+    await claims.sweep('detect');
+    await claims.sweep('crops'); // no claims folder: nothing to do
+  } finally {
+    await claims.close();
+  }
+  assert.deepEqual(readdirSync(dir).sort(), ['live-here.json', 'live-there.json']);
+});
