@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Shard } from '../dataset/selection.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { removeStaleTemporaries, writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from '../util/errors.js';
 
 /**
@@ -76,6 +76,8 @@ const shardRecordSchema = z.object({ count: z.number().int().min(1) });
  */
 export async function recordShardCount(stateDir: string, shard: Shard): Promise<void> {
   const file = join(stateDir, 'shard-count.json');
+  // Shards share the file: only temporaries old enough to be a killed writer's are removed.
+  await removeStaleTemporaries(file);
   let recorded: number | undefined;
   try {
     const parsed = shardRecordSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
