@@ -60,6 +60,8 @@ test('kill -9 at any moment, rerun, and the outputs equal an uninterrupted run',
   // Provenance is shared by shards, so a killed writer's temporary beside it is left alone (until it is old).
   const leftovers = leftTemporaries(out).filter((file) => !file.startsWith('.run-state/provenance/'));
   assert.deepEqual(leftovers, [], 'temporary files left behind');
+  // Nor a killed process's claim (on a unit it had completed, which no later run takes again).
+  assert.deepEqual(listFiles(join(out, '.run-state', 'claims'), { hidden: true }), [], 'claims of killed processes left behind');
   // The markers say every unit is complete, so a third run does nothing.
   const third = runCli([...args(out), '--json']);
   const summary = JSON.parse(third.stdout) as { stages: Record<string, { done: number }> };
