@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { makeFolder } from '../util/atomic-write.js';
 import { boundedFileName } from '../util/file-names.js';
-import { processExists } from '../util/processes.js';
+import { FatalError, messageOf } from '../util/errors.js';
+import { pidNamespace, processExists, processStartTime } from '../util/processes.js';
 
 /**
  * Claims: no unit is worked on by two processes at once (the same command started twice, two
@@ -31,6 +32,10 @@ interface ClaimFile {
   pid: number;
   token: string;
   since: string;
+  /** The holder's pid namespace (pidNamespace), where /proc says. */
+  pidns?: string;
+  /** The holder's start time (processStartTime), where /proc says. */
+  started?: number;
 }
 
 /** Who holds a claim, for the message of a unit left to it. */
@@ -50,6 +55,8 @@ export class UnitClaims {
   private readonly folders = new Set<string>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly host = hostname();
+  private readonly pidns = pidNamespace();
+  private readonly started = processStartTime(process.pid);
 
   constructor(
     private readonly stateDir: string,
@@ -117,9 +124,19 @@ export class UnitClaims {
   }
 
   private async holderOf(path: string, claim: ClaimFile): Promise<Holder> {
-    if (claim.host === this.host) return { host: claim.host, pid: claim.pid };
+    if (this.seesHolderOf(claim)) return { host: claim.host, pid: claim.pid };
     const age = (await this.ageOf(path)) ?? 0;
     return { host: claim.host, pid: claim.pid, lapsesInMs: Math.max(0, STALE_MS - age) };
+  }
+
+  /**
+   * Whether this process still holds the claim it took on a unit: another may have taken it over
+   * while this one was stopped longer than a heartbeat lapse (a node suspended, a frozen cgroup).
+   */
+  async holds(stage: string, unit: string): Promise<boolean> {
+    const path = this.pathOf(stage, unit);
+    const token = this.held.get(path);
+    return token !== undefined && (await readClaim(path).catch(() => undefined))?.token === token;
   }
 
   /** Releases a claim this process holds. */
@@ -129,7 +146,7 @@ export class UnitClaims {
     if (token === undefined) return;
     this.held.delete(path);
     // Only our own claim: one taken over after a long pause (a stopped laptop) is no longer ours.
-    if ((await readClaim(path))?.token === token) await unlink(path).catch(() => undefined);
+    if ((await readClaim(path).catch(() => undefined))?.token === token) await unlink(path).catch(() => undefined);
   }
 
   /** Releases every claim this process holds, and stops the heartbeat. */
@@ -138,12 +155,19 @@ export class UnitClaims {
     await Promise.all([...this.held.keys()].map(async (path) => {
       const token = this.held.get(path);
       this.held.delete(path);
-      if ((await readClaim(path))?.token === token) await unlink(path).catch(() => undefined);
+      if ((await readClaim(path).catch(() => undefined))?.token === token) await unlink(path).catch(() => undefined);
     }));
   }
 
   private async create(path: string): Promise<boolean> {
-    const claim: ClaimFile = { host: this.host, pid: process.pid, token: randomBytes(8).toString('hex'), since: new Date(this.now()).toISOString() };
+    const claim: ClaimFile = {
+      host: this.host,
+      pid: process.pid,
+      token: randomBytes(8).toString('hex'),
+      since: new Date(this.now()).toISOString(),
+      ...(this.pidns === undefined ? {} : { pidns: this.pidns }),
+      ...(this.started === undefined ? {} : { started: this.started }),
+    };
     let handle;
     try {
       handle = await open(path, 'wx').catch(async (error: unknown) => {
@@ -172,10 +196,21 @@ export class UnitClaims {
     return info === undefined ? undefined : this.now() - info.mtimeMs;
   }
 
+  /** Whether the claim's pid means a process this one can see: same host name, same pid namespace. */
+  private seesHolderOf(claim: ClaimFile): boolean {
+    return claim.host === this.host && (claim.pidns === undefined || this.pidns === undefined || claim.pidns === this.pidns);
+  }
+
   private async isStale(path: string, claim: ClaimFile): Promise<boolean> {
-    // On this host a dead pid says it at once; a heartbeat that stopped says it anywhere (and
-    // covers a pid that was reused since).
-    if (claim.host === this.host && (!processExists(claim.pid) || (claim.pid === process.pid && !this.held.has(path)))) return true;
+    // Where its process can be seen, a dead pid says it at once, and a live one with the start
+    // time it recorded holds the claim however long it has been stopped (Ctrl-Z, a suspended
+    // job). Elsewhere, or where /proc does not say, a heartbeat that stopped says it (and covers
+    // a pid that was reused since).
+    if (this.seesHolderOf(claim)) {
+      if (!processExists(claim.pid) || (claim.pid === process.pid && !this.held.has(path))) return true;
+      const started = claim.started === undefined ? undefined : processStartTime(claim.pid);
+      if (started !== undefined) return started !== claim.started;
+    }
     const info = await stat(path).catch(() => undefined);
     return info !== undefined && this.now() - info.mtimeMs > STALE_MS;
   }
@@ -192,7 +227,7 @@ export class UnitClaims {
     } catch {
       return;
     }
-    const moved = await readClaim(aside);
+    const moved = await readClaim(aside).catch(() => undefined);
     if (moved?.token !== stale.token) await link(aside, path).catch(() => undefined);
     await unlink(aside).catch(() => undefined);
   }
@@ -204,14 +239,25 @@ export class UnitClaims {
 }
 
 async function readClaim(path: string): Promise<ClaimFile | undefined> {
+  let text: string;
   try {
-    const claim = JSON.parse(await readFile(path, 'utf8')) as Partial<ClaimFile>;
-    if (typeof claim.host === 'string' && typeof claim.pid === 'number' && typeof claim.token === 'string') return claim as ClaimFile;
-    // A claim cut short (its writer killed between create and write) is no one's.
-    return { host: '', pid: 0, token: '', since: '' };
+    text = await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    return { host: '', pid: 0, token: '', since: '' };
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    // A claim that cannot be read is someone's: not taken, and not swept.
+    throw new FatalError(
+      `cannot read the claim ${path} (${code ?? messageOf(error)}): the claims of every process working on this output must be readable by the others (make ${dirname(path)} and its files readable for this user), or remove it if nothing works on this output now; then rerun`,
+    );
   }
+  let claim: Partial<ClaimFile> | null = null;
+  try {
+    claim = JSON.parse(text) as Partial<ClaimFile> | null;
+  } catch {
+    // not JSON: cut short, below
+  }
+  if (claim && typeof claim.host === 'string' && typeof claim.pid === 'number' && typeof claim.token === 'string') return claim as ClaimFile;
+  // A claim cut short (its writer killed between create and write) is no one's.
+  return { host: '', pid: 0, token: '', since: '' };
 }
 

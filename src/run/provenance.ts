@@ -89,7 +89,7 @@ export function settingsDifferences(previous: Record<string, unknown>, next: Rec
 
 /**
  * Stops unless the stage's outputs were made with these settings (or there are none yet, or
- * `force`). The message names each difference, and the hint its setting carries (how `dfdc run`
+ * `force`), and gives the record read, if any. The message names each difference, and the hint its setting carries (how `dfdc run`
  * sets detect's frame step, for instance).
  */
 export async function checkProvenance(
@@ -98,12 +98,13 @@ export async function checkProvenance(
   stage: { name: string; settings: SettingsSchema },
   settings: Record<string, unknown>,
   force: boolean,
-): Promise<void> {
-  if (force) return;
+): Promise<StageProvenance | undefined> {
+  // With --force a record that cannot be read is replaced, not a reason to stop.
+  if (force) return readProvenance(stateDir, stage.name).catch(() => undefined);
   const previous = await readProvenance(stateDir, stage.name);
-  if (!previous) return;
+  if (!previous) return undefined;
   const differences = settingsDifferences(previous.settings, settings);
-  if (differences.length === 0) return;
+  if (differences.length === 0) return previous;
   const hints = Object.keys(settings)
     .filter((name) => JSON.stringify(previous.settings[name]) !== JSON.stringify(settings[name]))
     .map((name) => {

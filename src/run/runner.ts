@@ -277,7 +277,8 @@ async function runUnitStage<U extends Unit>(
 
   const prepared = stage.prepare ? await stage.prepare(settings as never, run) : { shared: undefined };
   const shaping = shapingSettings(stage, settings, run.backend);
-  await checkProvenance(run.paths.stateDir, run.paths.outputDir, stage, shaping, force);
+  // Read once, here: a record another run makes after this point is met when this one records its own.
+  const recorded = await checkProvenance(run.paths.stateDir, run.paths.outputDir, stage, shaping, force);
   await claims.sweep(stage.name);
   const completion = new StageCompletion(run.paths.stateDir, stage.name, settingsHash(shaping), run.dirs, access);
 
@@ -387,7 +388,7 @@ async function runUnitStage<U extends Unit>(
   const unitRun: RunContext = { ...run, signal };
   // A first run cut short still says what its outputs were made with, from its first unit on: a
   // later run with other settings (`dfdc detect` after `dfdc run`) is refused, not mixed in.
-  let provenanceMissing = (await readProvenance(run.paths.stateDir, stage.name)) === undefined;
+  let provenanceMissing = recorded === undefined;
   const madeWith = { version: packageVersion, ...(prepared.madeWith ?? {}) };
   // The workers start (and load MTCNN) while the first videos are probed and decoded.
   if (stage.pool && todo.length > 0) {
@@ -452,6 +453,13 @@ async function runUnitStage<U extends Unit>(
         },
       });
       if (signal.aborted) throw signal.reason;
+      if (!(await claims.holds(stage.name, unit.id))) {
+        // Taken over while this process was stopped: the other one's outputs stand.
+        for (const staged of staging.values()) await removePath(staged).catch(() => undefined);
+        recorder.waiting(unit.subject, 'taken over by another process while this one was stopped longer than a minute');
+        progress.advance(1, 0);
+        return;
+      }
       for (const [final, staged] of staging) {
         await removePath(final);
         if (await exists(staged)) await renameInto(staged, final);

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CUT_SHORT_MS, STALE_MS, UnitClaims } from '../../src/run/claims.js';
+import { FatalError } from '../../src/util/errors.js';
+import { pidNamespace, processStartTime } from '../../src/util/processes.js';
 import { scratchDir } from '../helpers/cli.js';
 
 /** Claims as two processes, a dead one and a dead node leave them. */
@@ -112,4 +114,52 @@ test('a stage\'s start sweeps the claims of processes that are gone (killed afte
     await claims.close();
   }
   assert.deepEqual(readdirSync(dir).sort(), ['live-here.json', 'live-there.json']);
+});
+
+test('a live process of this host holds its claim however long it was stopped; the same pid started anew does not; another pid namespace of this host name goes by the heartbeat', async () => {
+  const stateDir = scratchDir('claims-identity');
+  const claims = new UnitClaims(stateDir);
+  const parent = process.ppid;
+  const started = processStartTime(parent);
+  try {
+    if (started === undefined) {
+      // Without /proc there is no start time to tell a stopped process from a reused pid: the heartbeat decides.
+      claimFile(stateDir, 'stopped', { host: hostname(), pid: parent, token: 't1' }, STALE_MS + 5000);
+      assert.equal(await claims.take('detect', 'stopped'), true);
+      return;
+    }
+    // Ctrl-Z for two minutes: no heartbeat, but its process is there, started when the claim says.
+    claimFile(stateDir, 'stopped', { host: hostname(), pid: parent, token: 't1', pidns: pidNamespace(), started }, STALE_MS + 60_000);
+    assert.deepEqual(await claims.take('detect', 'stopped'), { host: hostname(), pid: parent });
+    // The pid was reused by a process that started at another time: the claim's holder is gone.
+    claimFile(stateDir, 'reused', { host: hostname(), pid: parent, token: 't2', pidns: pidNamespace(), started: started + 1 });
+    assert.equal(await claims.take('detect', 'reused'), true);
+    // A container with the host's name (--network host): its pids are not ours, whether or not one matches.
+    claimFile(stateDir, 'container', { host: hostname(), pid: 2 ** 22 + 12345, token: 't3', pidns: 'pid:[1]', started: 5 }, 1000);
+    const held = await claims.take('detect', 'container');
+    assert.ok(held !== true && held.lapsesInMs! > 0, JSON.stringify(held));
+    claimFile(stateDir, 'container-gone', { host: hostname(), pid: process.pid, token: 't4', pidns: 'pid:[1]', started: 5 }, STALE_MS + 5000);
+    assert.equal(await claims.take('detect', 'container-gone'), true);
+  } finally {
+    await claims.close();
+  }
+});
+
+test('a claim that cannot be read stops the stage with one line; a claim taken over is no longer held', async () => {
+  const stateDir = scratchDir('claims-unreadable');
+  const claims = new UnitClaims(stateDir);
+  try {
+    mkdirSync(join(stateDir, 'claims', 'detect', 'odd.json'), { recursive: true });
+    await assert.rejects(claims.take('detect', 'odd'), (error: unknown) => error instanceof FatalError && /cannot read the claim .*odd\.json \(EISDIR\): .*readable/.test(error.message));
+    await assert.rejects(claims.sweep('detect'), FatalError);
+    assert.equal(await claims.take('detect', 'a'), true);
+    assert.equal(await claims.holds('detect', 'a'), true);
+    // Another process took it over while this one was stopped.
+    writeFileSync(join(stateDir, 'claims', 'detect', 'a.json'), JSON.stringify({ host: 'node7', pid: 3, token: 'theirs', since: '' }));
+    assert.equal(await claims.holds('detect', 'a'), false);
+    assert.equal(await claims.holds('detect', 'never-taken'), false);
+  } finally {
+    await claims.close();
+  }
+  assert.ok(readdirSync(join(stateDir, 'claims', 'detect')).includes('a.json'), 'a claim no longer ours was released');
 });

@@ -216,6 +216,26 @@ test('two runs with other settings on one output: the one that records its setti
   assert.deepEqual(redone.sort(), ['a', 'b', 'c', 'd']);
   assert.equal(readFileSync(join(fresh.outputDir, 'first', 'a.txt'), 'utf8'), 'video a 2');
 
+  // The other recorded while this run checked which units were complete (seconds at DFDC's size): met at the first unit too.
+  const checking = dataRoot('race-checks');
+  const slow = firstStage();
+  const units = slow.units;
+  const redoneToo: string[] = [];
+  slow.units = (run) => {
+    mkdirSync(join(checking.outputDir, '.run-state', 'provenance'), { recursive: true });
+    writeFileSync(join(checking.outputDir, '.run-state', 'provenance', 'first.json'), JSON.stringify({ settings: { suffix: '2' }, madeWith: {} }));
+    return units(run);
+  };
+  slow.work = async (unit, job) => {
+    redoneToo.push(unit.id);
+    return firstStage().work(unit, job);
+  };
+  await assert.rejects(
+    runStages({ dirs: checking, options: quiet, stages: [{ stage: slow, settings: { suffix: '1' } }] }),
+    (error: unknown) => error instanceof FatalError && /another process recorded other settings/.test(error.message),
+  );
+  assert.ok(redoneToo.length <= 1, `went on after its first unit: ${redoneToo.join(', ')}`);
+
   // This run had checked the record (suffix 1); another with suffix 2 and --force replaced it meanwhile: not replaced back.
   const resumed = dataRoot('race-end');
   assert.equal(await runStages({ dirs: resumed, options: quiet, stages: [{ stage: firstStage(), settings: { suffix: '1' } }] }), 0);
