@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { FatalError } from '../util/errors.js';
 import { removeStaleTemporaries, writeFileAtomic, writeNewFileAtomic } from '../util/atomic-write.js';
@@ -39,8 +39,18 @@ async function readJson(path: string): Promise<{ found: false } | { found: true;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { found: false };
-    throw new FatalError(`cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}): delete it, then rerun`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { found: false };
+    // Deleting is safe (each unit's record names its own settings); a permission fix keeps the record.
+    const fix =
+      code === 'EACCES' || code === 'EPERM'
+        ? `make it and ${dirname(path)} readable for this user, or delete it`
+        : code === 'ENOTDIR'
+          ? `${dirname(path)} is not a folder: move that file away`
+          : code === 'EISDIR'
+            ? 'it is a folder: move it away'
+            : 'delete it';
+    throw new FatalError(`cannot read ${path} (${code ?? String(error)}): ${fix}, then rerun`);
   }
   try {
     return { found: true, json: JSON.parse(text) };

@@ -209,6 +209,7 @@ test('state files that are folders or garbage get one line that names them and a
   const blocked = run(folder);
   assert.equal(blocked.status, 3);
   assert.match(blocked.stderr, /^dfdc: .*provenance\/crops\.json/m);
+  assert.match(blocked.stderr, /\(EISDIR\): it is a folder: move it away, then rerun/);
   assert.doesNotMatch(blocked.stderr, /\.tmp/, 'the message names a temporary');
 
   const record = copyOfReference('record-folder');
