@@ -11,11 +11,13 @@ import { pidNamespace, processExists, processStartTime } from '../util/processes
  * Claims: no unit is worked on by two processes at once (the same command started twice, two
  * tasks given one shard). Before a unit's work, its process creates
  * `.run-state/claims/<stage>/<unit>.json` with exclusive create (one of two processes wins, on
- * local disks and NFS alike), holding its host, pid and a token; the file's modification time is
- * its heartbeat, renewed every HEARTBEAT_MS while the process runs. The claim is removed when the
- * unit is done or failed. A claim is stale, and may be taken over, when its process is gone: on
- * this host, when no process has its pid; on another host (a node that died, a job killed with
- * SIGKILL), when its heartbeat is older than STALE_MS (docs/completion.md, "Two processes").
+ * local disks and NFS alike), holding its host, pid namespace, pid, start time and a token; the
+ * file's modification time is its heartbeat, renewed every HEARTBEAT_MS while the process runs.
+ * The claim is removed when the unit is done or failed. A claim is stale, and may be taken over,
+ * when its process is gone: where its pid can be seen (same host and pid namespace), when no
+ * process has that pid or one started at another time has it; elsewhere (a node that died, a job
+ * killed with SIGKILL), when its heartbeat is older than STALE_MS (docs/completion.md, "Two
+ * processes").
  */
 
 export const HEARTBEAT_MS = 15_000;

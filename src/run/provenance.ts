@@ -99,8 +99,8 @@ export function settingsDifferences(previous: Record<string, unknown>, next: Rec
 
 /**
  * Stops unless the stage's outputs were made with these settings (or there are none yet, or
- * `force`), and gives the record read, if any. The message names each difference, and the hint its setting carries (how `dfdc run`
- * sets detect's frame step, for instance).
+ * `force`), and gives the record read, if any. The message names each difference, and the hint
+ * its setting carries (how `dfdc run` sets detect's frame step, for instance).
  */
 export async function checkProvenance(
   stateDir: string,

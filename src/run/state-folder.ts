@@ -17,8 +17,9 @@ export async function openStateFolder(paths: OutputPaths): Promise<void> {
   // An earlier run in this process may have kept these folders; this run makes them if they are not there.
   keepFolders([]);
   await makeFolder(paths.stateDir);
-  await removeDeadProbes(paths.stateDir);
-  const probe = join(paths.stateDir, `${PROBE_PREFIX}${hostname()}.${process.pid}`);
+  const host = hostname();
+  await removeDeadProbes(paths.stateDir, host);
+  const probe = join(paths.stateDir, `${PROBE_PREFIX}${host}.${process.pid}`);
   await writeFileAtomic(probe, '');
   await rm(probe, { force: true });
   await moveLegacyState(paths);
@@ -31,13 +32,13 @@ const PROBE_PREFIX = 'write-check.';
  * Removes the write probes (and their temporaries) that runs killed while starting left: those of
  * this host whose process is gone, and any old enough to be nobody's (another node's).
  */
-async function removeDeadProbes(stateDir: string): Promise<void> {
+async function removeDeadProbes(stateDir: string, host: string): Promise<void> {
   const now = Date.now();
   for (const name of await readdir(stateDir).catch(() => [] as string[])) {
     const match = /^\.?write-check\.(.+)\.(\d+)(?:\.\d+\.\d+\.tmp)?$/.exec(name);
     if (!match) continue;
     const path = join(stateDir, name);
-    const dead = match[1] === hostname() ? !processExists(Number(match[2])) : await stat(path).then((info) => now - info.mtimeMs >= STALE_TEMPORARY_MS, () => false);
+    const dead = match[1] === host ? !processExists(Number(match[2])) : await stat(path).then((info) => now - info.mtimeMs >= STALE_TEMPORARY_MS, () => false);
     if (dead) await rm(path, { force: true }).catch(() => undefined);
   }
 }
