@@ -38,7 +38,7 @@ export function buildProgram(context: ProgramContext = {}): Command {
         'Each command has its own --help listing every option with its default.',
         'Quick start: dfdc run --root-dir DATA_ROOT --output-dir OUT (README.md explains every stage).',
         '',
-        `ffmpeg: ${context.ffmpeg ?? 'FFMPEG_PATH, else ffmpeg on PATH, else the static build from the @ffmpeg-installer npm package'}`,
+        `ffmpeg: ${context.ffmpeg ?? 'FFMPEG_PATH, else the static build from the @ffmpeg-installer npm package (Linux x64) or ffmpeg on PATH'}`,
         `MTCNN engine (--backend auto): ${context.engine ?? 'native (ONNX Runtime, where onnxruntime-node loads), else wasm'}`,
         'Exit codes: 0 done; 1 some videos or records failed (see run-report.json); 2 bad command line;',
         '            3 the run could not go on (ffmpeg missing, output not writable, disk full, fold leak,',

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
@@ -110,4 +111,20 @@ test('with nothing on PATH, the binaries of the npm packages are used', async (t
   assert.equal(found.source, 'npm');
   assert.match(found.ffmpegPath ?? '', /@ffmpeg-installer/);
   assert.match(found.ffprobePath ?? '', /@ffprobe-installer/);
+});
+
+test('on Linux x64 the npm ffmpeg comes before the one on PATH (the build checked against the reference\'s); ffprobe keeps PATH first', async (t) => {
+  const shipped = fileURLToPath(new URL('../../../node_modules/@ffmpeg-installer/linux-x64/ffmpeg', import.meta.url));
+  if (process.platform !== 'linux' || process.arch !== 'x64') return t.skip('the npm ffmpeg comes first only on Linux x64');
+  if (!existsSync(shipped)) return t.skip('@ffmpeg-installer/linux-x64 is not installed here');
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.FFMPEG_PATH;
+  delete env.FFPROBE_PATH;
+  const found = await locateIn(env);
+  assert.equal(found.error, undefined);
+  assert.equal(found.source, 'npm');
+  assert.equal(realpathSync(found.ffmpegPath!), realpathSync(shipped));
+  const systemProbe = (process.env.PATH ?? '').split(':').filter((dir) => dir.startsWith('/')).map((dir) => join(dir, 'ffprobe')).find((path) => existsSync(path));
+  if (systemProbe) assert.equal(found.ffprobePath, systemProbe);
+  else assert.match(found.ffprobePath ?? '', /@ffprobe-installer/);
 });

@@ -1,19 +1,39 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { delimiter, isAbsolute, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { locateFfmpeg } from '../../src/video/ffmpeg-binaries.js';
 import { inCi } from '../helpers/shared.js';
 
 /**
- * Small videos made on the fly by the ffmpeg dfdc finds (lavfi test patterns, so no media is
- * shipped), and a look at the running processes, for the decoder's tests.
+ * Small videos made on the fly (lavfi test patterns, so no media is shipped), and a look at the
+ * running processes, for the decoder's tests.
  */
 
-/** Runs the located ffmpeg with `args` (quiet, overwriting); rejects with its stderr. */
+let maker: Promise<string> | undefined;
+
+/**
+ * The ffmpeg that makes test inputs: the system's where it runs (Debian's 5.1 has what the hostile
+ * files need, e.g. the setts filter, which the npm 4.1 build that dfdc decodes with on Linux x64
+ * lacks), else the one dfdc decodes with. Making the inputs with another build than the one that
+ * decodes them is no loss: H.264 decodes to the same bytes everywhere.
+ */
+function makerFfmpeg(): Promise<string> {
+  maker ??= (async () => {
+    const onPath = (process.env.PATH ?? '').split(delimiter).filter((dir) => isAbsolute(dir)).map((dir) => join(dir, 'ffmpeg'));
+    for (const candidate of onPath) {
+      const runs = await new Promise<boolean>((resolve) => execFile(candidate, ['-version'], (error) => resolve(!error)));
+      if (runs) return candidate;
+    }
+    return (await locateFfmpeg()).ffmpegPath;
+  })();
+  return maker;
+}
+
+/** Runs the test inputs' ffmpeg (makerFfmpeg) with `args` (quiet, overwriting); rejects with its stderr. */
 export async function runFfmpeg(args: readonly string[]): Promise<Buffer> {
-  const { ffmpegPath } = await locateFfmpeg();
+  const ffmpegPath = await makerFfmpeg();
   return new Promise((resolve, reject) => {
     execFile(
       ffmpegPath,
@@ -29,7 +49,7 @@ export async function runFfmpeg(args: readonly string[]): Promise<Buffer> {
 
 let encoders: Promise<string> | undefined;
 
-/** Whether the located ffmpeg has an encoder, e.g. `libx264`. */
+/** Whether the test inputs' ffmpeg has an encoder, e.g. `libx264`. */
 export async function hasEncoder(name: string): Promise<boolean> {
   encoders ??= runFfmpeg(['-encoders']).then((out) => out.toString());
   return new RegExp(`^\\s*V\\S*\\s+${name}\\s`, 'm').test(await encoders);
