@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
-import sharp from 'sharp';
+import type SharpModule from 'sharp';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { UnitError, errnoCode, messageOf } from '../util/errors.js';
+import { FatalError, UnitError, errnoCode, messageOf } from '../util/errors.js';
 import { encodePng } from './png-encode.js';
 import { assertRgb, type GrayImage, type RgbImage } from './rgb-image.js';
 
@@ -11,9 +11,27 @@ import { assertRgb, type GrayImage, type RgbImage } from './rgb-image.js';
  * read from the header alone. See docs/exactness.md §8.
  */
 
-// Every PNG is read once: libvips' operation cache would only hold memory (and could serve a
-// stale file that was rewritten at the same path).
-sharp.cache(false);
+let sharpLoaded: Promise<typeof SharpModule> | undefined;
+
+/**
+ * sharp, loaded the first time an image is read: the crops stage reads none, and loading libvips
+ * costs about 70 ms of CPU in each process and worker thread that does. If it cannot load (a broken
+ * install), that stops the run, rather than failing every image as unreadable.
+ */
+function loadSharp(): Promise<typeof SharpModule> {
+  sharpLoaded ??= import('sharp').then(
+    ({ default: sharp }) => {
+      // Every PNG is read once: libvips' operation cache would only hold memory (and could serve a
+      // stale file that was rewritten at the same path).
+      sharp.cache(false);
+      return sharp;
+    },
+    (error: unknown) => {
+      throw new FatalError(`sharp (libvips), which reads the images, cannot load (${messageOf(error).split('\n')[0]}): reinstall dfdc (\`npm ci\` in its folder, or \`npm install -g\` of its tarball)`, { cause: error });
+    },
+  );
+  return sharpLoaded;
+}
 
 /*
  * PNGs are encoded by src/image/png-encode.ts (node:zlib: half sharp's time at the same size) and
@@ -42,6 +60,7 @@ export async function writeGrayPng(path: string, image: GrayImage): Promise<void
  * profile (sharp would otherwise apply it; the golden paul_rudd.png has one, and it moved a box 36 px).
  */
 export async function readRgbImage(path: string): Promise<RgbImage> {
+  const sharp = await loadSharp();
   let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
     decoded = await sharp(path).keepIccProfile().removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });

@@ -19,7 +19,6 @@ export type FfmpegSource = 'env' | 'system' | 'npm';
 
 export interface FfmpegBinaries {
   readonly ffmpegPath: string;
-  readonly ffprobePath: string;
   /** Where ffmpeg (the program whose libraries produce the RGB) came from. */
   readonly source: FfmpegSource;
   /** ffmpeg's own version string, e.g. `5.1.9-0+deb12u1` or `N-47683-g0e8eb07980-static`. */
@@ -43,6 +42,7 @@ const fixMessage =
   'or reinstall dfdc so that its optional @ffmpeg-installer/@ffprobe-installer binaries are present';
 
 let cached: Promise<FfmpegBinaries> | undefined;
+let cachedFfprobe: Promise<string> | undefined;
 
 /**
  * The environment of every ffmpeg and ffprobe dfdc starts. Debian's ffmpeg links OpenBLAS (through
@@ -69,13 +69,29 @@ export function failedChild(program: 'ffmpeg' | 'ffprobe', code: number | null, 
   return `${program} crashed with ${signal} on it: use another ${program} build (${variable}), or re-encode the video`;
 }
 
-/** Finds ffmpeg and ffprobe once per process; a FatalError (exit 3) that says how to fix it if either is missing. */
+/** Finds ffmpeg once per process; a FatalError (exit 3) that says how to fix it if it is missing. */
 export function locateFfmpeg(): Promise<FfmpegBinaries> {
   cached ??= locate().catch((error: unknown) => {
     cached = undefined;
     throw error;
   });
   return cached;
+}
+
+/**
+ * Finds ffprobe once per process, the first time a file needs it (one the in-process probe does
+ * not take): a run over plain MP4 files never starts it, not even for `-version` (a tenth of a
+ * second of CPU for Debian's). A FatalError (exit 3) that says how to fix it if it is missing.
+ */
+export function locateFfprobe(): Promise<string> {
+  cachedFfprobe ??= find('ffprobe', 'FFPROBE_PATH', () => npmBinaryPath('@ffprobe-installer/ffprobe'), false).then(
+    (found) => found.path,
+    (error: unknown) => {
+      cachedFfprobe = undefined;
+      throw error;
+    },
+  );
+  return cachedFfprobe;
 }
 
 /** One line for `--help` and provenance: `ffmpeg 5.1.9-0+deb12u1 from PATH (/usr/bin/ffmpeg)`. */
@@ -85,17 +101,11 @@ export function describeFfmpeg(binaries: FfmpegBinaries): string {
 }
 
 async function locate(): Promise<FfmpegBinaries> {
-  // Both asked at once (each answers -version, a tenth of a second of start-up); ffmpeg's failure is reported first.
-  const ffmpegFound = find('ffmpeg', 'FFMPEG_PATH', () => npmBinaryPath('@ffmpeg-installer/ffmpeg'), npmFfmpegFirst());
-  const ffprobeFound = find('ffprobe', 'FFPROBE_PATH', () => npmBinaryPath('@ffprobe-installer/ffprobe'), false);
-  ffprobeFound.catch(() => undefined);
-  const ffmpeg = await ffmpegFound;
-  const ffprobe = await ffprobeFound;
+  const ffmpeg = await find('ffmpeg', 'FFMPEG_PATH', () => npmBinaryPath('@ffmpeg-installer/ffmpeg'), npmFfmpegFirst());
   const version = parseFfmpegVersion(ffmpeg.versionText);
   const libavutil = parseLibraryVersion(ffmpeg.versionText, 'libavutil');
   return {
     ffmpegPath: ffmpeg.path,
-    ffprobePath: ffprobe.path,
     source: ffmpeg.source,
     version,
     libavutil,

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { UnitError, messageOf } from '../util/errors.js';
-import { failedChild, ffmpegEnvironment, locateFfmpeg } from './ffmpeg-binaries.js';
+import { failedChild, ffmpegEnvironment, locateFfprobe } from './ffmpeg-binaries.js';
 import { probeMp4 } from './mp4-probe.js';
 import { PACKET_DISCARD, PACKET_KEY, type PacketIndex, type Rotation, type VideoProbe } from './stream-info.js';
 
@@ -85,7 +85,7 @@ async function runProbe(path: string, key: string, packets: boolean): Promise<Vi
       return read.probe;
     }
   }
-  const output = parseFfprobeOutput(path, await runFfprobe((await locateFfmpeg()).ffprobePath, path, packets));
+  const output = parseFfprobeOutput(path, await runFfprobe(await locateFfprobe(), path, packets));
   if (packets) keepPacketIndex(key, packetIndexOf(output));
   return probeOf(path, output);
 }

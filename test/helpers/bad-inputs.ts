@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { locateFfmpeg } from '../../src/video/ffmpeg-binaries.js';
+import { locateFfmpeg, locateFfprobe } from '../../src/video/ffmpeg-binaries.js';
 import { sampleRoot } from './shared.js';
 
 // Kept importable from here, where they used to live.
@@ -66,7 +66,7 @@ export interface FrameProbe {
  * src/video/probe.ts, which reads the container's count); throws when ffprobe cannot open it.
  */
 export async function probeFrames(path: string): Promise<FrameProbe> {
-  const { ffprobePath } = await locateFfmpeg();
+  const ffprobePath = await locateFfprobe();
   const result = await runTool(ffprobePath, [
     '-v', 'error', '-count_frames', '-select_streams', 'v:0',
     '-show_entries', 'stream=codec_name,pix_fmt,width,height,nb_frames,nb_read_frames,r_frame_rate',
@@ -99,7 +99,7 @@ export async function probeFrames(path: string): Promise<FrameProbe> {
 
 /** Presentation timestamps (seconds) of every video frame of `path`, in decode order, as ffprobe reads them. */
 export async function frameTimestamps(path: string): Promise<number[]> {
-  const { ffprobePath } = await locateFfmpeg();
+  const ffprobePath = await locateFfprobe();
   const result = await runTool(ffprobePath, [
     '-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time,best_effort_timestamp_time', '-of', 'json', path,
   ]);

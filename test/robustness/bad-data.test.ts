@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { parseBoxes } from '../../src/dataset/boxes-file.js';
 import type { ReportFile } from '../../src/run/report.js';
-import { locateFfmpeg } from '../../src/video/ffmpeg-binaries.js';
+import { locateFfmpeg, locateFfprobe } from '../../src/video/ffmpeg-binaries.js';
 import { cliEnvironment, cliPath, runCli, scratchDir } from '../helpers/cli.js';
 import {
   oneFrameMp4,
@@ -205,8 +205,7 @@ test('a missing ffmpeg stops the run once, with the fix', () => {
  * program (dfdc checks it before the run), anything else by the shell `body`, given the real path.
  */
 async function misbehaving(dir: string, program: 'ffmpeg' | 'ffprobe', name: string, body: (real: string) => string): Promise<string> {
-  const binaries = await locateFfmpeg();
-  const real = program === 'ffmpeg' ? binaries.ffmpegPath : binaries.ffprobePath;
+  const real = program === 'ffmpeg' ? (await locateFfmpeg()).ffmpegPath : await locateFfprobe();
   const script = join(dir, name);
   await writeFile(script, `#!/bin/sh\nif [ "$1" = -version ]; then exec '${real}' "$@"; fi\n${body(real)}\n`);
   await chmod(script, 0o755);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { packageRoot } from '../../src/util/package-root.js';
-import { locateFfmpeg } from '../../src/video/ffmpeg-binaries.js';
+import { locateFfmpeg, locateFfprobe } from '../../src/video/ffmpeg-binaries.js';
 import { cliEnvironment, cliPath, runCli, scratchDir } from '../helpers/cli.js';
 import { copySampleRoot } from '../helpers/data-root.js';
 import { leftTemporaries, listFiles } from '../helpers/compare-images.js';
@@ -255,7 +255,8 @@ async function environmentForNobody(): Promise<NodeJS.ProcessEnv> {
   const home = mkdirReturning(join(scratch, 'home-nobody'));
   chownSync(home, ids().uid, ids().gid);
   const env: NodeJS.ProcessEnv = { HOME: home };
-  const { ffmpegPath, ffprobePath } = await locateFfmpeg();
+  const { ffmpegPath } = await locateFfmpeg();
+  const ffprobePath = await locateFfprobe();
   for (const [name, path, variable] of [
     ['ffmpeg', ffmpegPath, 'FFMPEG_PATH'],
     ['ffprobe', ffprobePath, 'FFPROBE_PATH'],

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import {
   describeFfmpeg,
   locateFfmpeg,
+  locateFfprobe,
   parseFfmpegVersion,
   parseLibraryVersion,
   showinfoFilter,
@@ -66,7 +67,7 @@ test('the version line and libavutil are parsed; -fps_mode only from ffmpeg 5.1 
 test('locateFfmpeg finds working binaries, once, and describes them in one line', async () => {
   const found = await locateFfmpeg();
   assert.equal(await locateFfmpeg(), found);
-  assert.ok(existsSync(found.ffmpegPath) && existsSync(found.ffprobePath));
+  assert.ok(existsSync(found.ffmpegPath) && existsSync(await locateFfprobe()));
   assert.ok(['env', 'system', 'npm'].includes(found.source));
   assert.notEqual(found.version, 'unknown');
   assert.match(describeFfmpeg(found), /^ffmpeg \S+ from (FFMPEG_PATH|PATH|the @ffmpeg-installer npm package) \(.+\)$/);
@@ -76,10 +77,10 @@ test('locateFfmpeg finds working binaries, once, and describes them in one line'
 const moduleUrl = new URL('../../src/video/ffmpeg-binaries.js', import.meta.url).href;
 
 /** locateFfmpeg in a fresh process with `env`: its result, or its error's name, exit code and message. */
-function locateIn(env: NodeJS.ProcessEnv): Promise<Partial<FfmpegBinaries> & { error?: { name: string; exitCode: number; message: string } }> {
+function locateIn(env: NodeJS.ProcessEnv): Promise<Partial<FfmpegBinaries> & { ffprobePath?: string; error?: { name: string; exitCode: number; message: string } }> {
   const script = `
-    const { locateFfmpeg } = await import(${JSON.stringify(moduleUrl)});
-    try { console.log(JSON.stringify(await locateFfmpeg())); }
+    const { locateFfmpeg, locateFfprobe } = await import(${JSON.stringify(moduleUrl)});
+    try { console.log(JSON.stringify({ ...(await locateFfmpeg()), ffprobePath: await locateFfprobe() })); }
     catch (e) { console.log(JSON.stringify({ error: { name: e.name, exitCode: e.exitCode, message: e.message } })); }`;
   return new Promise((resolve, reject) => {
     execFile(process.execPath, ['--input-type=module', '-e', script], { env }, (error, stdout, stderr) => {
@@ -90,7 +91,8 @@ function locateIn(env: NodeJS.ProcessEnv): Promise<Partial<FfmpegBinaries> & { e
 }
 
 test('FFMPEG_PATH wins; a broken one is a one-line fatal error that names it', async () => {
-  const { ffmpegPath, ffprobePath } = await locateFfmpeg();
+  const { ffmpegPath } = await locateFfmpeg();
+  const ffprobePath = await locateFfprobe();
   const viaEnv = await locateIn({ ...process.env, FFMPEG_PATH: ffmpegPath, FFPROBE_PATH: ffprobePath });
   assert.equal(viaEnv.source, 'env');
   assert.equal(viaEnv.ffmpegPath, ffmpegPath);

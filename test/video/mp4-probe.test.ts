@@ -4,7 +4,7 @@ import { existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFil
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { locateFfmpeg } from '../../src/video/ffmpeg-binaries.js';
+import { locateFfprobe } from '../../src/video/ffmpeg-binaries.js';
 import { probeMp4, type Mp4Probe } from '../../src/video/mp4-probe.js';
 import { PACKET_DISCARD, PACKET_KEY, parseProbe, probeVideo } from '../../src/video/probe.js';
 import { scratchDir } from '../helpers/cli.js';
@@ -21,7 +21,7 @@ const run = promisify(execFile);
 
 /** ffprobe's answer for `path`, in the terms of the probe and the packet index. */
 async function ffprobeAnswer(path: string) {
-  const { ffprobePath } = await locateFfmpeg();
+  const ffprobePath = await locateFfprobe();
   const args = ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', '-show_packets', '-show_entries', 'packet=pts,pos,size,flags'];
   const { stdout } = await run(ffprobePath, [...args, '-select_streams', 'v:0', path], { maxBuffer: 1 << 28 });
   const output = JSON.parse(stdout) as {
