@@ -8,7 +8,7 @@ import { createMtcnnDetector, type Face } from '../mtcnn/detector.js';
 import { resolveBackend } from '../mtcnn/engine.js';
 import { backendOption } from '../run/options.js';
 import { machineWorkerBudget } from '../run/workers.js';
-import { messageOf } from '../util/errors.js';
+import { FatalError, messageOf } from '../util/errors.js';
 import { ExitCode } from '../util/exit-codes.js';
 import { option, positiveNumber, thresholds } from '../util/options.js';
 import { addOptions } from './options.js';
@@ -110,6 +110,8 @@ export function facesCommand(): Command {
           try {
             image = await readRgbImage(path);
           } catch (error) {
+            // The machine's failure (sharp cannot load), not the image's: it stops the command.
+            if (error instanceof FatalError) throw error;
             refuse(path, unreadableImage(path, error));
             continue;
           }

@@ -8,7 +8,7 @@ import { cropRectForBox, extractCrop, type CropGeometry } from '../image/crop.js
 import { writeRgbPng } from '../image/png.js';
 import type { Rect } from '../image/rgb-image.js';
 import type { UnitOutcome, UnitStage } from '../run/stage.js';
-import { UnitError } from '../util/errors.js';
+import { DfdcError, UnitError } from '../util/errors.js';
 import { decodeVideo, decodeWarning } from '../video/decode.js';
 import { describeFfmpeg, locateFfmpeg } from '../video/ffmpeg-binaries.js';
 import { probeVideo } from '../video/probe.js';
@@ -86,13 +86,20 @@ export function decoderThreads(workers: number, inFlight: number): number {
   return Math.max(1, Math.floor(workers / Math.max(1, inFlight)));
 }
 
-/** The original's frame size; undefined when it is absent or not a readable video (the FAKE is then cropped unchecked). */
+/**
+ * The original's frame size; undefined when it is absent or not a readable video (the FAKE is then
+ * cropped unchecked). A failure of the machine rather than of the original (no ffprobe to probe it
+ * with) stops the run: the FAKE would otherwise be cropped unchecked and kept as complete.
+ */
 async function originalSize(original: Video): Promise<{ width: number; height: number } | undefined> {
   if (!existsSync(original.path)) return undefined;
   // With its packets: the original is cropped too, and its probe is kept for that.
   return probeVideo(original.path, { packets: true }).then(
     (p) => ({ width: p.width, height: p.height }),
-    () => undefined,
+    (error: unknown) => {
+      if (error instanceof DfdcError && !(error instanceof UnitError)) throw error;
+      return undefined;
+    },
   );
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { readRgbImage } from '../../src/image/png.js';
@@ -122,4 +123,16 @@ test('dfdc faces refuses an image MTCNN could not hold in memory, with the size 
   // Shrunk as it says, it fits; a larger minimum face fits too.
   assert.equal(memoryRefusal(Math.floor(16000 * 0.91), Math.floor(16000 * 0.91), 20, 24e9), undefined);
   assert.equal(memoryRefusal(16000, 16000, 40, 24e9), undefined);
+});
+
+test('dfdc faces with a sharp that cannot load: one line that says so and how to fix it, exit 3, not every image refused as unreadable', () => {
+  const scratch = scratchDir('faces-no-sharp');
+  // A module hook that makes `sharp` unresolvable, as a broken install would.
+  const hooks = `export async function resolve(specifier, context, next) { if (specifier === 'sharp') throw new Error('sharp hidden by the test'); return next(specifier, context); }`;
+  const register = join(scratch, 'register.mjs');
+  writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});\n`);
+  const { status, stdout, stderr } = runCli(['faces', '--json', astronautPath, astronautPath], { env: { NODE_OPTIONS: `--import ${pathToFileURL(register).href}` } });
+  assert.equal(status, 3, stderr);
+  assert.equal(stdout, '');
+  assert.match(stderr, /^dfdc: sharp \(libvips\), which reads the images, cannot load \(sharp hidden by the test\): reinstall dfdc .*\n$/);
 });
