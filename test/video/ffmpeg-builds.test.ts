@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { colourConversionFilter } from '../../src/video/decode.js';
 import { scratchDir } from '../helpers/cli.js';
 import { inCi, mediaDir } from '../helpers/shared.js';
-import { hasEncoder, runFfmpeg } from './synthetic-video.js';
+import { hasEncoder, runFfmpeg, systemFfmpeg } from './synthetic-video.js';
 
 /**
  * On Linux x64 dfdc decodes with the npm package's static ffmpeg 4.1 rather than the system's
@@ -17,15 +17,6 @@ import { hasEncoder, runFfmpeg } from './synthetic-video.js';
  * 4:4:4, full range, a BT.709 tag, odd sizes, HEVC, VP9, AV1, MPEG-4, MJPEG); the media clips, where
  * ../shared is present, real ones. In CI both builds must be there.
  */
-
-/** The first `ffmpeg` on PATH that answers -version. */
-async function systemFfmpeg(): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter((entry) => isAbsolute(entry))) {
-    const candidate = join(dir, 'ffmpeg');
-    if (await new Promise<boolean>((resolve) => execFile(candidate, ['-version'], (error) => resolve(!error)))) return candidate;
-  }
-  return undefined;
-}
 
 async function npmFfmpeg(): Promise<string | undefined> {
   try {

@@ -11,7 +11,19 @@ import { inCi } from '../helpers/shared.js';
  * running processes, for the decoder's tests.
  */
 
-let maker: Promise<string> | undefined;
+let system: Promise<string | undefined> | undefined;
+
+/** The first `ffmpeg` on PATH that answers -version (the system's build), if any. */
+export function systemFfmpeg(): Promise<string | undefined> {
+  system ??= (async () => {
+    for (const dir of (process.env.PATH ?? '').split(delimiter).filter((entry) => isAbsolute(entry))) {
+      const candidate = join(dir, 'ffmpeg');
+      if (await new Promise<boolean>((resolve) => execFile(candidate, ['-version'], (error) => resolve(!error)))) return candidate;
+    }
+    return undefined;
+  })();
+  return system;
+}
 
 /**
  * The ffmpeg that makes test inputs: the system's where it runs (Debian's 5.1 has what the hostile
@@ -19,16 +31,8 @@ let maker: Promise<string> | undefined;
  * lacks), else the one dfdc decodes with. Making the inputs with another build than the one that
  * decodes them is no loss: H.264 decodes to the same bytes everywhere.
  */
-function makerFfmpeg(): Promise<string> {
-  maker ??= (async () => {
-    const onPath = (process.env.PATH ?? '').split(delimiter).filter((dir) => isAbsolute(dir)).map((dir) => join(dir, 'ffmpeg'));
-    for (const candidate of onPath) {
-      const runs = await new Promise<boolean>((resolve) => execFile(candidate, ['-version'], (error) => resolve(!error)));
-      if (runs) return candidate;
-    }
-    return (await locateFfmpeg()).ffmpegPath;
-  })();
-  return maker;
+async function makerFfmpeg(): Promise<string> {
+  return (await systemFfmpeg()) ?? (await locateFfmpeg()).ffmpegPath;
 }
 
 /** Runs the test inputs' ffmpeg (makerFfmpeg) with `args` (quiet, overwriting); rejects with its stderr. */
