@@ -138,27 +138,27 @@ export class UnitClaims {
   async holds(stage: string, unit: string): Promise<boolean> {
     const path = this.pathOf(stage, unit);
     const token = this.held.get(path);
-    return token !== undefined && (await readClaim(path).catch(() => undefined))?.token === token;
+    return token !== undefined && (await tokenAt(path)) === token;
   }
 
   /** Releases a claim this process holds. */
   async release(stage: string, unit: string): Promise<void> {
-    const path = this.pathOf(stage, unit);
-    const token = this.held.get(path);
-    if (token === undefined) return;
-    this.held.delete(path);
-    // Only our own claim: one taken over after a long pause (a stopped laptop) is no longer ours.
-    if ((await readClaim(path).catch(() => undefined))?.token === token) await unlink(path).catch(() => undefined);
+    await this.unhold(this.pathOf(stage, unit));
   }
 
   /** Releases every claim this process holds, and stops the heartbeat. */
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
-    await Promise.all([...this.held.keys()].map(async (path) => {
-      const token = this.held.get(path);
-      this.held.delete(path);
-      if ((await readClaim(path).catch(() => undefined))?.token === token) await unlink(path).catch(() => undefined);
-    }));
+    await Promise.all([...this.held.keys()].map((path) => this.unhold(path)));
+  }
+
+  /** Forgets a claim this process took, and removes its file if it is still its own. */
+  private async unhold(path: string): Promise<void> {
+    const token = this.held.get(path);
+    if (token === undefined) return;
+    this.held.delete(path);
+    // Only our own claim: one taken over after a long pause (a stopped laptop) is no longer ours.
+    if ((await tokenAt(path)) === token) await unlink(path).catch(() => undefined);
   }
 
   private async create(path: string): Promise<boolean> {
@@ -229,8 +229,7 @@ export class UnitClaims {
     } catch {
       return;
     }
-    const moved = await readClaim(aside).catch(() => undefined);
-    if (moved?.token !== stale.token) await link(aside, path).catch(() => undefined);
+    if ((await tokenAt(aside)) !== stale.token) await link(aside, path).catch(() => undefined);
     await unlink(aside).catch(() => undefined);
   }
 
@@ -238,6 +237,11 @@ export class UnitClaims {
     const time = new Date(this.now());
     await Promise.all([...this.held.keys()].map((path) => utimes(path, time, time).catch(() => undefined)));
   }
+}
+
+/** The token of the claim at `path`; undefined when it is gone or cannot be read (then it is not ours). */
+async function tokenAt(path: string): Promise<string | undefined> {
+  return (await readClaim(path).catch(() => undefined))?.token;
 }
 
 async function readClaim(path: string): Promise<ClaimFile | undefined> {
