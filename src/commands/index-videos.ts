@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { loadDataset, missingVideoReason, type Dataset, type Video } from '../dataset/dataset.js';
@@ -57,7 +56,7 @@ export function indexCommand(): Command {
     if (options.out === undefined) {
       process.stdout.write(text);
     } else {
-      await writeUserFile(options.out, '--out', (target, flags) => writeFile(target, text, { flag: flags }));
+      await writeUserFile(options.out, '--out', [text]);
     }
     // The first ten of each list (a partial download leaves thousands of absent videos), every one with --all.
     const shown = options.all ? Number.POSITIVE_INFINITY : 10;

@@ -1,5 +1,4 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
@@ -80,7 +79,7 @@ export function reportCommand(): Command {
       }
       const data = await loadReportData({ dataset, paths, pageDir: dirname(outFile), generatedAt: new Date(), runReports, named, limit: options.limit });
       const page = buildReportPage(data);
-      await writeUserFile(outFile, '--out', (target, flags) => writeFile(target, page, { flag: flags }));
+      await writeUserFile(outFile, '--out', [page]);
       // What a user checks before training: a page of nothing must not read as "all is well".
       const doubts = [
         ...runReports.unreadable.map(

@@ -164,7 +164,15 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
       if (stage.kind === 'whole') {
         if (shard) progress.message(`${stage.name}: not done by a shard; after every shard has finished, run \`dfdc ${stage.name}\` over the whole root (see README, Clusters)`);
         else {
-          const summary = await stage.run(settings, context);
+          let summary: string;
+          try {
+            summary = await stage.run(settings, context);
+          } catch (error) {
+            // Stopped by a signal (folds writing into a pipe no one reads): what it wrote was
+            // written whole or not at all; the report says the run was stopped.
+            if (interrupt.signal.aborted && error === interrupt.signal.reason) break;
+            throw error;
+          }
           // A stage with units left waiting (folds without every crop) ends on a warning; one
           // without has no entry in the report, and clears what an earlier run said.
           const waiting = (report.file.stages[stage.name]?.waiting ?? 0) + (report.file.stages[stage.name]?.failed ?? 0) > 0;

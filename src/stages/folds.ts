@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { open, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Dataset } from '../dataset/dataset.js';
@@ -12,7 +12,7 @@ import { StageRecorder } from '../run/report.js';
 import type { RunContext, WholeStage } from '../run/stage.js';
 import { forEachConcurrent } from '../util/concurrency.js';
 import { videoSubject } from './units.js';
-import { isSpecialTarget, removeTemporariesOf, writeUserFile } from '../util/atomic-write.js';
+import { isSpecialTarget, removeTemporariesOf, type UserFileOptions, writeUserFile } from '../util/atomic-write.js';
 import { UsageError } from '../util/errors.js';
 import { integer, option } from '../util/options.js';
 
@@ -63,7 +63,7 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
       ...(incomplete ? { incomplete: new Set(incomplete.map((video) => video.id)) } : {}),
       ranBefore: run.ranBefore.has('crops'),
       selected,
-    });
+    }, { signal: run.signal, tell: (line) => run.message(`folds: ${line}`, 'warning') });
     if (result.written) run.report.folds = { file: result.file, rows: result.rows, videos: result.videos, folds: result.folds, ...(result.test ? { test: result.test } : {}) };
     for (const note of result.notes) run.message(`folds: ${note}`, 'warning');
     // Videos waiting for crops are counted as waiting units: the exit code is 1, and the report
@@ -169,7 +169,14 @@ export interface FoldsWritten {
  * node) and let a job script go on to train or evaluate on nothing. When dfdc crops recorded every
  * one of its videos complete without a crop (no face anywhere), the empty file is the result.
  */
-export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: string, settings: FoldsSettings, crops: CropsKnown = {}): Promise<FoldsWritten> {
+export async function writeFolds(
+  dataset: Dataset,
+  paths: OutputPaths,
+  outFile: string,
+  settings: FoldsSettings,
+  crops: CropsKnown = {},
+  writing: UserFileOptions = {},
+): Promise<FoldsWritten> {
   const leftOut = crops.incomplete ?? new Set<string>();
   const videos = rowVideos(dataset);
   const { tested } = videos;
@@ -202,7 +209,7 @@ export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: 
   const unreadList = dataset.pairs.length === 0 && dataset.problems.length > 0;
   const written = !(rows === 0 && (waits(videos.train) || unreadList));
   if (written) {
-    await writeTable(outFile, table);
+    await writeTable(outFile, table, writing);
     const why =
       rows > 0
         ? ''
@@ -229,7 +236,7 @@ export async function writeFolds(dataset: Dataset, paths: OutputPaths, outFile: 
       held.push(...videos.test);
       summary += `; no rows for the test file (${whyHeld(videos.test, 'the test videos')}): ${await keptOrNot(testFile)}`;
     } else {
-      await writeTable(testFile, testRows.table);
+      await writeTable(testFile, testRows.table, writing);
       test = { file: testFile, rows: testRows.table.rows.length, videos: testRows.videoCount };
       summary += `; ${test.rows} rows of ${test.videos} test videos to ${test.file}`;
     }
@@ -259,17 +266,10 @@ export function testFileBeside(outFile: string): string {
   return outFile.replace(/(\.csv)?$/i, (extension) => `-test${extension || ''}`);
 }
 
-async function writeTable(file: string, table: FoldTable): Promise<void> {
+async function writeTable(file: string, table: FoldTable, writing: UserFileOptions): Promise<void> {
   // Left by a writer that was killed: a regular file's folder only (not /dev's).
   if (!isSpecialTarget(file)) await removeTemporariesOf(file).catch(() => undefined);
   // Written in chunks: the whole text of DFDC's folds.csv is about 200 MB. Through writeUserFile:
   // `--out /dev/stdout` or a link to a shared folder are written into, not replaced.
-  await writeUserFile(file, '--out', async (target, flags) => {
-    const handle = await open(target, flags);
-    try {
-      for (const chunk of foldsCsvChunks(table)) await handle.write(chunk);
-    } finally {
-      await handle.close();
-    }
-  });
+  await writeUserFile(file, '--out', foldsCsvChunks(table), writing);
 }

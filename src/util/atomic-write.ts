@@ -1,5 +1,10 @@
-import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { constants, createWriteStream, lstatSync, open as openCallback, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { FatalError, UsageError, userFileFailure, writeFailure } from './errors.js';
 import { temporaryTarget } from './file-names.js';
@@ -13,6 +18,9 @@ import { temporaryTarget } from './file-names.js';
  */
 
 let counter = 0;
+
+/** fs.open giving the bare descriptor (a FileHandle would close it again when collected). */
+const openFd = promisify(openCallback);
 
 /** Bytes of the target's name kept in a temporary name, so that it stays within the 255-byte limit. */
 const KEPT_NAME_BYTES = 120;
@@ -146,26 +154,72 @@ export async function writeAtomicWith(path: string, write: (temporaryPath: strin
   }
 }
 
+/** What writeUserFile may be told: a signal that stops the write, and where to say that it waits for a FIFO's reader. */
+export interface UserFileOptions {
+  readonly signal?: AbortSignal | undefined;
+  readonly tell?: ((line: string) => void) | undefined;
+}
+
 /**
- * Writes a file the user named (`--out`): a regular file (or one not there yet) atomically as
- * above, through symbolic links, so that a link stays a link and the file it names is written;
- * anything else (/dev/null, /dev/stdout, a FIFO, `>(wc -l)`) is written into as it is, appended
- * to, since a rename would replace it (as root, /dev/null itself). `write` gets the path and the
- * open flags to use. A failure is a FatalError naming `flag` and a fix that works for it.
+ * Writes `chunks` to a file the user named (`--out`): a regular file (or one not there yet)
+ * atomically as above, through symbolic links, so that a link stays a link and the file it names
+ * is written; anything else (/dev/null, /dev/stdout, a FIFO, `>(wc -l)`) is written into as it is,
+ * appended to, since a rename would replace it (as root, /dev/null itself). A pipe is written
+ * without blocking a thread, so that Ctrl-C or a scheduler's SIGTERM (`signal`) stops the write
+ * even while no one reads it. A failure is a FatalError naming `flag` and a fix that works for it;
+ * a stop is the signal's reason, as it is.
  */
-export async function writeUserFile(path: string, flag: string, write: (target: string, flags: 'w' | 'a') => Promise<unknown>): Promise<void> {
+export async function writeUserFile(path: string, flag: string, chunks: Iterable<string | Uint8Array>, options: UserFileOptions = {}): Promise<void> {
   const absolute = resolve(path);
+  const { signal } = options;
   refuseInputTarget(absolute, flag, path);
   try {
     const info = statSync(absolute, { throwIfNoEntry: false });
-    if ((info && !info.isFile()) || namesAnOpenFile(absolute)) {
-      await write(absolute, 'a');
-      return;
+    if (info?.isFIFO()) {
+      await writePipe(await openPipe(absolute, flag, path, options), chunks, signal);
+    } else if ((info && !info.isFile()) || namesAnOpenFile(absolute)) {
+      await pipeline(Readable.from(chunks), createWriteStream(absolute, { flags: 'a' }), { signal });
+    } else {
+      await writeAtomicWith(info ? realpathSync(absolute) : throughLinks(absolute), (temporary) => pipeline(Readable.from(chunks), createWriteStream(temporary), { signal }));
     }
-    await writeAtomicWith(info ? realpathSync(absolute) : throughLinks(absolute), (temporary) => write(temporary, 'w'));
   } catch (error) {
+    if (signal?.aborted) throw signal.reason;
     throw userFileFailure(error, flag, path);
   }
+}
+
+/** How long a FIFO may go without a reader before dfdc says that it waits for one. */
+const PIPE_WAIT_TOLD_MS = 1000;
+
+/**
+ * Opens a FIFO (or a pipe named by /dev/stdout) for writing once someone reads it. A plain open
+ * would wait in one of libuv's threads, where no signal reaches it, and keep the process alive
+ * after Ctrl-C; a non-blocking open instead fails (ENXIO) while there is no reader, and is tried
+ * again every 100 ms until there is one or `signal` stops it.
+ */
+async function openPipe(absolute: string, flag: string, given: string, { signal, tell }: UserFileOptions): Promise<number> {
+  const started = Date.now();
+  let told = false;
+  for (;;) {
+    signal?.throwIfAborted();
+    try {
+      return await openFd(absolute, constants.O_WRONLY | constants.O_APPEND | constants.O_NONBLOCK);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENXIO') throw error;
+    }
+    if (!told && Date.now() - started >= PIPE_WAIT_TOLD_MS) {
+      told = true;
+      (tell ?? ((line) => process.stderr.write(`dfdc: ${line}\n`)))(`${flag} ${given} is a FIFO that no process reads: waiting for a reader (start it, e.g. cat ${given}; Ctrl-C stops)`);
+    }
+    await sleep(100, undefined, signal ? { signal } : {});
+  }
+}
+
+/** Writes into an open pipe through libuv's stream handle (non-blocking, with back-pressure), then closes it. */
+async function writePipe(fd: number, chunks: Iterable<string | Uint8Array>, signal: AbortSignal | undefined): Promise<void> {
+  // The socket owns the descriptor from here on and closes it however the write ends.
+  const pipe = new Socket({ fd, readable: false, writable: true });
+  await pipeline(Readable.from(chunks), pipe, { signal });
 }
 
 /** Files a data set or a run is made of: a typo in --out must not turn one into a CSV. */

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli, scratchDir } from '../helpers/cli.js';
+import { runCli, runCliStopped, scratchDir } from '../helpers/cli.js';
 import { copyParityMetadata, writeDataRoot } from '../helpers/data-root.js';
 import { parityDir, sharedTest } from '../helpers/shared.js';
 
@@ -287,4 +288,20 @@ test('CLI: --out through a symbolic link writes the file it points to, and keeps
   assert.ok(lstatSync(join(root, 'link.csv')).isSymbolicLink() && lstatSync(join(root, 'dangling.csv')).isSymbolicLink());
   assert.equal(sortedLines(readFileSync(join(root, 'shared', 'folds.csv'), 'utf8')).length, 2);
   assert.equal(sortedLines(readFileSync(join(root, 'shared', 'new.csv'), 'utf8')).length, 2);
+});
+
+test('CLI: --out into a FIFO no process reads says it waits for a reader, and SIGTERM stops it (exit 143), as a scheduler expects', { timeout: 60_000 }, async () => {
+  const root = scratchDir('folds-cli');
+  await writeDataRoot(root, [
+    { part: 0, name: 'r.mp4', record: { label: 'REAL' } },
+    { part: 0, name: 'f.mp4', record: { label: 'FAKE', original: 'r.mp4' } },
+  ]);
+  makeCrops(join(root, 'crops'), { r: ['0_0.png'], f: ['0_0.png'] });
+  const fifo = join(root, 'fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  const run = await runCliStopped(['folds', '--root-dir', root, '--out', fifo], { when: 'waiting for a reader', signal: 'SIGTERM', killAfterMs: 20_000, atMostMs: 40_000 });
+  assert.equal(run.killedHard, false, `still running 20 s after SIGTERM (or 40 s after it started): ${run.stderr}`);
+  assert.equal(run.status, 143, run.stderr);
+  assert.match(run.stderr, /folds: --out .*fifo is a FIFO that no process reads: waiting for a reader/);
+  assert.ok(lstatSync(fifo).isFIFO(), 'the FIFO was kept');
 });

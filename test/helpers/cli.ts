@@ -89,17 +89,25 @@ export interface SignalledRun {
 /**
  * Starts the CLI in a child process; once its stderr holds `stop.when`, sends it `stop.signal` (and again
  * `stop.againAfterMs` later, if set), and
- * SIGKILL `stop.killAfterMs` later if it is still running (a scheduler's grace period). Without
+ * SIGKILL `stop.killAfterMs` later if it is still running (a scheduler's grace period), and in any
+ * case `stop.atMostMs` after it started. Without
  * `stop`, the run goes to its end. Resolves when it has exited.
  */
 export function runCliStopped(
   args: readonly string[],
-  stop?: { when: string; signal: NodeJS.Signals; killAfterMs?: number; againAfterMs?: number },
+  stop?: { when: string; signal: NodeJS.Signals; killAfterMs?: number; againAfterMs?: number; atMostMs?: number },
 ): Promise<SignalledRun> {
   const child = spawn(process.execPath, [cliPath, ...args], { env: cliEnvironment(), stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   let signalled = false;
   let killedHard = false;
+  const killHard = () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    killedHard = true;
+    child.kill('SIGKILL');
+  };
+  // A run that never prints `stop.when` (or hangs) must not hang the test process with it.
+  if (stop?.atMostMs !== undefined) setTimeout(killHard, stop.atMostMs).unref();
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
     if (stop && !signalled && stderr.includes(stop.when)) {
@@ -107,12 +115,7 @@ export function runCliStopped(
       child.kill(stop.signal);
       if (stop.againAfterMs !== undefined) setTimeout(() => child.kill(stop.signal), stop.againAfterMs).unref();
       if (stop.killAfterMs !== undefined) {
-        setTimeout(() => {
-          if (child.exitCode === null && child.signalCode === null) {
-            killedHard = true;
-            child.kill('SIGKILL');
-          }
-        }, stop.killAfterMs).unref();
+        setTimeout(killHard, stop.killAfterMs).unref();
       }
     }
   });

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import {
   temporaryPathFor,
   writeAtomicWith,
   writeFileAtomic,
+  writeUserFile,
 } from '../../src/util/atomic-write.js';
 import { FatalError } from '../../src/util/errors.js';
 import { scratchDir } from '../helpers/cli.js';
@@ -103,4 +105,52 @@ test('a kept folder (the output folder) that went while the run wrote is never m
   assert.equal(existsSync(output), false);
   await assert.rejects(makeFolder(join(output, 'landmarks')), FatalError);
   assert.equal(existsSync(output), false);
+});
+
+/** A FIFO in a scratch folder (mkfifo is in coreutils, on every machine that runs these tests). */
+function makeFifo(name: string): string {
+  const fifo = join(scratchDir(name), 'fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  return fifo;
+}
+
+const lines = (count: number) => Array.from({ length: count }, (_, i) => `row ${i},${'x'.repeat(60)}\n`);
+
+test('--out into a FIFO: written whole once a reader comes, which may come after the writer', { timeout: 30_000 }, async () => {
+  const fifo = makeFifo('user-file-fifo');
+  const told: string[] = [];
+  const writing = writeUserFile(fifo, '--out', lines(20_000), { tell: (line) => told.push(line) });
+  // The reader starts 1.5 s later, as `dfdc folds --out fifo & sleep 1; cat fifo` would.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const reader = spawn('cat', [fifo]);
+  let read = '';
+  reader.stdout.on('data', (chunk: Buffer) => (read += chunk.toString()));
+  const ended = new Promise((resolve) => reader.on('close', resolve));
+  await writing;
+  await ended;
+  assert.equal(read, lines(20_000).join(''));
+  assert.equal(told.length, 1);
+  assert.match(told[0]!, /^--out .*fifo is a FIFO that no process reads: waiting for a reader \(start it, e\.g\. cat .*fifo; Ctrl-C stops\)$/);
+});
+
+test('--out into a FIFO no one reads, or whose reader stopped reading: a stop signal ends the write, with its own reason', { timeout: 30_000 }, async () => {
+  const fifo = makeFifo('user-file-fifo-stop');
+  // No reader at all: the writer waits, and says so, until it is stopped.
+  const stop = new AbortController();
+  const stopped = new Error('stopped by SIGTERM');
+  const told: string[] = [];
+  const waiting = writeUserFile(fifo, '--out', lines(10), { signal: stop.signal, tell: (line) => (told.push(line), stop.abort(stopped)) });
+  await assert.rejects(waiting, (error) => error === stopped);
+  assert.equal(told.length, 1);
+
+  // A reader that holds the FIFO open and reads nothing: the pipe fills (64 KiB) and the writer waits on it.
+  const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const again = new AbortController();
+    const filling = writeUserFile(fifo, '--out', lines(100_000), { signal: again.signal });
+    setTimeout(() => again.abort(stopped), 500);
+    await assert.rejects(filling, (error) => error === stopped);
+  } finally {
+    closeSync(reader);
+  }
 });
