@@ -61,6 +61,7 @@ export function indexCommand(): Command {
     // The first ten of each list (a partial download leaves thousands of absent videos), every one with --all.
     const shown = options.all ? Number.POSITIVE_INFINITY : 10;
     for (const line of problemLines(dataset.problems, 'the output of dfdc index --all', shown)) process.stderr.write(`dfdc: ${line}\n`);
+    for (const note of dataset.notes) process.stderr.write(`dfdc: ${note}\n`);
     // The CSV rows do not say which files are absent, and the index is where a user looks for them before a run.
     const reason = missingVideoReason(dataset);
     for (const video of dataset.missingVideos.slice(0, shown)) process.stderr.write(`dfdc: ${video.relativePath}: ${reason}\n`);

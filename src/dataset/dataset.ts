@@ -88,6 +88,8 @@ export interface Dataset {
   readonly listName: string;
   /** Unreadable metadata files, bad records, duplicate names, FAKEs without a usable original. */
   readonly problems: readonly Problem[];
+  /** The layout's notes: printed as warnings, not problems (they change no exit code). */
+  readonly notes: readonly string[];
 }
 
 /** The original of a video: the REAL it was made from, or itself for a REAL (whose boxes crop it). */
@@ -197,6 +199,7 @@ export function assembleDataset(rootDir: string, layout: LayoutName, listing: Li
     missingVideos: videos.filter((video) => present.get(video.id) === false),
     listName: listing.listName,
     problems,
+    notes: listing.notes ?? [],
   };
 }
 

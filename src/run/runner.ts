@@ -90,6 +90,7 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   // Every problem goes to the run report (written when a unit stage runs) and `dfdc index`'s output; the terminal gets the first few of each file.
   const everyProblem = unitStages ? join(paths.outputDir, reportFileName(shard)) : `the output of dfdc index --all --root-dir ${dirs.rootDir}`;
   for (const line of problemLines(dataset.problems, everyProblem)) progress.message(line, 'error');
+  for (const note of dataset.notes) progress.message(note, 'warning');
   report.setDataset(
     dataset.problems.map((problem) => ({ subject: problem.file, reason: problem.message })),
     dataset.missingVideos.map((video) => video.relativePath),

@@ -150,6 +150,28 @@ test('FaceForensics++ splits that name none of the videos are a usage error (the
   assert.deepEqual(dataset.videos.map((video) => [video.id, video.split]), [['youtube_c23_000', 'test'], ['Deepfakes_c23_000_001', 'test']]);
 });
 
+test('FaceForensics++ splits that name only some of the videos: the others go to the training folds, and a note says how many and which first', async () => {
+  const dir = root({
+    'original_sequences/youtube/c23/videos/000.mp4': '',
+    'original_sequences/youtube/c23/videos/002.mp4': '',
+    'manipulated_sequences/Deepfakes/c23/videos/000_001.mp4': '',
+    'manipulated_sequences/Deepfakes/c23/videos/002_003.mp4': '',
+    'splits/train.json': '[]',
+    'splits/val.json': '[]',
+    'splits/test.json': '[["000","001"]]',
+  });
+  const dataset = await load(dir, { splits: join(dir, 'splits') });
+  assert.deepEqual(dataset.videos.map((video) => [video.id, video.split]), [['youtube_c23_000', 'test'], ['youtube_c23_002', null], ['Deepfakes_c23_000_001', 'test'], ['Deepfakes_c23_002_003', null]]);
+  assert.equal(dataset.problems.length, 0, 'not a problem of a file: no exit 1 for it');
+  assert.deepEqual(dataset.notes, [
+    `--splits ${join(dir, 'splits')}: 2 of the 4 videos made from YouTube originals are in none of train.json, val.json and test.json (first: original_sequences/youtube/c23/videos/002.mp4): they go to the training folds; give FaceForensics++'s own dataset/splits folder if they should be split`,
+  ]);
+  assert.deepEqual((await load(dir)).notes, [], 'without --splits, nothing to say');
+  const index = runCli(['index', '--root-dir', dir, '--splits', join(dir, 'splits')]);
+  assert.equal(index.status, 0, index.stderr);
+  assert.match(index.stderr, /^dfdc: --splits .*: 2 of the 4 videos .* are in none of/m);
+});
+
 test('FaceForensics++ splits on DeepFakeDetection alone are no error: its actors have no official split', async () => {
   const dir = root({
     'original_sequences/actors/c23/videos/01__walk.mp4': '',

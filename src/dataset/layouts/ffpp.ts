@@ -130,7 +130,16 @@ async function listFfpp(rootDir: string, options: LayoutOptions): Promise<Listin
       `--splits ${options.splits}: none of its pairs names a video of --root-dir ${rootDir} (it splits original_sequences/youtube/<c>/videos/<A>.mp4 and manipulated_sequences/<method>/<c>/videos/<A>_<B>.mp4): give FaceForensics++'s dataset/splits folder, or drop --splits`,
     );
   }
-  return { videos, problems, rejected: new Set(), notListed: 'is not there', listName: 'original_sequences/ and manipulated_sequences/' };
+  // Splits that name only some of them (edited lists, videos added by hand): the others go to the
+  // training folds, which is what a user who meant it wants, and said, for one who did not.
+  const unsplit = options.splits ? splittable.filter((video) => video.split === null) : [];
+  const notes =
+    unsplit.length > 0
+      ? [
+          `--splits ${options.splits}: ${unsplit.length} of the ${splittable.length} videos made from YouTube originals are in none of train.json, val.json and test.json (first: ${unsplit[0]!.relativePath}): they go to the training folds; give FaceForensics++'s own dataset/splits folder if they should be split`,
+        ]
+      : [];
+  return { videos, problems, notes, rejected: new Set(), notListed: 'is not there', listName: 'original_sequences/ and manipulated_sequences/' };
 }
 
 function originalAt(rawId: string, path: string) {

@@ -60,6 +60,8 @@ export interface Listing {
   /** Parts to keep even when they hold no video (DFDC's readable metadata files), in order. */
   readonly parts?: readonly Part[];
   readonly problems: readonly Problem[];
+  /** What the user should know of how the data set is read, though nothing is wrong with a file (a split that leaves videos out). */
+  readonly notes?: readonly string[];
   /** Ids of videos left out for a problem of their own, so a FAKE naming one can say so. */
   readonly rejected: ReadonlySet<string>;
   /** What to say of an original that no listing has, e.g. `is not in any metadata.json`. */
