@@ -1,5 +1,5 @@
-import { constants, createWriteStream, lstatSync, open as openCallback, readlinkSync, realpathSync, statSync } from 'node:fs';
-import { link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants, createWriteStream, lstatSync, open as openCallback, readlinkSync, realpathSync, type Stats, statSync } from 'node:fs';
+import { chmod, chown, link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -180,12 +180,24 @@ export async function writeUserFile(path: string, flag: string, chunks: Iterable
     } else if ((info && !info.isFile()) || namesAnOpenFile(absolute)) {
       await pipeline(Readable.from(chunks), createWriteStream(absolute, { flags: 'a' }), { signal });
     } else {
-      await writeAtomicWith(info ? realpathSync(absolute) : throughLinks(absolute), (temporary) => pipeline(Readable.from(chunks), createWriteStream(temporary), { signal }));
+      const target = info ? realpathSync(absolute) : throughLinks(absolute);
+      const kept = info ? statSync(target) : undefined;
+      await writeAtomicWith(target, async (temporary) => {
+        await pipeline(Readable.from(chunks), createWriteStream(temporary), { signal });
+        // The file replaced keeps its permissions (a group-writable folds.csv a team shares), and
+        // under root its owner; a file with other hard links gets a new inode all the same.
+        if (kept) await keepOwnership(temporary, kept);
+      });
     }
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     throw userFileFailure(error, flag, path);
   }
+}
+
+async function keepOwnership(path: string, was: Stats): Promise<void> {
+  await chmod(path, was.mode & 0o777);
+  if (process.getuid?.() === 0) await chown(path, was.uid, was.gid).catch(() => undefined);
 }
 
 /** How long a FIFO may go without a reader before dfdc says that it waits for one. */

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -153,4 +153,16 @@ test('--out into a FIFO no one reads, or whose reader stopped reading: a stop si
   } finally {
     closeSync(reader);
   }
+});
+
+test('--out replacing a file keeps its permissions (a group-writable file a team shares)', async () => {
+  const file = join(scratchDir('user-file-mode'), 'folds.csv');
+  writeFileSync(file, 'old\n');
+  chmodSync(file, 0o664);
+  await writeUserFile(file, '--out', ['new\n']);
+  assert.equal(readFileSync(file, 'utf8'), 'new\n');
+  assert.equal(statSync(file).mode & 0o777, 0o664);
+  chmodSync(file, 0o600);
+  await writeUserFile(file, '--out', ['newer\n']);
+  assert.equal(statSync(file).mode & 0o777, 0o600);
 });
