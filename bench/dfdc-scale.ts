@@ -466,7 +466,7 @@ async function generate(scaleDir: string, rootDir: string, outputDir: string, ma
       // As the runner does: prepare() for what made the outputs, then the provenance (only settings are compared).
       const prepared = stage.prepare ? await stage.prepare(settings as never, run) : { shared: undefined };
       const madeWith = { version: packageVersion, ...(prepared.madeWith ?? {}), synthetic: 'bench/dfdc-scale' };
-      await recordProvenance(run.paths.stateDir, run.paths.outputDir, stage.name, settings, madeWith, { force: true });
+      await recordProvenance(run.paths.stateDir, run.paths.outputDir, stage, settings, madeWith, { force: true });
       const results = await Promise.all(workers.map((worker) => worker.run(name)));
       made[`${name}Units`] = results.reduce((sum, r) => sum + r.units, 0);
       made[`${name}Files`] = results.reduce((sum, r) => sum + r.files, 0);

@@ -97,6 +97,18 @@ export function settingsDifferences(previous: Record<string, unknown>, next: Rec
   return out;
 }
 
+/** ` (hint; hint)`: what the options that differ say of themselves (how `dfdc run` sets detect's frame step), or nothing. */
+function settingHints(stage: { settings: SettingsSchema }, previous: Record<string, unknown>, settings: Record<string, unknown>): string {
+  const hints = Object.keys(settings)
+    .filter((name) => JSON.stringify(previous[name]) !== JSON.stringify(settings[name]))
+    .map((name) => {
+      const schema = stage.settings.shape[name];
+      return schema ? optionHelp(schema)?.hint : undefined;
+    })
+    .filter((hint): hint is string => hint !== undefined);
+  return hints.length > 0 ? ` (${hints.join('; ')})` : '';
+}
+
 /**
  * Stops unless the stage's outputs were made with these settings (or there are none yet, or
  * `force`), and gives the record read, if any. The message names each difference, and the hint
@@ -115,15 +127,8 @@ export async function checkProvenance(
   if (!previous) return undefined;
   const differences = settingsDifferences(previous.settings, settings);
   if (differences.length === 0) return previous;
-  const hints = Object.keys(settings)
-    .filter((name) => JSON.stringify(previous.settings[name]) !== JSON.stringify(settings[name]))
-    .map((name) => {
-      const schema = stage.settings.shape[name];
-      return schema ? optionHelp(schema)?.hint : undefined;
-    })
-    .filter((hint): hint is string => hint !== undefined);
   throw new FatalError(
-    `${stage.name}: the outputs in ${outputDir} were made with other settings (${differences.join('; ')})${hints.length > 0 ? ` (${hints.join('; ')})` : ''}; ` +
+    `${stage.name}: the outputs in ${outputDir} were made with other settings (${differences.join('; ')})${settingHints(stage, previous.settings, settings)}; ` +
       'give the same settings again, or rerun with --force to recompute them with the new ones, or choose another --output-dir',
   );
 }
@@ -138,21 +143,21 @@ export async function checkProvenance(
 export async function recordProvenance(
   stateDir: string,
   outputDir: string,
-  stage: string,
+  stage: { name: string; settings: SettingsSchema },
   settings: Record<string, unknown>,
   madeWith: Record<string, unknown>,
   { force = false, first = false }: { force?: boolean; first?: boolean } = {},
 ): Promise<void> {
-  const path = provenancePath(stateDir, stage);
+  const path = provenancePath(stateDir, stage.name);
   await removeStaleTemporaries(path);
   const text = `${JSON.stringify({ settings, madeWith, updatedAt: new Date().toISOString() } satisfies StageProvenance, null, 2)}\n`;
   if (!force) {
     if (first && (await writeNewFileAtomic(path, text))) return;
-    const recorded = await readProvenance(stateDir, stage);
+    const recorded = await readProvenance(stateDir, stage.name);
     const differences = recorded ? settingsDifferences(recorded.settings, settings) : [];
-    if (differences.length > 0) {
+    if (recorded && differences.length > 0) {
       throw new FatalError(
-        `${stage}: another process recorded other settings for the outputs in ${outputDir} while this run made them (${differences.join('; ')}): ` +
+        `${stage.name}: another process recorded other settings for the outputs in ${outputDir} while this run made them (${differences.join('; ')})${settingHints(stage, recorded.settings, settings)}: ` +
           'two runs with different settings on one output mix their outputs; let one of them finish, then rerun with its settings (the units this run made are redone), or use another --output-dir',
       );
     }

@@ -476,7 +476,7 @@ async function runUnitStage<U extends Unit>(
       await completion.markComplete(unit.id, inputs, writes, outcome);
       if (provenanceMissing) {
         provenanceMissing = false;
-        await recordProvenance(run.paths.stateDir, run.paths.outputDir, stage.name, shaping, madeWith, { force, first: true });
+        await recordProvenance(run.paths.stateDir, run.paths.outputDir, stage, shaping, madeWith, { force, first: true });
       }
       if (outcome.warning) recorder.warning(unit.subject, outcome.warning);
       recorder.done(outcome.frames ?? 0);
@@ -507,7 +507,7 @@ async function runUnitStage<U extends Unit>(
   if (fatal) throw fatal;
   // Provenance says what the outputs were made with once they are: a run cut short leaves it as it was.
   // Not for a first run that made nothing (every unit failed): no output says these settings yet.
-  if (!signal.aborted && (!provenanceMissing || recorder.report.skipped > 0)) await recordProvenance(run.paths.stateDir, run.paths.outputDir, stage.name, shaping, madeWith, { force });
+  if (!signal.aborted && (!provenanceMissing || recorder.report.skipped > 0)) await recordProvenance(run.paths.stateDir, run.paths.outputDir, stage, shaping, madeWith, { force });
   for (const { line, level } of recorder.unprinted()) progress.message(line, level);
   progress.message(recorder.summary());
   for (const [holder, { count, lapsesInMs, otherHost }] of heldElsewhere) {

@@ -31,7 +31,7 @@ function dataRoot(name: string): DatasetDirs {
   return { rootDir: join(base, 'root'), outputDir: join(base, 'out'), cropsDir: join(base, 'out', 'crops') };
 }
 
-const settings = z.object({ suffix: option(z.string().default('1'), { help: 'what to write' }) });
+const settings = z.object({ suffix: option(z.string().default('1'), { help: 'what to write', hint: 'the other command writes suffix 2' }) });
 
 interface Behaviour {
   fail?: (id: string) => Error | undefined;
@@ -199,7 +199,7 @@ test('two runs with other settings on one output: the one that records its setti
     const stage = firstStage();
     const work = stage.work;
     stage.work = async (unit, job) => {
-      if (unit.id === when) await recordProvenance(join(dirs.outputDir, '.run-state'), dirs.outputDir, 'first', { suffix: '2' }, {}, { first: true });
+      if (unit.id === when) await recordProvenance(join(dirs.outputDir, '.run-state'), dirs.outputDir, stage, { suffix: '2' }, {}, { first: true });
       return work(unit, job);
     };
     return stage;
@@ -208,7 +208,7 @@ test('two runs with other settings on one output: the one that records its setti
   const fresh = dataRoot('race-first');
   await assert.rejects(
     runStages({ dirs: fresh, options: quiet, stages: [{ stage: otherRecords(fresh, 'a'), settings: { suffix: '1' } }] }),
-    (error: unknown) => error instanceof FatalError && /another process recorded other settings .*\(suffix: "2" -> "1"\)/.test(error.message),
+    (error: unknown) => error instanceof FatalError && /another process recorded other settings .*\(suffix: "2" -> "1"\) \(the other command writes suffix 2\): /.test(error.message),
   );
   assert.match(readFileSync(join(fresh.outputDir, '.run-state', 'provenance', 'first.json'), 'utf8'), /"suffix": "2"/);
   const redone: string[] = [];
@@ -243,7 +243,7 @@ test('two runs with other settings on one output: the one that records its setti
   const stage = firstStage();
   const work = stage.work;
   stage.work = async (unit, job) => {
-    await recordProvenance(join(resumed.outputDir, '.run-state'), resumed.outputDir, 'first', { suffix: '2' }, {}, { force: true });
+    await recordProvenance(join(resumed.outputDir, '.run-state'), resumed.outputDir, stage, { suffix: '2' }, {}, { force: true });
     return work(unit, job);
   };
   await assert.rejects(
