@@ -251,6 +251,8 @@ async function readClaim(path: string): Promise<ClaimFile | undefined> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
+    // A folder where a claim goes was made by hand (dfdc makes none there): nothing's claim.
+    if (code === 'EISDIR') throw new FatalError(`${path} is a folder, where dfdc keeps a file (a claim on a unit): remove it (rm -r), then rerun`);
     // A claim that cannot be read is someone's: not taken, and not swept.
     throw new FatalError(
       `cannot read the claim ${path} (${code ?? messageOf(error)}): the claims of every process working on this output must be readable by the others (make ${dirname(path)} and its files readable for this user), or remove it if nothing works on this output now; then rerun`,

@@ -145,12 +145,12 @@ test('a live process of this host holds its claim however long it was stopped; t
   }
 });
 
-test('a claim that cannot be read stops the stage with one line; a claim taken over is no longer held', async () => {
+test('a claim that cannot be read (a folder made by hand in its place) stops the stage with one line naming the fix; a claim taken over is no longer held', async () => {
   const stateDir = scratchDir('claims-unreadable');
   const claims = new UnitClaims(stateDir);
   try {
     mkdirSync(join(stateDir, 'claims', 'detect', 'odd.json'), { recursive: true });
-    await assert.rejects(claims.take('detect', 'odd'), (error: unknown) => error instanceof FatalError && /cannot read the claim .*odd\.json \(EISDIR\): .*readable/.test(error.message));
+    await assert.rejects(claims.take('detect', 'odd'), (error: unknown) => error instanceof FatalError && /^\/.*odd\.json is a folder, where dfdc keeps a file \(a claim on a unit\): remove it \(rm -r\), then rerun$/.test(error.message));
     await assert.rejects(claims.sweep('detect'), FatalError);
     assert.equal(await claims.take('detect', 'a'), true);
     assert.equal(await claims.holds('detect', 'a'), true);
