@@ -46,6 +46,23 @@ export function shardOfOriginal(originalId: string, count: number): number {
   return fnv1a32(originalId) % count;
 }
 
+/**
+ * What a sharded run should know of how the data set spreads over `count` shards: how many shards
+ * get any video, and how many units (fold groups, or DFDC originals) there are to spread. A
+ * layout sharded by fold group, with fewer groups than shards (a manifest of one group, Celeb-DF's
+ * identities over 100 nodes), leaves shards with nothing to do.
+ */
+export function shardSpread(dataset: Dataset, count: number): { used: number; keys: number; byGroup: boolean } {
+  const keys = new Set(dataset.reals.map((original) => shardKeyOf(dataset, original)));
+  const used = new Set([...keys].map((key) => shardOfOriginal(key, count)));
+  return { used: used.size, keys: keys.size, byGroup: dataset.layout !== 'dfdc' };
+}
+
+/** DFDC's shards are by original, as they always were; elsewhere by fold group (see selectVideos). */
+function shardKeyOf(dataset: Dataset, original: RealVideo): string {
+  return dataset.layout === 'dfdc' ? original.id : original.group;
+}
+
 export function selectVideos(dataset: Dataset, options: SelectionOptions = {}): Selection {
   const wantedParts = options.parts ? new Set(options.parts.map(String)) : undefined;
   for (const wanted of wantedParts ?? []) {
@@ -59,8 +76,7 @@ export function selectVideos(dataset: Dataset, options: SelectionOptions = {}): 
   const shard = options.shard;
   // DFDC's shards are by original, as they always were; elsewhere by fold group, which holds a
   // FAKE's original and, in FaceForensics++, every video of the pair: a shard needs no other's boxes.
-  const shardKey = (original: RealVideo): string => (dataset.layout === 'dfdc' ? original.id : original.group);
-  const inShard = (original: RealVideo): boolean => !shard || shardOfOriginal(shardKey(original), shard.count) === shard.index;
+  const inShard = (original: RealVideo): boolean => !shard || shardOfOriginal(shardKeyOf(dataset, original), shard.count) === shard.index;
 
   // A REAL is chosen by its own folder or by one of its FAKEs' (FaceForensics++ keeps fakes in method folders).
   const viaFakes = new Set(wantedParts ? dataset.fakes.filter(inParts).map((fake) => fake.original) : []);

@@ -4,7 +4,7 @@ import { loadDataset, type Dataset, type DatasetOptions } from '../dataset/datas
 import type { DatasetDirs } from '../dataset/dirs.js';
 import { outputPaths } from '../dataset/output-paths.js';
 import { problemLines } from '../dataset/problems.js';
-import { selectVideos } from '../dataset/selection.js';
+import { selectVideos, shardSpread } from '../dataset/selection.js';
 import { resolveBackend } from '../mtcnn/engine.js';
 import { TaskPool } from '../workers/pool.js';
 import { removePath, removeTemporariesOf, temporaryPathFor, TemporaryIndex } from '../util/atomic-write.js';
@@ -87,6 +87,16 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   });
   const progress = new Progress({ quiet: options.quiet ?? false });
   const report = new RunReport(packageVersion, shard);
+  if (shard && unitStages) {
+    const spread = shardSpread(dataset, shard.count);
+    if (spread.used < shard.count) {
+      const what = spread.byGroup ? `${spread.keys} fold group(s), and a group's videos stay in one shard` : `${spread.keys} original(s)`;
+      progress.message(
+        `only ${spread.used} of the ${shard.count} shards get any video (the data set has ${what})${selection.videos.length === 0 ? `: shard ${shard.index} has none` : ''}; a job of fewer shards would use its nodes better`,
+        'warning',
+      );
+    }
+  }
   // Every problem goes to the run report (written when a unit stage runs) and `dfdc index`'s output; the terminal gets the first few of each file.
   const everyProblem = unitStages ? join(paths.outputDir, reportFileName(shard)) : `the output of dfdc index --all --root-dir ${dirs.rootDir}`;
   for (const line of problemLines(dataset.problems, everyProblem)) progress.message(line, 'error');

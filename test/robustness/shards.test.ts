@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { shardOfOriginal } from '../../src/dataset/selection.js';
 import { runCli, scratchDir } from '../helpers/cli.js';
 import { listFiles } from '../helpers/compare-images.js';
 import { fixturesDir } from '../helpers/shared.js';
@@ -40,4 +41,21 @@ test('shards 0 and 1 of 2, then folds over the whole root, equal an unsharded ru
   for (const file of outputs(whole)) {
     assert.ok(readFileSync(join(whole, file)).equals(readFileSync(join(sharded, file))), `${file} differs`);
   }
+});
+
+test('a layout sharded by fold group, with fewer groups than shards, says how many shards get any video; the empty shard says it has none', () => {
+  const dir = scratchDir('shards-groups');
+  mkdirSync(join(dir, 'videos'));
+  const rows = ['path,label,original,split,group'];
+  for (const name of ['a', 'b', 'c']) {
+    writeFileSync(join(dir, 'videos', `${name}.mp4`), '');
+    writeFileSync(join(dir, 'videos', `${name}-fake.mp4`), '');
+    rows.push(`videos/${name}.mp4,REAL,,,everyone`, `videos/${name}-fake.mp4,FAKE,videos/${name}.mp4,,everyone`);
+  }
+  writeFileSync(join(dir, 'manifest.csv'), `${rows.join('\n')}\n`);
+  const busy = shardOfOriginal('everyone', 3);
+  const idle = (busy + 1) % 3;
+  const result = runCli(['detect', '--root-dir', dir, '--output-dir', join(dir, 'out'), '--shard-index', String(idle), '--shard-count', '3', '--quiet']);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stderr, new RegExp(`only 1 of the 3 shards get any video \\(the data set has 1 fold group\\(s\\), and a group's videos stay in one shard\\): shard ${idle} has none; a job of fewer shards would use its nodes better`));
 });
