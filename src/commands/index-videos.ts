@@ -56,7 +56,7 @@ export function indexCommand(): Command {
     if (options.out === undefined) {
       process.stdout.write(text);
     } else {
-      await writeUserFile(options.out, '--out', [text]);
+      await writeUserFile(options.out, '--out', [text], { inputs: dataset.inputs });
     }
     // The first ten of each list (a partial download leaves thousands of absent videos), every one with --all.
     const shown = options.all ? Number.POSITIVE_INFINITY : 10;

@@ -79,7 +79,7 @@ export function reportCommand(): Command {
       }
       const data = await loadReportData({ dataset, paths, pageDir: dirname(outFile), generatedAt: new Date(), runReports, named, limit: options.limit });
       const page = buildReportPage(data);
-      await writeUserFile(outFile, '--out', [page]);
+      await writeUserFile(outFile, '--out', [page], { inputs: dataset.inputs });
       // What a user checks before training: a page of nothing must not read as "all is well".
       const doubts = [
         ...runReports.unreadable.map(

@@ -90,6 +90,8 @@ export interface Dataset {
   readonly problems: readonly Problem[];
   /** The layout's notes: printed as warnings, not problems (they change no exit code). */
   readonly notes: readonly string[];
+  /** The layout's list files of no fixed name (Listing.inputs), which `--out` must not replace. */
+  readonly inputs: readonly string[];
 }
 
 /** The original of a video: the REAL it was made from, or itself for a REAL (whose boxes crop it). */
@@ -200,6 +202,7 @@ export function assembleDataset(rootDir: string, layout: LayoutName, listing: Li
     listName: listing.listName,
     problems,
     notes: listing.notes ?? [],
+    inputs: listing.inputs ?? [],
   };
 }
 

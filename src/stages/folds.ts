@@ -1,10 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { type FileHandle, open, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Dataset } from '../dataset/dataset.js';
 import { listGridCells } from '../dataset/crop-files.js';
-import { assignFolds, buildFolds, foldsCsvChunks, type FoldTable } from '../dataset/folds.js';
+import { assignFolds, buildFolds, FOLDS_CSV_HEADER, foldsCsvChunks, type FoldTable } from '../dataset/folds.js';
 import type { OutputPaths } from '../dataset/output-paths.js';
 import type { RealVideo, Video } from '../dataset/dataset.js';
 import { outputState } from '../run/completion.js';
@@ -12,7 +12,7 @@ import { StageRecorder } from '../run/report.js';
 import type { RunContext, WholeStage } from '../run/stage.js';
 import { forEachConcurrent } from '../util/concurrency.js';
 import { videoSubject } from './units.js';
-import { isSpecialTarget, removeTemporariesOf, type UserFileOptions, writeUserFile } from '../util/atomic-write.js';
+import { isSpecialTarget, type UserFileOptions, writeUserFile } from '../util/atomic-write.js';
 import { UsageError } from '../util/errors.js';
 import { integer, option } from '../util/options.js';
 
@@ -53,6 +53,7 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
   settings: foldsSettings,
   readsCrops: true,
   check: (settings, run) => {
+    if (settings.out !== undefined) resolveFoldsOut(settings.out);
     assignFolds(run.dataset, { nSplits: settings.nSplits, partCount: settings.parts }, settings.group, testVideos(run.dataset).tested);
   },
   run: async (settings, run) => {
@@ -63,7 +64,7 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
       ...(incomplete ? { incomplete: new Set(incomplete.map((video) => video.id)) } : {}),
       ranBefore: run.ranBefore.has('crops'),
       selected,
-    }, { signal: run.signal, tell: (line) => run.message(`folds: ${line}`, 'warning') });
+    }, { signal: run.signal, tell: (line) => run.message(`folds: ${line}`, 'warning'), inputs: run.dataset.inputs });
     if (result.written) run.report.folds = { file: result.file, rows: result.rows, videos: result.videos, folds: result.folds, ...(result.test ? { test: result.test } : {}) };
     for (const note of result.notes) run.message(`folds: ${note}`, 'warning');
     // Videos waiting for crops are counted as waiting units: the exit code is 1, and the report
@@ -127,7 +128,10 @@ function rowVideos(dataset: Dataset): { train: Video[]; test: Video[]; solo: Rea
 /** `--out` resolved against the current directory; a folder is a usage error. */
 export function resolveFoldsOut(out: string): string {
   const outFile = resolve(out);
-  if (existsSync(outFile) && statSync(outFile).isDirectory()) throw new UsageError(`--out ${out} is a folder: give a file name such as folds.csv`);
+  // `--out results/` (a trailing slash) names a folder too, made or not: resolve() drops the slash.
+  if (/(^|\/)\.{0,2}$/.test(out) || (existsSync(outFile) && statSync(outFile).isDirectory())) {
+    throw new UsageError(`--out ${out} is a folder: give a file name such as ${join(out, 'folds.csv')}`);
+  }
   return outFile;
 }
 
@@ -240,8 +244,9 @@ export async function writeFolds(
       test = { file: testFile, rows: testRows.table.rows.length, videos: testRows.videoCount };
       summary += `; ${test.rows} rows of ${test.videos} test videos to ${test.file}`;
     }
-  } else if (await stat(testFile).then(() => true, () => false)) {
-    // Left by a run when the data set had a test split: it would overlap this folds.csv.
+  } else if (await isFoldsFile(testFile)) {
+    // Left by a run when the data set had a test split: it would overlap this folds.csv. Only a
+    // folds file: a user's own file of that name (`--out results` beside `results-test`) stays.
     await rm(testFile, { force: true });
     notes.push(`removed ${testFile}: the data set has no test split now`);
   }
@@ -261,14 +266,30 @@ function testVideos(dataset: Dataset): { tested: Set<string>; pulledIn: number }
 /** The fold written for the videos of a test split, which are in no training fold. */
 export const TEST_FOLD = -1;
 
+/** Whether `path` is a regular file that begins with the folds header (one dfdc folds wrote). */
+async function isFoldsFile(path: string): Promise<boolean> {
+  const header = Buffer.from(`${FOLDS_CSV_HEADER}\n`);
+  let handle: FileHandle | undefined;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) return false;
+    handle = await open(path, 'r');
+    const start = Buffer.alloc(header.length);
+    const { bytesRead } = await handle.read(start, 0, header.length, 0);
+    return bytesRead === header.length && start.equals(header);
+  } catch {
+    return false;
+  } finally {
+    await handle?.close();
+  }
+}
+
 /** `folds.csv` -> `folds-test.csv`, in the same folder. */
 export function testFileBeside(outFile: string): string {
   return outFile.replace(/(\.csv)?$/i, (extension) => `-test${extension || ''}`);
 }
 
 async function writeTable(file: string, table: FoldTable, writing: UserFileOptions): Promise<void> {
-  // Left by a writer that was killed: a regular file's folder only (not /dev's).
-  if (!isSpecialTarget(file)) await removeTemporariesOf(file).catch(() => undefined);
   // Written in chunks: the whole text of DFDC's folds.csv is about 200 MB. Through writeUserFile:
   // `--out /dev/stdout` or a link to a shared folder are written into, not replaced.
   await writeUserFile(file, '--out', foldsCsvChunks(table), writing);

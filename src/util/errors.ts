@@ -202,9 +202,22 @@ export function machineFailure(error: unknown, outputDir: string): FatalError | 
  * A file the user named (`--out FILE`) that could not be written: the fix is another `--out` (or
  * room on its disk), not the `--output-dir` of a run's outputs.
  */
+/** What to do when a file named by `flag` cannot be written, by error code, where the general fix (a writable folder) would not help. */
+function userFileFixes(flag: string): Record<string, string> {
+  return {
+    EPIPE: 'the process reading it stopped before the end: let it read everything, or give a file',
+    EISDIR: `it is a folder: give ${flag} a file name`,
+    ENXIO: `it takes no writes (a socket, or a device without a driver): give ${flag} a file`,
+    ELOOP: `its symbolic links go round in a loop: mend them, or give ${flag} another file`,
+    ENAMETOOLONG: `the name is too long for the file system: give ${flag} a shorter one`,
+    ENOTDIR: `a part of the path is a file, not a folder: give ${flag} a path through folders`,
+  };
+}
+
 export function userFileFailure(error: unknown, flag: string, path: string): FatalError {
   const code = errnoCode(error instanceof FatalError && error.cause !== undefined ? error.cause : error);
-  const fix = code !== undefined && diskFull.has(code) ? 'free some space, or give ' + flag + ' a file on another disk' : `give ${flag} a file in a folder you can write`;
+  const general = `give ${flag} a file in a folder you can write`;
+  const fix = code === undefined ? general : (userFileFixes(flag)[code] ?? (diskFull.has(code) ? `free some space, or give ${flag} a file on another disk` : general));
   const why = code === undefined ? messageOf(error) : `${code}${code === 'EROFS' ? ': read-only file system' : notWritable.has(code) ? ': permission denied' : diskFull.has(code) ? ': no space left' : ''}`;
   return new FatalError(`cannot write ${flag} ${path} (${why}): ${fix}, then rerun`, { cause: error });
 }

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cliEnvironment, cliPath, runCli, scratchDir } from '../helpers/cli.js';
-import { writeDataRoot } from '../helpers/data-root.js';
-import { sampleRoot } from '../helpers/shared.js';
+import { copyInto, writeDataRoot } from '../helpers/data-root.js';
+import { fixturesDir, sampleRoot } from '../helpers/shared.js';
 
 /**
  * Files a user names with --out and the standard output a user redirects: what was asked for is
@@ -105,4 +105,73 @@ test('a file under /dev/shm is a file: written whole, not appended to', { skip: 
   } finally {
     rmSync(file, { force: true });
   }
+});
+
+test('--out naming a manifest given by --manifest, or a FaceForensics++ split file, is refused too and the file kept', () => {
+  const dir = scratchDir('out-files-inputs');
+  const manifestRoot = copyInto(join(fixturesDir, 'manifest'), join(dir, 'manifest'));
+  const list = join(dir, 'my-list.csv');
+  writeFileSync(list, readFileSync(join(manifestRoot, 'manifest.csv')));
+  const listed = readFileSync(list, 'utf8');
+  const refused = runCli(['index', '--root-dir', manifestRoot, '--manifest', list, '--out', list]);
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /^dfdc: --out .*my-list\.csv is an input of dfdc/m);
+  assert.equal(readFileSync(list, 'utf8'), listed);
+
+  const ffpp = copyInto(join(fixturesDir, 'ffpp'), join(dir, 'ffpp'));
+  const test = join(ffpp, 'splits', 'test.json');
+  const split = readFileSync(test, 'utf8');
+  const splitRefused = runCli(['index', '--root-dir', ffpp, '--splits', join(ffpp, 'splits'), '--out', test]);
+  assert.equal(splitRefused.status, 2, splitRefused.stderr);
+  assert.equal(readFileSync(test, 'utf8'), split);
+});
+
+test('--out ending in / names a folder: a usage error, not a file of that name', () => {
+  const dir = scratchDir('out-files-slash');
+  writeFileSync(join(dir, 'f1.csv'), 'kept\n');
+  for (const out of ['newdir/', 'f1.csv/', '.']) {
+    const result = runCli(['index', '--root-dir', sampleRoot, '--out', out], { cwd: dir });
+    assert.equal(result.status, 2, `${out}: ${result.stderr}`);
+    assert.match(result.stderr, new RegExp(`^dfdc: --out ${out.replace('.', '\\.')} names a folder: give a file name`, 'm'));
+  }
+  assert.equal(existsSync(join(dir, 'newdir')), false);
+  assert.equal(readFileSync(join(dir, 'f1.csv'), 'utf8'), 'kept\n');
+});
+
+test("--out /dev/stdout when the standard output is a socket (a service manager's, node's own pipes) is written through it", () => {
+  // spawnSync's stdout pipe is a Unix socket, which /proc/self/fd/1 cannot open again (ENXIO).
+  const result = spawnSync(process.execPath, [cliPath, 'index', '--root-dir', sampleRoot, '--out', '/dev/stdout'], { env: cliEnvironment(), encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /^id,path,label,original,split,group\n/);
+});
+
+// Root, setpriv, and a checkout that user nobody may read (dfdc --version runs as nobody).
+const asNobody =
+  process.getuid?.() === 0 &&
+  spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, cliPath, '--version'], { env: cliEnvironment() }).status === 0 &&
+  spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'test', '-r', join(sampleRoot, 'dfdc_train_part_0', 'metadata.json')]).status === 0;
+
+test('--out /dev/stdout when the standard output belongs to another user (sudo -u, setpriv) is written through it; a read-only file is not replaced', { skip: !asNobody && 'needs root, setpriv (util-linux) and a checkout user nobody may read, to run as another user' }, () => {
+  const dir = scratchDir('out-files-user');
+  chmodSync(dir, 0o777);
+  const nobody = (args: string[], stdout: number | 'pipe' = 'pipe') =>
+    spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, cliPath, ...args], { env: cliEnvironment(), stdio: ['ignore', stdout, 'pipe'], encoding: 'utf8' });
+  // A file root opened for it (`sudo -u nobody dfdc ... > out.csv` from a root shell): mode 0644, root's.
+  const redirected = join(dir, 'redirected.csv');
+  const fd = openSync(redirected, 'w', 0o644);
+  try {
+    const result = nobody(['index', '--root-dir', sampleRoot, '--out', '/dev/stdout'], fd);
+    assert.equal(result.status, 0, result.stderr);
+  } finally {
+    closeSync(fd);
+  }
+  assert.match(readFileSync(redirected, 'utf8'), /^id,path,label,original,split,group\n/);
+
+  const readOnly = join(dir, 'read-only.csv');
+  writeFileSync(readOnly, 'kept\n');
+  chmodSync(readOnly, 0o444);
+  const refused = nobody(['index', '--root-dir', sampleRoot, '--out', readOnly]);
+  assert.equal(refused.status, 3, refused.stderr);
+  assert.match(refused.stderr, /^dfdc: --out .*read-only\.csv is read-only for this user: make it writable \(chmod u\+w .*\) or give another file, then rerun$/m);
+  assert.equal(readFileSync(readOnly, 'utf8'), 'kept\n');
 });

@@ -305,3 +305,22 @@ test('CLI: --out into a FIFO no process reads says it waits for a reader, and SI
   assert.match(run.stderr, /folds: --out .*fifo is a FIFO that no process reads: waiting for a reader/);
   assert.ok(lstatSync(fifo).isFIFO(), 'the FIFO was kept');
 });
+
+test("CLI: a data set without a test split removes only a test file dfdc wrote beside --out: a user's file of that name, or a folder, stays", async () => {
+  const root = scratchDir('folds-cli');
+  await writeDataRoot(root, [
+    { part: 0, name: 'r.mp4', record: { label: 'REAL' } },
+    { part: 0, name: 'f.mp4', record: { label: 'FAKE', original: 'r.mp4' } },
+  ]);
+  makeCrops(join(root, 'crops'), { r: ['0_0.png'], f: ['0_0.png'] });
+  writeFileSync(join(root, 'results-test'), 'precious\n');
+  mkdirSync(join(root, 'folds-test.csv'));
+  writeFileSync(join(root, 'old-test.csv'), 'video,file,label,original,frame,fold\nr,0_0.png,0,r,0,-1\n');
+  for (const out of ['results', 'folds.csv', 'old.csv']) {
+    const result = runCli(['folds', '--root-dir', root, '--out', out], { cwd: root });
+    assert.equal(result.status, 0, `${out}: ${result.stderr}`);
+  }
+  assert.equal(readFileSync(join(root, 'results-test'), 'utf8'), 'precious\n');
+  assert.ok(lstatSync(join(root, 'folds-test.csv')).isDirectory());
+  assert.throws(() => lstatSync(join(root, 'old-test.csv')), /ENOENT/, 'a test file folds wrote, from when the data set had a test split, is removed');
+});

@@ -166,3 +166,31 @@ test('--out replacing a file keeps its permissions (a group-writable file a team
   await writeUserFile(file, '--out', ['newer\n']);
   assert.equal(statSync(file).mode & 0o777, 0o600);
 });
+
+test("--out replacing a private file never shows its rows to others: the temporary has the file's mode from its first byte; another writer's young temporary is left alone, a killed one's old one removed", async () => {
+  const dir = scratchDir('user-file-private');
+  const file = join(dir, 'folds.csv');
+  writeFileSync(file, 'old\n');
+  chmodSync(file, 0o600);
+  const young = join(dir, '.folds.csv.99999999.1.tmp');
+  const old = join(dir, '.folds.csv.99999998.1.tmp');
+  writeFileSync(young, 'another writer, writing');
+  writeFileSync(old, 'a killed writer');
+  const long = (Date.now() - STALE_TEMPORARY_MS - 60_000) / 1000;
+  utimesSync(old, long, long);
+  const modes: number[] = [];
+  const ours = () => readdirSync(dir).filter((name) => name.startsWith('.folds.csv.') && name.includes(`.${process.pid}.`));
+  async function* rows(): AsyncGenerator<string> {
+    yield 'first\n';
+    // The write is under way: its temporary appears in the folder (opened while rows are made).
+    for (let tries = 0; ours().length === 0 && tries < 200; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (const name of ours()) modes.push(statSync(join(dir, name)).mode & 0o777);
+    yield 'second\n';
+  }
+  await writeUserFile(file, '--out', rows());
+  assert.deepEqual(modes, [0o600]);
+  assert.equal(readFileSync(file, 'utf8'), 'first\nsecond\n');
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.ok(existsSync(young), "another process's temporary was removed while it may be writing");
+  assert.equal(existsSync(old), false);
+});

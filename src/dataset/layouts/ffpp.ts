@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { readListFile } from '../../util/file-system.js';
 import { FatalError, UsageError, messageOf } from '../../util/errors.js';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Problem } from '../problems.js';
 import { videoId } from '../video-id.js';
 import { folderPart, foldersIn, listingReport, videoFilesIn } from './folders.js';
@@ -139,12 +139,15 @@ async function listFfpp(rootDir: string, options: LayoutOptions): Promise<Listin
           `--splits ${options.splits}: ${unsplit.length} of the ${splittable.length} videos made from YouTube originals are in none of train.json, val.json and test.json (first: ${unsplit[0]!.relativePath}): they go to the training folds; give FaceForensics++'s own dataset/splits folder if they should be split`,
         ]
       : [];
-  return { videos, problems, notes, rejected: new Set(), notListed: 'is not there', listName: 'original_sequences/ and manipulated_sequences/' };
+  const inputs = options.splits ? SPLITS.map((split) => resolve(options.splits!, `${split}.json`)) : [];
+  return { videos, problems, notes, inputs, rejected: new Set(), notListed: 'is not there', listName: 'original_sequences/ and manipulated_sequences/' };
 }
 
 function originalAt(rawId: string, path: string) {
   return { id: videoId(rawId), shown: path, path };
 }
+
+const SPLITS = ['train', 'val', 'test'] as const;
 
 /**
  * The official splits: `<dir>/{train,val,test}.json`, each a list of [A, B] pairs; A, B, A_B and
@@ -158,7 +161,7 @@ async function readSplits(dir: string, problems: Problem[]): Promise<Map<string,
     throw new UsageError(`--splits ${dir}: ${isFolder === false ? 'a file, not a folder' : 'no such folder'} (give the folder holding FaceForensics++'s train.json, val.json and test.json)`);
   }
   const splitOf = new Map<string, Split>();
-  for (const split of ['train', 'val', 'test'] as const) {
+  for (const split of SPLITS) {
     const file = join(dir, `${split}.json`);
     let pairs: unknown;
     try {

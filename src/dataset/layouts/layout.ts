@@ -60,6 +60,11 @@ export interface Listing {
   /** Parts to keep even when they hold no video (DFDC's readable metadata files), in order. */
   readonly parts?: readonly Part[];
   readonly problems: readonly Problem[];
+  /**
+   * Files the listing was read from that no fixed name gives away (a manifest named by --manifest,
+   * FaceForensics++'s split files), absolute: `--out` refuses to write over one.
+   */
+  readonly inputs?: readonly string[];
   /** What the user should know of how the data set is read, though nothing is wrong with a file (a split that leaves videos out). */
   readonly notes?: readonly string[];
   /** Ids of videos left out for a problem of their own, so a FAKE naming one can say so. */

@@ -103,5 +103,5 @@ async function listManifest(rootDir: string, options: LayoutOptions): Promise<Li
       });
     }
   }
-  return { videos, problems, rejected, notListed: 'is not in the manifest', listName: shownFile };
+  return { videos, problems, rejected, inputs: [file], notListed: 'is not in the manifest', listName: shownFile };
 }
