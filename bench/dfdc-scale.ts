@@ -201,6 +201,7 @@ async function contextFor(dirs: DatasetDirs): Promise<RunContext> {
     dataset,
     selection: selectVideos(dataset),
     signal: new AbortController().signal,
+    json: false,
     workers: 1,
     backend: 'wasm',
     files: localFileAccess,

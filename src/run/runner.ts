@@ -160,6 +160,7 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
     dataset,
     selection,
     signal: interrupt.signal,
+    json: options.json ?? false,
     workers,
     backend,
     files: access,

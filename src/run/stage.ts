@@ -77,6 +77,8 @@ export interface RunContext {
   readonly selection: Selection;
   /** Aborted by Ctrl-C, a signal, or a fatal error: work in flight should stop. */
   readonly signal: AbortSignal;
+  /** The run prints its report as JSON on standard output (--json): nothing else may go there. */
+  readonly json: boolean;
   /** Worker threads (and units in flight for stages without a pool). */
   readonly workers: number;
   /** The MTCNN engine the run resolved `--backend` to. */

@@ -12,7 +12,7 @@ import { StageRecorder } from '../run/report.js';
 import type { RunContext, WholeStage } from '../run/stage.js';
 import { forEachConcurrent } from '../util/concurrency.js';
 import { videoSubject } from './units.js';
-import { isSpecialTarget, type UserFileOptions, writeUserFile } from '../util/atomic-write.js';
+import { inheritedDescriptor, isSpecialTarget, type UserFileOptions, writeUserFile } from '../util/atomic-write.js';
 import { UsageError } from '../util/errors.js';
 import { integer, option } from '../util/options.js';
 
@@ -53,7 +53,9 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
   settings: foldsSettings,
   readsCrops: true,
   check: (settings, run) => {
-    if (settings.out !== undefined) resolveFoldsOut(settings.out);
+    if (settings.out !== undefined && inheritedDescriptor(resolveFoldsOut(settings.out)) === 1 && run.json) {
+      throw new UsageError(`--out ${settings.out} and --json both write to standard output, and would mix a CSV with the report: give --out a file, or drop --json`);
+    }
     assignFolds(run.dataset, { nSplits: settings.nSplits, partCount: settings.parts }, settings.group, testVideos(run.dataset).tested);
   },
   run: async (settings, run) => {

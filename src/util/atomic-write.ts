@@ -271,7 +271,7 @@ function reopenRefused(error: unknown): boolean {
 }
 
 /** The descriptor /dev/stdout, /dev/stderr, /dev/fd/N or /proc/<this process>/fd/N names. */
-function inheritedDescriptor(path: string): number | undefined {
+export function inheritedDescriptor(path: string): number | undefined {
   if (path === '/dev/stdout') return 1;
   if (path === '/dev/stderr') return 2;
   const match = /^\/dev\/fd\/(\d+)$|^\/proc\/(?:self|(\d+))\/fd\/(\d+)$/.exec(path);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli, runCliStopped, scratchDir } from '../helpers/cli.js';
 import { copyParityMetadata, writeDataRoot } from '../helpers/data-root.js';
-import { parityDir, sharedTest } from '../helpers/shared.js';
+import { fixturesDir, parityDir, sharedTest } from '../helpers/shared.js';
 
 /**
  * `dfdc folds` through the real CLI (the built dist/src/cli/index.js in a child process): parity with
@@ -323,4 +323,11 @@ test("CLI: a data set without a test split removes only a test file dfdc wrote b
   assert.equal(readFileSync(join(root, 'results-test'), 'utf8'), 'precious\n');
   assert.ok(lstatSync(join(root, 'folds-test.csv')).isDirectory());
   assert.throws(() => lstatSync(join(root, 'old-test.csv')), /ENOENT/, 'a test file folds wrote, from when the data set had a test split, is removed');
+});
+
+test('CLI: --out /dev/stdout with --json is refused before any work: the CSV and the JSON report would mix on standard output', () => {
+  const result = runCli(['run', '--root-dir', join(fixturesDir, 'sample'), '--output-dir', join(scratchDir('folds-cli'), 'out'), '--out', '/dev/stdout', '--json']);
+  assert.equal(result.status, 2, result.stderr);
+  assert.deepEqual(result.lines, ['dfdc: --out /dev/stdout and --json both write to standard output, and would mix a CSV with the report: give --out a file, or drop --json']);
+  assert.equal(result.stdout, '');
 });
