@@ -201,7 +201,6 @@ async function contextFor(dirs: DatasetDirs): Promise<RunContext> {
     dataset,
     selection: selectVideos(dataset),
     signal: new AbortController().signal,
-    json: false,
     workers: 1,
     backend: 'wasm',
     files: localFileAccess,

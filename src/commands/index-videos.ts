@@ -4,7 +4,7 @@ import { loadDataset, missingVideoReason, type Dataset, type Video } from '../da
 import { datasetDirsOptions, resolveDatasetDirs } from '../dataset/dirs.js';
 import { datasetOptions } from '../dataset/layouts/index.js';
 import { problemLines } from '../dataset/problems.js';
-import { writeUserFile } from '../util/atomic-write.js';
+import { writeUserFile } from '../util/user-file.js';
 import { csvField } from '../util/csv.js';
 import { ExitCode } from '../util/exit-codes.js';
 import { option } from '../util/options.js';
@@ -56,7 +56,7 @@ export function indexCommand(): Command {
     if (options.out === undefined) {
       process.stdout.write(text);
     } else {
-      await writeUserFile(options.out, '--out', [text], { inputs: dataset.inputs });
+      await writeUserFile(options.out, '--out', [text], { inputs: dataset.inputs, example: 'videos.csv' });
     }
     // The first ten of each list (a partial download leaves thousands of absent videos), every one with --all.
     const shown = options.all ? Number.POSITIVE_INFINITY : 10;

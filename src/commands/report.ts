@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { loadDataset } from '../dataset/dataset.js';
@@ -9,7 +9,7 @@ import { STALE_MS } from '../run/claims.js';
 import { loadReportData, readRunReports, type RunReports } from '../report/load.js';
 import { buildReportPage } from '../report/page.js';
 import { namedOriginals } from '../report/sample.js';
-import { writeUserFile } from '../util/atomic-write.js';
+import { checkUserFile, writeUserFile } from '../util/user-file.js';
 import { UsageError } from '../util/errors.js';
 import { ExitCode } from '../util/exit-codes.js';
 import { datasetDirsOptions, resolveDatasetDirs } from '../dataset/dirs.js';
@@ -140,7 +140,7 @@ function safeList(dir: string): string[] {
 
 /** `--out` resolved against the current directory, or report.html in the output folder; a folder is a usage error. */
 export function resolveReportOut(out: string | undefined, outputDir: string): string {
-  const outFile = out === undefined ? join(outputDir, 'report.html') : resolve(out);
+  const outFile = out === undefined ? join(outputDir, 'report.html') : checkUserFile(out, '--out', [], 'report.html');
   if (isFolder(outFile)) throw new UsageError(`--out ${out ?? outFile} is a folder: give a file name such as report.html`);
   return outFile;
 }

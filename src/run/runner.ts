@@ -61,6 +61,7 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
   const unitStages = request.stages.some(({ stage }) => stage.kind === 'units');
   // Folds alone is never sharded: a job script that sets DFDC_SHARD_COUNT may run it at the end.
   const shard = unitStages ? resolveShard(options, process.env) : undefined;
+  for (const { stage, settings } of request.stages) if (stage.kind === 'whole' && !shard) stage.precheck?.(settings, { json: options.json ?? false });
   // A run of units keeps state and a report in the output folder; folds alone writes only its CSV.
   const outputExisted = await stat(paths.outputDir).then(
     () => true,
@@ -160,7 +161,6 @@ export async function runStages(request: RunRequest): Promise<ExitCodeValue> {
     dataset,
     selection,
     signal: interrupt.signal,
-    json: options.json ?? false,
     workers,
     backend,
     files: access,

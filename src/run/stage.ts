@@ -77,8 +77,6 @@ export interface RunContext {
   readonly selection: Selection;
   /** Aborted by Ctrl-C, a signal, or a fatal error: work in flight should stop. */
   readonly signal: AbortSignal;
-  /** The run prints its report as JSON on standard output (--json): nothing else may go there. */
-  readonly json: boolean;
   /** Worker threads (and units in flight for stages without a pool). */
   readonly workers: number;
   /** The MTCNN engine the run resolved `--backend` to. */
@@ -158,6 +156,8 @@ export interface WholeStage<S extends SettingsSchema = SettingsSchema> {
    * part numbers, leaks), so that `dfdc run` does not stop on it after hours of work.
    */
   check?(settings: z.output<S>, run: RunContext): void;
+  /** Checks its settings against the run's options before anything is read or written (a UsageError). */
+  precheck?(settings: z.output<S>, options: { readonly json: boolean }): void;
   /** Returns its one summary line. A shard skips it: it needs every shard's outputs. */
   run(settings: z.output<S>, run: RunContext): Promise<string>;
 }

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { type FileHandle, open, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import type { Dataset } from '../dataset/dataset.js';
 import { listGridCells } from '../dataset/crop-files.js';
@@ -12,7 +12,7 @@ import { StageRecorder } from '../run/report.js';
 import type { RunContext, WholeStage } from '../run/stage.js';
 import { forEachConcurrent } from '../util/concurrency.js';
 import { videoSubject } from './units.js';
-import { inheritedDescriptor, isSpecialTarget, type UserFileOptions, writeUserFile } from '../util/atomic-write.js';
+import { checkUserFile, isSpecialTarget, sharesStandardOutput, type UserFileOptions, writeUserFile } from '../util/user-file.js';
 import { UsageError } from '../util/errors.js';
 import { integer, option } from '../util/options.js';
 
@@ -52,9 +52,19 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
   description: 'Stage 5 (generate-folds): write folds.csv (video,file,label,original,frame,fold) from metadata.json and the existing crops',
   settings: foldsSettings,
   readsCrops: true,
-  check: (settings, run) => {
-    if (settings.out !== undefined && inheritedDescriptor(resolveFoldsOut(settings.out)) === 1 && run.json) {
+  precheck: (settings, options) => {
+    if (settings.out === undefined) return;
+    resolveFoldsOut(settings.out);
+    if (options.json && sharesStandardOutput(settings.out)) {
       throw new UsageError(`--out ${settings.out} and --json both write to standard output, and would mix a CSV with the report: give --out a file, or drop --json`);
+    }
+  },
+  check: (settings, run) => {
+    // The files the data set was read from (a manifest), as folds.csv or as the test file beside it.
+    if (settings.out !== undefined && !isSpecialTarget(resolveFoldsOut(settings.out))) {
+      const out = resolveFoldsOut(settings.out);
+      checkUserFile(out, '--out', run.dataset.inputs);
+      checkUserFile(testFileBeside(out), `--out ${settings.out}'s test file`, run.dataset.inputs);
     }
     assignFolds(run.dataset, { nSplits: settings.nSplits, partCount: settings.parts }, settings.group, testVideos(run.dataset).tested);
   },
@@ -129,11 +139,8 @@ function rowVideos(dataset: Dataset): { train: Video[]; test: Video[]; solo: Rea
 
 /** `--out` resolved against the current directory; a folder is a usage error. */
 export function resolveFoldsOut(out: string): string {
-  const outFile = resolve(out);
-  // `--out results/` (a trailing slash) names a folder too, made or not: resolve() drops the slash.
-  if (/(^|\/)\.{0,2}$/.test(out) || (existsSync(outFile) && statSync(outFile).isDirectory())) {
-    throw new UsageError(`--out ${out} is a folder: give a file name such as ${join(out, 'folds.csv')}`);
-  }
+  const outFile = checkUserFile(out, '--out', [], 'folds.csv');
+  if (existsSync(outFile) && statSync(outFile).isDirectory()) throw new UsageError(`--out ${out} is a folder: give a file name such as ${join(out, 'folds.csv')}`);
   return outFile;
 }
 

@@ -1,12 +1,7 @@
-import { accessSync, constants, createWriteStream, lstatSync, open as openCallback, readlinkSync, realpathSync, type Stats, statSync } from 'node:fs';
-import { chmod, chown, link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { Socket } from 'node:net';
-import { Readable, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
-import { basename, dirname, join, resolve, sep } from 'node:path';
-import { FatalError, UsageError, userFileFailure, writeFailure } from './errors.js';
+import { link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join, sep } from 'node:path';
+import { FatalError, writeFailure } from './errors.js';
 import { temporaryTarget } from './file-names.js';
 
 /**
@@ -19,16 +14,19 @@ import { temporaryTarget } from './file-names.js';
 
 let counter = 0;
 
-/** fs.open giving the bare descriptor (a FileHandle would close it again when collected). */
-const openFd = promisify(openCallback);
-
 /** Bytes of the target's name kept in a temporary name, so that it stays within the 255-byte limit. */
 const KEPT_NAME_BYTES = 120;
+
+/**
+ * Tells this process's temporaries from those of another with the same pid: containers sharing an
+ * output folder each run dfdc as pid 1, or as the same small number.
+ */
+const processToken = randomBytes(4).toString('hex');
 
 /** A temporary name beside `path`, unique to this process and call, hidden from every stage's listing. */
 export function temporaryPathFor(path: string): string {
   counter += 1;
-  return join(dirname(path), `.${shortened(basename(path))}.${process.pid}.${counter}.tmp`);
+  return join(dirname(path), `.${shortened(basename(path))}.${process.pid}.${counter}-${processToken}.tmp`);
 }
 
 
@@ -152,236 +150,6 @@ export async function writeAtomicWith(path: string, write: (temporaryPath: strin
     await rm(temporary, { force: true }).catch(() => undefined);
     throw writeFailure(error, path);
   }
-}
-
-/** What writeUserFile may be told. */
-export interface UserFileOptions {
-  /** Stops the write (a run's Ctrl-C or SIGTERM); without it, the write stops on those signals itself. */
-  readonly signal?: AbortSignal | undefined;
-  /** Where to say that a FIFO waits for its reader (default: standard error). */
-  readonly tell?: ((line: string) => void) | undefined;
-  /** Files the data set was read from (a manifest, split files), which the write refuses to replace. */
-  readonly inputs?: readonly string[] | undefined;
-}
-
-/**
- * Writes `chunks` to a file the user named (`--out`): a regular file (or one not there yet)
- * atomically as above, through symbolic links, so that a link stays a link and the file it names
- * is written; its permissions are kept, from the first byte of the temporary. Anything else
- * (/dev/null, /dev/stdout, a FIFO, `>(wc -l)`) is written into as it is, appended to, since a
- * rename would replace it (as root, /dev/null itself). A pipe is written without blocking a
- * thread, so that Ctrl-C or a scheduler's SIGTERM stops the write even while no one reads it.
- * A failure is a FatalError naming `flag` and a fix that works for it; a stop is the signal's
- * reason, as it is (or, without `signal`, the signal's own end of the process, with the
- * temporary removed).
- */
-export async function writeUserFile(path: string, flag: string, chunks: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>, options: UserFileOptions = {}): Promise<void> {
-  refuseFolderName(path, flag);
-  const absolute = resolve(path);
-  refuseInputTarget(absolute, flag, path, options.inputs ?? []);
-  await stoppedBySignals(options.signal, async (signal) => {
-    let refused: FatalError | undefined;
-    try {
-      const info = statSync(absolute, { throwIfNoEntry: false });
-      if (info?.isFIFO()) {
-        await writePipe(absolute, flag, path, chunks, { ...options, signal });
-      } else if ((info && !info.isFile()) || namesAnOpenFile(absolute)) {
-        await pipeline(Readable.from(chunks), await appendStream(absolute), { signal });
-      } else {
-        const target = info ? realpathSync(absolute) : throughLinks(absolute);
-        const kept = info ? statSync(target) : undefined;
-        refused = kept && readOnlyRefusal(target, flag, path);
-        if (refused) throw refused;
-        // Left by a writer that was killed long ago (a young one may be another process's, writing).
-        await removeStaleTemporaries(target).catch(() => undefined);
-        await writeAtomicWith(target, async (temporary) => {
-          await pipeline(Readable.from(chunks), createWriteStream(temporary, kept ? { mode: kept.mode & 0o777 } : {}), { signal });
-          // The file replaced keeps its permissions (a group-writable folds.csv a team shares, a
-          // private one), and under root its owner; a file with other hard links gets a new inode.
-          if (kept) await keepOwnership(temporary, kept);
-        });
-      }
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      if (error === refused) throw error;
-      throw userFileFailure(error, flag, path);
-    }
-  });
-}
-
-/**
- * Runs `work` with `given`, or, without one, with a signal of its own that Ctrl-C, SIGTERM and
- * SIGHUP raise (a command such as `dfdc index` that has no handler of its own): `work` stops and
- * cleans up, and then the signal ends the process as it would have (exit 128 + its number).
- */
-async function stoppedBySignals(given: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<void>): Promise<void> {
-  if (given) return work(given);
-  const stop = new AbortController();
-  let caught: NodeJS.Signals | undefined;
-  const onSignal = (received: NodeJS.Signals) => {
-    caught ??= received;
-    stop.abort(new Error(`stopped by ${received}`));
-  };
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  for (const each of signals) process.on(each, onSignal);
-  try {
-    await work(stop.signal);
-  } finally {
-    for (const each of signals) process.off(each, onSignal);
-    // With no listener left, the signal's default action ends the process.
-    if (caught) process.kill(process.pid, caught);
-  }
-}
-
-/** `--out results/` names a folder: resolve() would drop the slash and write a file of that name. */
-function refuseFolderName(path: string, flag: string): void {
-  if (/(^|\/)\.{0,2}$/.test(path)) throw new UsageError(`${flag} ${path} names a folder: give a file name (e.g. ${join(path, 'out.csv')})`);
-}
-
-/** A file its owner made read-only (chmod a-w) is not replaced behind their back, as `cp` would not. */
-function readOnlyRefusal(target: string, flag: string, given: string): FatalError | undefined {
-  try {
-    accessSync(target, constants.W_OK);
-    return undefined;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EACCES' && code !== 'EPERM') return undefined;
-    return new FatalError(`${flag} ${given} is read-only for this user: make it writable (chmod u+w ${target}) or give another file, then rerun`);
-  }
-}
-
-/**
- * A stream appending to a device or to a file the shell opened (/dev/stdout). Opened anew where
- * it can be; a standard output that belongs to another user (after `sudo -u`) or is a socket
- * (journald) cannot be opened again, and is written through the descriptor this process has.
- */
-async function appendStream(absolute: string): Promise<Writable> {
-  try {
-    return createWriteStream('', { fd: await openFd(absolute, 'a') });
-  } catch (error) {
-    const fd = inheritedDescriptor(absolute);
-    if (fd === undefined || !reopenRefused(error)) throw error;
-    return createWriteStream('', { fd, autoClose: false });
-  }
-}
-
-function reopenRefused(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === 'EACCES' || code === 'EPERM' || code === 'ENXIO';
-}
-
-/** The descriptor /dev/stdout, /dev/stderr, /dev/fd/N or /proc/<this process>/fd/N names. */
-export function inheritedDescriptor(path: string): number | undefined {
-  if (path === '/dev/stdout') return 1;
-  if (path === '/dev/stderr') return 2;
-  const match = /^\/dev\/fd\/(\d+)$|^\/proc\/(?:self|(\d+))\/fd\/(\d+)$/.exec(path);
-  if (!match) return undefined;
-  if (match[2] !== undefined && Number(match[2]) !== process.pid) return undefined;
-  return Number(match[1] ?? match[3]);
-}
-
-async function keepOwnership(path: string, was: Stats): Promise<void> {
-  await chmod(path, was.mode & 0o777);
-  if (process.getuid?.() === 0) await chown(path, was.uid, was.gid).catch(() => undefined);
-}
-
-/** How long a FIFO may go without a reader before dfdc says that it waits for one. */
-const PIPE_WAIT_TOLD_MS = 1000;
-
-/**
- * Opens a FIFO (or a pipe named by /dev/stdout) for writing once someone reads it. A plain open
- * would wait in one of libuv's threads, where no signal reaches it, and keep the process alive
- * after Ctrl-C; a non-blocking open instead fails (ENXIO) while there is no reader, and is tried
- * again every 100 ms until there is one or `signal` stops it.
- */
-async function openPipe(absolute: string, flag: string, given: string, { signal, tell }: UserFileOptions): Promise<number> {
-  const started = Date.now();
-  let told = false;
-  for (;;) {
-    signal?.throwIfAborted();
-    try {
-      return await openFd(absolute, constants.O_WRONLY | constants.O_APPEND | constants.O_NONBLOCK);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENXIO') throw error;
-    }
-    if (!told && Date.now() - started >= PIPE_WAIT_TOLD_MS) {
-      told = true;
-      (tell ?? ((line) => process.stderr.write(`dfdc: ${line}\n`)))(`${flag} ${given} is a FIFO that no process reads: waiting for a reader (start it, e.g. cat ${given}; Ctrl-C stops)`);
-    }
-    await sleep(100, undefined, signal ? { signal } : {});
-  }
-}
-
-/**
- * Writes into a FIFO or a pipe once it has a reader, through libuv's stream handle (non-blocking,
- * with back-pressure), then closes it. A pipe of the shell's that cannot be opened again (another
- * user's) is written through this process's own descriptor instead.
- */
-async function writePipe(absolute: string, flag: string, given: string, chunks: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>, options: UserFileOptions & { signal: AbortSignal }): Promise<void> {
-  let fd: number;
-  try {
-    fd = await openPipe(absolute, flag, given, options);
-  } catch (error) {
-    const inherited = inheritedDescriptor(absolute);
-    if (inherited === undefined || !reopenRefused(error)) throw error;
-    await pipeline(Readable.from(chunks), createWriteStream('', { fd: inherited, autoClose: false }), { signal: options.signal });
-    return;
-  }
-  // The socket owns the descriptor from here on and closes it however the write ends.
-  await pipeline(Readable.from(chunks), new Socket({ fd, readable: false, writable: true }), { signal: options.signal });
-}
-
-/** Files a data set or a run is made of: a typo in --out must not turn one into a CSV. */
-const INPUT_FILE = /(^|\/)(metadata\.json|dataset\.json|List_of_testing_videos\.txt|(run|dfdc)-report[^/]*\.json)$|\.(mp4|avi|mov|mkv|webm)$|\/\.run-state\//i;
-
-function refuseInputTarget(absolute: string, flag: string, given: string, inputs: readonly string[]): void {
-  let target = absolute;
-  try {
-    target = realpathSync(absolute);
-  } catch {
-    // not there yet (or a loop: the write reports it)
-  }
-  const named = inputs.some((input) => input === target || input === absolute || realpathOrSelf(input) === target);
-  if ((named || INPUT_FILE.test(target)) && statSync(target, { throwIfNoEntry: false })?.isFile()) {
-    throw new UsageError(`${flag} ${given} is ${target === absolute ? 'an input' : `${target}, an input`} of dfdc (a data set list, a video, or a run's report or state): give another file`);
-  }
-}
-
-function realpathOrSelf(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
-}
-
-/**
- * /dev/stdout, /dev/fd/N and /proc/<pid>/fd/N name whatever the shell opened (a file under `>` or
- * `>>`, a pipe): written into, not replaced. Other paths under /dev (/dev/shm) are files as any.
- */
-export function namesAnOpenFile(path: string): boolean {
-  return /^\/dev\/(stdout|stderr|fd\/\d+)$|^\/proc\/(self|\d+)\/fd\/\d+$/.test(path);
-}
-
-/** Whether `path` is where a user's file may go: anything but a regular file, or a path naming an open file, is written into. */
-export function isSpecialTarget(path: string): boolean {
-  const absolute = resolve(path);
-  try {
-    const info = statSync(absolute, { throwIfNoEntry: false });
-    return (info !== undefined && !info.isFile()) || namesAnOpenFile(absolute);
-  } catch {
-    return false;
-  }
-}
-
-/** The path a chain of symbolic links ends at, even at a file not made yet. */
-function throughLinks(path: string): string {
-  for (let hops = 0; hops < 40; hops += 1) {
-    const info = lstatSync(path, { throwIfNoEntry: false });
-    if (!info?.isSymbolicLink()) return path;
-    path = resolve(dirname(path), readlinkSync(path));
-  }
-  return path;
 }
 
 function shortened(name: string): string {

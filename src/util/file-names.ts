@@ -20,9 +20,10 @@ export function boundedFileName(name: string, maxBytes = MAX_NAME_BYTES): string
 }
 
 /**
- * The name a temporary of util/atomic-write.ts (`.<name>.<pid>.<n>.tmp`) was made for, shortened as
- * temporaryPathFor shortens it; undefined for any other name.
+ * The name a temporary of util/atomic-write.ts (`.<name>.<pid>.<n>-<token>.tmp`, or dfdc 0.1's
+ * `.<name>.<pid>.<n>.tmp`) was made for, shortened as temporaryPathFor shortens it; undefined for
+ * any other name.
  */
 export function temporaryTarget(temporaryName: string): string | undefined {
-  return /^\.(.+)\.\d+\.\d+\.tmp$/.exec(temporaryName)?.[1];
+  return /^\.(.+)\.\d+\.\d+(?:-[0-9a-f]+)?\.tmp$/.exec(temporaryName)?.[1];
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -134,6 +134,10 @@ test('--out ending in / names a folder: a usage error, not a file of that name',
     assert.equal(result.status, 2, `${out}: ${result.stderr}`);
     assert.match(result.stderr, new RegExp(`^dfdc: --out ${out.replace('.', '\\.')} names a folder: give a file name`, 'm'));
   }
+  mkdirSync(join(dir, 'out'));
+  const report = runCli(['report', '--root-dir', sampleRoot, '--output-dir', join(dir, 'out'), '--out', 'newdir/'], { cwd: dir });
+  assert.equal(report.status, 2, report.stderr);
+  assert.match(report.stderr, /^dfdc: --out newdir\/ names a folder: give a file name such as report\.html$/m);
   assert.equal(existsSync(join(dir, 'newdir')), false);
   assert.equal(readFileSync(join(dir, 'f1.csv'), 'utf8'), 'kept\n');
 });
@@ -144,6 +148,12 @@ test("--out /dev/stdout when the standard output is a socket (a service manager'
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stdout, /^id,path,label,original,split,group\n/);
 });
+
+/** nobody's uid and gid, as setpriv uses them. */
+function nobodyIds(): { uid: number; gid: number } {
+  const id = (flag: string) => Number(spawnSync('id', [flag, 'nobody'], { encoding: 'utf8' }).stdout.trim());
+  return { uid: id('-u'), gid: id('-g') };
+}
 
 // Root, setpriv, and a checkout that user nobody may read (dfdc --version runs as nobody).
 const asNobody =
@@ -167,11 +177,67 @@ test('--out /dev/stdout when the standard output belongs to another user (sudo -
   }
   assert.match(readFileSync(redirected, 'utf8'), /^id,path,label,original,split,group\n/);
 
+  // Its own file, made read-only (chmod a-w), and root's, which it may not write.
   const readOnly = join(dir, 'read-only.csv');
   writeFileSync(readOnly, 'kept\n');
+  chownSync(readOnly, nobodyIds().uid, nobodyIds().gid);
   chmodSync(readOnly, 0o444);
   const refused = nobody(['index', '--root-dir', sampleRoot, '--out', readOnly]);
   assert.equal(refused.status, 3, refused.stderr);
   assert.match(refused.stderr, /^dfdc: --out .*read-only\.csv is read-only for this user: make it writable \(chmod u\+w .*\) or give another file, then rerun$/m);
   assert.equal(readFileSync(readOnly, 'utf8'), 'kept\n');
+  const roots = join(dir, 'roots.csv');
+  writeFileSync(roots, 'kept\n', { mode: 0o644 });
+  const notTheirs = nobody(['index', '--root-dir', sampleRoot, '--out', roots]);
+  assert.equal(notTheirs.status, 3, notTheirs.stderr);
+  assert.match(notTheirs.stderr, /^dfdc: --out .*roots\.csv is read-only for this user \(it belongs to another\): ask its owner to make it writable for you or give another file, then rerun$/m);
+  assert.equal(readFileSync(roots, 'utf8'), 'kept\n');
+
+  // A team's file (group users, 0664): rewritten by a member, it stays the team's.
+  const users = spawnSync('getent', ['group', 'users'], { encoding: 'utf8' }).stdout.split(':')[2];
+  if (users) {
+    const shared = join(dir, 'shared.csv');
+    writeFileSync(shared, 'old\n');
+    chownSync(shared, 0, Number(users));
+    chmodSync(shared, 0o664);
+    const member = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', `--groups=${users}`, process.execPath, cliPath, 'index', '--root-dir', sampleRoot, '--out', shared], { env: cliEnvironment(), encoding: 'utf8' });
+    assert.equal(member.status, 0, member.stderr);
+    assert.equal(statSync(shared).gid, Number(users), 'the group went');
+    assert.equal(statSync(shared).mode & 0o777, 0o664);
+  }
+});
+
+test("--out /dev/stdout into another user's pipe, more than the pipe holds, to a reader that starts late: all of it, exit 0", { skip: !asNobody && 'needs root, setpriv (util-linux) and a checkout user nobody may read, to run as another user' }, async () => {
+  const root = scratchDir('out-files-big');
+  await writeDataRoot(root, Array.from({ length: 1500 }, (_, i) => ({ part: 0, name: `video-with-a-long-name-${i}.mp4`, label: 'REAL', source: 'empty' })));
+  for (const path of [root, join(root, 'dfdc_train_part_0')]) chmodSync(path, 0o755);
+  const direct = spawnSync(process.execPath, [cliPath, 'index', '--root-dir', root], { env: cliEnvironment(), encoding: 'utf8' });
+  assert.ok(direct.stdout.length > 100_000, `${direct.stdout.length} bytes: not more than a pipe holds`);
+  const piped = spawnSync('sh', ['-c', `setpriv --reuid=nobody --regid=nogroup --clear-groups '${process.execPath}' '${cliPath}' index --root-dir '${root}' --out /dev/stdout | (sleep 1; wc -c)`], { env: cliEnvironment(), encoding: 'utf8' });
+  assert.equal(piped.status, 0, piped.stderr);
+  assert.equal(Number(piped.stdout.trim()), Buffer.byteLength(direct.stdout), piped.stderr);
+});
+
+test('--out through a link to /dev/stdout appends to what the shell opened (>>), and the same file as the standard output cannot take --json\'s report too', () => {
+  const dir = scratchDir('out-files-stdout-link');
+  symlinkSync('/dev/stdout', join(dir, 'so'));
+  writeFileSync(join(dir, 'log.txt'), 'precious\n');
+  const appended = spawnSync('sh', ['-c', `'${process.execPath}' '${cliPath}' index --root-dir '${sampleRoot}' --out '${join(dir, 'so')}' >> '${join(dir, 'log.txt')}'`], { env: cliEnvironment(), encoding: 'utf8' });
+  assert.equal(appended.status, 0, appended.stderr);
+  assert.match(readFileSync(join(dir, 'log.txt'), 'utf8'), /^precious\nid,path,label,original,split,group\n/);
+  assert.ok(lstatSync(join(dir, 'so')).isSymbolicLink());
+});
+
+test("--out /dev/fd/N naming one of dfdc's own descriptors (not one the shell opened) is refused, not written into", { skip: !existsSync('/proc/self/fd') && 'no /proc here' }, () => {
+  // The child gets descriptors 0-2 only: 3 and up are Node's own (epoll, eventfd, wake-up pipes).
+  for (const fd of [3, 4, 5]) {
+    const result = runCli(['index', '--root-dir', sampleRoot, '--out', `/dev/fd/${fd}`]);
+    assert.equal(result.status, 2, `${fd}: ${result.stderr}`);
+    assert.match(result.stderr, new RegExp(`^dfdc: --out /dev/fd/${fd} names descriptor ${fd}, which is none the shell opened for dfdc: give a file`, 'm'));
+  }
+  // One the shell did open is written into.
+  const dir = scratchDir('out-files-fd');
+  const given = spawnSync('sh', ['-c', `'${process.execPath}' '${cliPath}' index --root-dir '${sampleRoot}' --out /dev/fd/7 7> '${join(dir, 'seven.csv')}'`], { env: cliEnvironment(), encoding: 'utf8' });
+  assert.equal(given.status, 0, given.stderr);
+  assert.match(readFileSync(join(dir, 'seven.csv'), 'utf8'), /^id,path/);
 });

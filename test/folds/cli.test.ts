@@ -4,7 +4,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, w
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli, runCliStopped, scratchDir } from '../helpers/cli.js';
-import { copyParityMetadata, writeDataRoot } from '../helpers/data-root.js';
+import { copyInto, copyParityMetadata, writeDataRoot } from '../helpers/data-root.js';
 import { fixturesDir, parityDir, sharedTest } from '../helpers/shared.js';
 
 /**
@@ -171,7 +171,7 @@ test('CLI: bad options are one line and exit 2', async () => {
   }
   const folder = runCli(['folds', '--root-dir', root, '--out', '.'], { cwd: root });
   assert.equal(folder.status, 2);
-  assert.deepEqual(folder.lines, ['dfdc: --out . is a folder: give a file name such as folds.csv']);
+  assert.deepEqual(folder.lines, ['dfdc: --out . names a folder: give a file name such as folds.csv']);
   assert.deepEqual(readdirSync(root), ['dfdc_train_part_0'], 'nothing written');
 });
 
@@ -330,4 +330,21 @@ test('CLI: --out /dev/stdout with --json is refused before any work: the CSV and
   assert.equal(result.status, 2, result.stderr);
   assert.deepEqual(result.lines, ['dfdc: --out /dev/stdout and --json both write to standard output, and would mix a CSV with the report: give --out a file, or drop --json']);
   assert.equal(result.stdout, '');
+});
+
+test("CLI: a manifest named as folds' test file beside --out is refused before folds.csv is written; --out through a link to /dev/stdout cannot take --json's report", () => {
+  const dir = scratchDir('folds-cli');
+  const root = copyInto(join(fixturesDir, 'manifest'), join(dir, 'root'));
+  const manifest = join(dir, 'X-test.csv');
+  writeFileSync(manifest, readFileSync(join(root, 'manifest.csv')));
+  writeFileSync(join(dir, 'X.csv'), 'kept\n');
+  const refused = runCli(['folds', '--root-dir', root, '--manifest', manifest, '--out', join(dir, 'X.csv')]);
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /^dfdc: --out .*X\.csv's test file .*X-test\.csv is an input of dfdc/m);
+  assert.equal(readFileSync(join(dir, 'X.csv'), 'utf8'), 'kept\n');
+
+  symlinkSync('/dev/stdout', join(dir, 'so'));
+  const mixed = runCli(['folds', '--root-dir', root, '--out', join(dir, 'so'), '--json']);
+  assert.equal(mixed.status, 2, mixed.stderr);
+  assert.match(mixed.stderr, /and --json both write to standard output/);
 });
