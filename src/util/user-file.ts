@@ -1,4 +1,5 @@
-import { accessSync, constants, createWriteStream, fstatSync, lstatSync, open as openCallback, readdirSync, readlinkSync, realpathSync, type Stats, statSync } from 'node:fs';
+import { accessSync, constants, createWriteStream, existsSync, fstatSync, lstatSync, open as openCallback, readdirSync, readFileSync, readlinkSync, realpathSync, type Stats, statSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { chmod, chown } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -59,6 +60,9 @@ export function checkUserFile(path: string, flag: string, inputs: readonly strin
 export async function writeUserFile(path: string, flag: string, chunks: Chunks, options: UserFileOptions = {}): Promise<void> {
   const absolute = checkUserFile(path, flag, options.inputs, options.example);
   const descriptor = openFileDescriptor(absolute);
+  if (descriptor !== undefined && descriptor > 2 && existsSync('/proc/self/fd') && linkOf(descriptor) === undefined) {
+    throw new UsageError(`${flag} ${path} names descriptor ${descriptor}, which is not open: open it for dfdc (e.g. ${descriptor}>file), or give a file`);
+  }
   if (descriptor !== undefined && descriptor > 2 && heldByDfdc(descriptor)) {
     throw new UsageError(`${flag} ${path} names descriptor ${descriptor}, which is none the shell opened for dfdc: give a file (or open one for it, e.g. ${descriptor}>file)`);
   }
@@ -102,7 +106,10 @@ export function sharesStandardOutput(path: string): boolean {
   try {
     const out = fstatSync(1);
     const named = statSync(path);
-    return out.dev === named.dev && out.ino === named.ino;
+    if (named.isCharacterDevice() && named.rdev === statSync('/dev/null').rdev) return false; // nothing is kept of either
+    if (out.dev === named.dev && out.ino === named.ino) return true;
+    // A terminal: /dev/tty is the one the standard output is (/dev/pts/N), by another name.
+    return out.isCharacterDevice() && named.isCharacterDevice() && (out.rdev === named.rdev || (resolve(path) === '/dev/tty' && isatty(1)));
   } catch {
     return false;
   }
@@ -225,15 +232,25 @@ function descriptorNamed(path: string): number | undefined {
 
 /**
  * Whether descriptor `fd` (3 and up) is one of Node's own rather than one the shell opened
- * (`3>file`, `>(gzip)`): an epoll or eventfd, or a pipe whose both ends are here (libuv's wake-up
- * pipes). Writing into one would crash dfdc. Known only where /proc tells (Linux).
+ * (`3>file`, `>(gzip)`, `3>&1`): an epoll or eventfd, or a pipe this process also reads (libuv's
+ * wake-up pipes). Writing into one would crash dfdc. Known only where /proc tells (Linux).
  */
 function heldByDfdc(fd: number): boolean {
   const link = linkOf(fd);
   if (link === undefined) return false;
-  if (link.startsWith('anon_inode:') || link.startsWith('socket:')) return true;
+  if (link.startsWith('anon_inode:')) return true;
   if (!link.startsWith('pipe:')) return false;
-  return readdirSync('/proc/self/fd').filter((other) => linkOf(Number(other)) === link).length > 1;
+  return readdirSync('/proc/self/fd').some((other) => linkOf(Number(other)) === link && opensForReading(Number(other)));
+}
+
+/** Whether descriptor `fd` was opened for reading (O_RDONLY or O_RDWR), from /proc/self/fdinfo. */
+function opensForReading(fd: number): boolean {
+  try {
+    const flags = /^flags:\s*([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
+    return flags !== undefined && (Number.parseInt(flags, 8) & 3) !== constants.O_WRONLY;
+  } catch {
+    return false;
+  }
 }
 
 function linkOf(fd: number): string | undefined {
@@ -280,8 +297,16 @@ async function writeThrough(fd: number, chunks: Chunks, signal: AbortSignal): Pr
       if (failed) throw failed;
       if (!stream.write(chunk)) await once(stream, 'drain', { signal });
     }
-    // Written out: the last write's callback comes once its bytes are with the kernel.
-    await new Promise<void>((done, fail) => stream.write('', (error) => (error ? fail(error) : done())));
+    // Written out: the last write's callback comes once its bytes are with the kernel, or a stop.
+    await new Promise<void>((done, fail) => {
+      const stopped = () => fail(signal.reason);
+      signal.addEventListener('abort', stopped, { once: true });
+      stream.write('', (error) => {
+        signal.removeEventListener('abort', stopped);
+        if (error) fail(error);
+        else done();
+      });
+    });
     if (failed) throw failed;
   } finally {
     stream.off('error', onError);

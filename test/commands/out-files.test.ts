@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -235,9 +235,47 @@ test("--out /dev/fd/N naming one of dfdc's own descriptors (not one the shell op
     assert.equal(result.status, 2, `${fd}: ${result.stderr}`);
     assert.match(result.stderr, new RegExp(`^dfdc: --out /dev/fd/${fd} names descriptor ${fd}, which is none the shell opened for dfdc: give a file`, 'm'));
   }
-  // One the shell did open is written into.
+  const closed = runCli(['index', '--root-dir', sampleRoot, '--out', '/dev/fd/99']);
+  assert.equal(closed.status, 2, closed.stderr);
+  assert.match(closed.stderr, /^dfdc: --out \/dev\/fd\/99 names descriptor 99, which is not open: open it for dfdc \(e\.g\. 99>file\), or give a file$/m);
+  // One the shell did open is written into: a file, and a copy of a pipe's write end (3>&1).
   const dir = scratchDir('out-files-fd');
   const given = spawnSync('sh', ['-c', `'${process.execPath}' '${cliPath}' index --root-dir '${sampleRoot}' --out /dev/fd/7 7> '${join(dir, 'seven.csv')}'`], { env: cliEnvironment(), encoding: 'utf8' });
   assert.equal(given.status, 0, given.stderr);
   assert.match(readFileSync(join(dir, 'seven.csv'), 'utf8'), /^id,path/);
+  const copied = spawnSync('sh', ['-c', `'${process.execPath}' '${cliPath}' index --root-dir '${sampleRoot}' --out /dev/fd/3 3>&1 | cat`], { env: cliEnvironment(), encoding: 'utf8' });
+  assert.equal(copied.status, 0, copied.stderr);
+  assert.match(copied.stdout, /^id,path/);
+});
+
+test('--out /dev/stdout written through the standard output (a socket here) to a reader that stopped reading: SIGTERM still ends dfdc index and dfdc folds at once', { timeout: 120_000 }, async () => {
+  // 3,000 REAL/FAKE pairs with a crop each: index and folds each write far more than a socket holds.
+  const root = scratchDir('out-files-stalled');
+  const pairs = Array.from({ length: 3000 }, (_, i) => `pair-with-a-long-name-${i}`);
+  await writeDataRoot(
+    root,
+    pairs.flatMap((name) => [
+      { part: 0, name: `${name}.mp4`, label: 'REAL', source: 'empty' },
+      { part: 0, name: `${name}-fake.mp4`, label: 'FAKE', original: `${name}.mp4`, source: 'empty' },
+    ]),
+  );
+  for (const name of pairs.flatMap((pair) => [pair, `${pair}-fake`])) {
+    mkdirSync(join(root, 'crops', name), { recursive: true });
+    writeFileSync(join(root, 'crops', name, '0_0.png'), '');
+  }
+  for (const command of [['index', '--root-dir', root, '--out', '/dev/stdout'], ['folds', '--root-dir', root, '--out', '/dev/stdout']]) {
+    // stdout is a pipe (a socket, in Node) that this test never reads: it fills, and dfdc waits on it.
+    const child = spawn(process.execPath, [cliPath, ...command], { env: cliEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.pause();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    child.kill('SIGTERM');
+    const hard = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const { code, signal } = await exited;
+    clearTimeout(hard);
+    assert.ok(signal === 'SIGTERM' || code === 143, `${command[0]}: ended by ${signal ?? code} (SIGKILL: it did not stop on SIGTERM): ${stderr}`);
+    child.stdout.destroy();
+  }
 });
