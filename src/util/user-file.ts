@@ -60,12 +60,7 @@ export function checkUserFile(path: string, flag: string, inputs: readonly strin
 export async function writeUserFile(path: string, flag: string, chunks: Chunks, options: UserFileOptions = {}): Promise<void> {
   const absolute = checkUserFile(path, flag, options.inputs, options.example);
   const descriptor = openFileDescriptor(absolute);
-  if (descriptor !== undefined && descriptor > 2 && existsSync('/proc/self/fd') && linkOf(descriptor) === undefined) {
-    throw new UsageError(`${flag} ${path} names descriptor ${descriptor}, which is not open: open it for dfdc (e.g. ${descriptor}>file), or give a file`);
-  }
-  if (descriptor !== undefined && descriptor > 2 && heldByDfdc(descriptor)) {
-    throw new UsageError(`${flag} ${path} names descriptor ${descriptor}, which is none the shell opened for dfdc: give a file (or open one for it, e.g. ${descriptor}>file)`);
-  }
+  if (descriptor !== undefined) refuseDescriptor(descriptor, flag, path);
   await stoppedBySignals(options.signal, async (signal) => {
     let refused: FatalError | undefined;
     try {
@@ -228,6 +223,13 @@ function descriptorNamed(path: string): number | undefined {
   if (!match) return undefined;
   if (match[2] !== undefined && Number(match[2]) !== process.pid) return undefined;
   return Number(match[1] ?? match[3]);
+}
+
+/** A descriptor past the standard three that is not open, or is Node's own, is not the user's to write into. */
+function refuseDescriptor(fd: number, flag: string, given: string): void {
+  if (fd <= 2 || !existsSync('/proc/self/fd')) return;
+  if (linkOf(fd) === undefined) throw new UsageError(`${flag} ${given} names descriptor ${fd}, which is not open: open it for dfdc (e.g. ${fd}>file), or give a file`);
+  if (heldByDfdc(fd)) throw new UsageError(`${flag} ${given} names descriptor ${fd}, which is none the shell opened for dfdc: give a file (or open one for it, e.g. ${fd}>file)`);
 }
 
 /**
