@@ -164,8 +164,17 @@ function realpathOrSelf(path: string): string {
   }
 }
 
+/** The sticky bit of a folder's mode (S_ISVTX, which node:fs does not export). */
+const STICKY = 0o1000;
+
 /** A file made read-only (chmod a-w, or another user's) is not replaced behind its owner's back, as `cp` would not. */
 function readOnlyRefusal(target: string, info: Stats, flag: string, given: string): FatalError | undefined {
+  const uid = process.getuid?.();
+  // In a sticky folder (/tmp, a shared scratch) only a file's owner may rename over it.
+  const folder = statSync(dirname(target), { throwIfNoEntry: false });
+  if (uid !== undefined && uid !== 0 && info.uid !== uid && folder && (folder.mode & STICKY) !== 0 && folder.uid !== uid) {
+    return new FatalError(`${flag} ${given} belongs to another user, in a folder where only a file's owner may replace it (sticky, as /tmp): give another file, then rerun`);
+  }
   try {
     accessSync(target, constants.W_OK);
     return undefined;

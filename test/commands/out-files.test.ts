@@ -205,6 +205,17 @@ test('--out /dev/stdout when the standard output belongs to another user (sudo -
     assert.equal(statSync(shared).gid, Number(users), 'the group went');
     assert.equal(statSync(shared).mode & 0o777, 0o664);
   }
+
+  // Root's file, writable by all, in a sticky folder (as /tmp): only its owner may rename over it.
+  const sticky = join(dir, 'sticky');
+  mkdirSync(sticky);
+  chmodSync(sticky, 0o1777);
+  writeFileSync(join(sticky, 'w.csv'), 'kept\n');
+  chmodSync(join(sticky, 'w.csv'), 0o666);
+  const inSticky = nobody(['index', '--root-dir', sampleRoot, '--out', join(sticky, 'w.csv')]);
+  assert.equal(inSticky.status, 3, inSticky.stderr);
+  assert.match(inSticky.stderr, /^dfdc: --out .*w\.csv belongs to another user, in a folder where only a file's owner may replace it \(sticky, as \/tmp\): give another file, then rerun$/m);
+  assert.equal(readFileSync(join(sticky, 'w.csv'), 'utf8'), 'kept\n');
 });
 
 test("--out /dev/stdout into another user's pipe, more than the pipe holds, to a reader that starts late: all of it, exit 0", { skip: !asNobody && 'needs root, setpriv (util-linux) and a checkout user nobody may read, to run as another user' }, async () => {
