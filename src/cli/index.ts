@@ -2,9 +2,6 @@
 import { writeSync } from 'node:fs';
 import { describeAutoBackend } from '../mtcnn/engine.js';
 import { ExitCode, signalExitCode } from '../util/exit-codes.js';
-
-/** How long a stopped command's last writes may take before the process ends anyway. */
-const STOPPED_GRACE_MS = 2000;
 import { describeFfmpeg, locateFfmpeg } from '../video/ffmpeg-binaries.js';
 import { buildProgram, type ProgramContext } from './program.js';
 import { handleError } from './handle-error.js';
@@ -49,6 +46,8 @@ try {
 } catch (error) {
   process.exitCode = handleError(error);
 }
+/** How long a stopped command's last writes may take before the process ends anyway. */
+const STOPPED_GRACE_MS = 2000;
 // Stopped by a signal: the work is stopped and cleaned up, but a write already handed to a reader
 // that stopped reading (--out into a stalled pipe) would keep the process alive until a
 // scheduler's SIGKILL. It gets a moment to finish, then the process ends with its exit code.

@@ -61,8 +61,8 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
   },
   check: (settings, run) => {
     // The files the data set was read from (a manifest), as folds.csv or as the test file beside it.
-    if (settings.out !== undefined && !isSpecialTarget(resolveFoldsOut(settings.out))) {
-      const out = resolveFoldsOut(settings.out);
+    const out = settings.out === undefined ? undefined : resolveFoldsOut(settings.out);
+    if (out !== undefined && !isSpecialTarget(out)) {
       checkUserFile(out, '--out', run.dataset.inputs);
       checkUserFile(testFileBeside(out), `--out ${settings.out}'s test file`, run.dataset.inputs);
     }

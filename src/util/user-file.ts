@@ -181,7 +181,7 @@ function readOnlyRefusal(target: string, info: Stats, flag: string, given: strin
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EACCES' && code !== 'EPERM') return undefined;
-    const own = info.uid === process.getuid?.();
+    const own = info.uid === uid;
     return new FatalError(
       `${flag} ${given} is read-only for this user${own ? '' : ' (it belongs to another)'}: ${own ? `make it writable (chmod u+w ${target})` : 'ask its owner to make it writable for you'} or give another file, then rerun`,
     );
@@ -195,14 +195,21 @@ async function keepOwnership(path: string, was: Stats): Promise<void> {
   else if (was.gid !== process.getgid?.()) await chown(path, -1, was.gid).catch(() => undefined);
 }
 
+/** `path`, then each path its chain of symbolic links leads to (at most 40: a loop ends there), even to a file not made yet. */
+function* linkChain(path: string): Generator<string> {
+  yield path;
+  for (let hops = 0; hops < 40; hops += 1) {
+    if (!lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) return;
+    path = resolve(dirname(path), readlinkSync(path));
+    yield path;
+  }
+}
+
 /** The path a chain of symbolic links ends at, even at a file not made yet. */
 function throughLinks(path: string): string {
-  for (let hops = 0; hops < 40; hops += 1) {
-    const info = lstatSync(path, { throwIfNoEntry: false });
-    if (!info?.isSymbolicLink()) return path;
-    path = resolve(dirname(path), readlinkSync(path));
-  }
-  return path;
+  let last = path;
+  for (const step of linkChain(path)) last = step;
+  return last;
 }
 
 // --- files the shell opened: /dev/stdout, /dev/fd/N ------------------------------------------
@@ -214,13 +221,9 @@ function throughLinks(path: string): string {
  * replaced. Other paths under /dev (/dev/shm) are files as any.
  */
 export function openFileDescriptor(absolute: string): number | undefined {
-  let path = absolute;
-  for (let hops = 0; hops < 40; hops += 1) {
+  for (const path of linkChain(absolute)) {
     const named = descriptorNamed(path);
     if (named !== undefined) return named;
-    const info = lstatSync(path, { throwIfNoEntry: false });
-    if (!info?.isSymbolicLink()) return undefined;
-    path = resolve(dirname(path), readlinkSync(path));
   }
   return undefined;
 }
