@@ -1,5 +1,5 @@
-import { readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { lstat, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { OUTPUT_FOLDER_NAMES } from './output-paths.js';
 
 /**
@@ -90,12 +90,27 @@ export async function findParts(rootDir: string, excludedDirs: readonly string[]
       const part = partAt(root, name);
       if (!(await isDirectory(part.dir))) return null;
       const metadata = await presence(part.metadataPath);
-      // A part folder this user may not look into (a shared download with the wrong mode) is
-      // kept, so that reading it reports it, rather than dropped from the data set without a word.
-      return metadata === 'present' || (metadata === 'unknown' && LOOKS_LIKE_A_PART.test(name)) ? part : null;
+      // A folder this user may not look into (a shared download with the wrong mode) is kept, so
+      // that reading it reports it, rather than dropped from the data set without a word, whatever
+      // its name: it cannot be told from a part. But for lost+found, which the top of every ext4
+      // file system has, readable by root alone.
+      return metadata === 'present' || (metadata === 'unknown' && name !== 'lost+found') ? part : null;
     }),
   );
   return found.filter((part): part is Part => part !== null).sort((a, b) => comparePartNames(a.name, b.name));
+}
+
+/**
+ * The folders of `rootDir` named as an output folder (boxes, crops, ...) or given as one
+ * (`excludedDirs`) that hold a metadata.json: parts dfdc cannot take, as it writes there (or would,
+ * with the output folder in DATA_ROOT), to be named rather than left out without a word.
+ */
+export async function partsInOutputFolders(rootDir: string, excludedDirs: readonly string[] = []): Promise<Part[]> {
+  const root = resolve(rootDir);
+  const names = new Set<string>(OUTPUT_FOLDER_NAMES.filter((name) => !name.startsWith('.')));
+  for (const dir of excludedDirs) if (dirname(resolve(dir)) === root) names.add(basename(dir));
+  const found = await Promise.all([...names].map(async (name) => ((await presence(join(root, name, METADATA_FILE_NAME))) === 'present' ? partAt(root, name) : null)));
+  return found.filter((part): part is Part => part !== null);
 }
 
 async function isDirectory(path: string): Promise<boolean> {
@@ -106,9 +121,6 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
-/** A folder name a DFDC download gives its parts (`dfdc_train_part_7`, Kaggle's `train_sample_videos`). */
-const LOOKS_LIKE_A_PART = /dfdc|part|train_sample_videos/i;
-
 /** Whether a file is there: 'unknown' when it could not be looked at (a folder without search permission). */
 async function presence(path: string): Promise<'present' | 'absent' | 'unknown'> {
   try {
@@ -116,6 +128,8 @@ async function presence(path: string): Promise<'present' | 'absent' | 'unknown'>
     return 'present';
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' || code === 'ENOTDIR' ? 'absent' : 'unknown';
+    // A link whose target is not there (content a data-set tool has not fetched) is there to read, and fail on.
+    if (code === 'ENOENT') return (await lstat(path).then(() => true, () => false)) ? 'present' : 'absent';
+    return code === 'ENOTDIR' ? 'absent' : 'unknown';
   }
 }

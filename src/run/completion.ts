@@ -4,9 +4,8 @@ import { isAbsolute, join, relative, sep } from 'node:path';
 import { z } from 'zod';
 import type { DatasetDirs } from '../dataset/dirs.js';
 import { removePath, removeTemporariesOf, writeFileAtomic, type TemporaryIndex } from '../util/atomic-write.js';
-import { messageOf } from '../util/errors.js';
 import { boundedFileName } from '../util/file-names.js';
-import { localFileAccess, type FileAccess } from '../util/file-system.js';
+import { inputFileState, localFileAccess, type FileAccess } from '../util/file-system.js';
 import type { Input, Output, Ref, UnitOutcome } from './stage.js';
 
 /**
@@ -209,7 +208,10 @@ export type UnitState =
    * outputs were made from it (same path): they are out of date too.
    */
   | { readonly state: 'waiting'; readonly on: { readonly stage: string; readonly role: string }; readonly changed: boolean; readonly stale: boolean }
-  /** A file the unit reads (its video) is absent or may not be read: it fails, and what it made earlier stays. */
+  /**
+   * A file the unit reads (its video) is absent or may not be read: it fails, and what it made
+   * earlier stays. `reason`: `absent`, or what is there instead, with its fix (inputFileState).
+   */
   | { readonly state: 'unavailable'; readonly input: Input; readonly reason: string };
 
 /** What an earlier stage's record says of one of its outputs, read by a later stage. */
@@ -288,13 +290,9 @@ export class StageCompletion {
     let inputBytes = 0;
     for (const input of reads) {
       if (input.from || input.optional) continue;
-      try {
-        const info = await this.access.stat(input.path);
-        if (info === null) throw Object.assign(new Error('absent'), { code: 'ENOENT' });
-        inputBytes = Math.max(inputBytes, info.size);
-      } catch (error) {
-        return { state: 'unavailable', input, reason: isAbsent(error) ? 'absent' : messageOf(error) };
-      }
+      const found = await inputFileState(input.path, this.access);
+      if ('reason' in found) return { state: 'unavailable', input, reason: found.reason };
+      inputBytes = Math.max(inputBytes, found.size);
     }
     // `changed`: complete by a record of today's settings, and what it read or wrote changed since,
     // not because an earlier stage made its input anew: a replaced file, or a copy that lost times.

@@ -587,10 +587,10 @@ export function shapingSettings(stage: { pool?: 'mtcnn' | 'plain' }, settings: R
   return stage.pool === 'mtcnn' ? { ...settings, backend } : settings;
 }
 
-/** The reason a unit cannot run: a file it reads is absent or may not be read. */
+/** The reason a unit cannot run: a file it reads is absent, or is not a file it may read (inputFileState). */
 function unavailableReason(input: Input, reason: string): string {
   if (reason === 'absent') return input.absent ?? `its ${input.role} ${input.path} is not there`;
-  return `cannot read its ${input.role} (${reason}): check the permissions of the file and of its folders`;
+  return `its ${input.role} ${reason}`;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync, statSync, statfsSync, type Stats } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { accessSync, constants, readdirSync, readFileSync, statSync, statfsSync, type Stats } from 'node:fs';
+import { access, lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 
 /**
  * How to read many small things from a file system fast. On a local disk a synchronous stat or
@@ -14,6 +14,8 @@ export interface FileAccess {
   stat(path: string): Promise<Stats>;
   readdir(path: string): Promise<string[]>;
   readText(path: string): Promise<string>;
+  /** Resolves when this process may read the file; rejects with the system's error otherwise. */
+  readable(path: string): Promise<void>;
 }
 
 const local: FileAccess = {
@@ -21,6 +23,7 @@ const local: FileAccess = {
   stat: async (path) => statSync(path),
   readdir: async (path) => readdirSync(path),
   readText: async (path) => readFileSync(path, 'utf8'),
+  readable: async (path) => accessSync(path, constants.R_OK),
 };
 
 const network: FileAccess = {
@@ -28,6 +31,7 @@ const network: FileAccess = {
   stat: (path) => stat(path),
   readdir: (path) => readdir(path),
   readText: (path) => readFile(path, 'utf8'),
+  readable: (path) => access(path, constants.R_OK),
 };
 
 /**
@@ -65,4 +69,42 @@ export async function readListFile(path: string): Promise<string> {
     throw Object.assign(new Error(`${path} is not a regular file (a FIFO, a socket or a device)`), { code: 'ENOTREG', path });
   }
   return readFile(path, 'utf8');
+}
+
+/**
+ * Why a file a unit reads and no stage makes (a video) cannot be read: `absent` when nothing is at
+ * the path (the stage says which list names it), else what is there instead, in words with a fix
+ * (`is a folder, not a video file: ...`), to follow "its video". Undefined, with its size, when it
+ * is a regular file this process may read. Each case has its own fix: a link whose target is not
+ * there is content a data-set tool (git-annex, DVC, DataLad) has not fetched, not a file to look
+ * for; a FIFO would make the decoder wait for ever.
+ */
+export async function inputFileState(path: string, files: FileAccess): Promise<{ size: number } | { reason: 'absent' | string }> {
+  let info: Stats;
+  try {
+    info = await files.stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      const target = await lstat(path).then((link) => (link.isSymbolicLink() ? readlink(path) : undefined), () => undefined);
+      if (target === undefined) return { reason: 'absent' };
+      return { reason: `is a symbolic link to ${target}, which is not there: fetch its content (git annex get, dvc pull, datalad get) or fix the link, then rerun` };
+    }
+    if (code === 'ELOOP') return { reason: 'is a symbolic link that leads back to itself (ELOOP): fix the link, then rerun' };
+    return { reason: unreadableReason(path, code, error) };
+  }
+  if (info.isDirectory()) return { reason: 'is a folder, not a video file: move it away, or put the video there, then rerun' };
+  if (!info.isFile()) return { reason: 'is not a regular file (a FIFO, a socket or a device): replace it with the video file, then rerun' };
+  if (info.size === 0) return { reason: 'is empty (0 bytes: a download cut short?): download it again, then rerun' };
+  try {
+    await files.readable(path);
+  } catch (error) {
+    return { reason: unreadableReason(path, (error as NodeJS.ErrnoException).code, error) };
+  }
+  return { size: info.size };
+}
+
+function unreadableReason(path: string, code: string | undefined, error: unknown): string {
+  if (code === 'EACCES' || code === 'EPERM') return `may not be read by this user (${code}): make it readable (chmod a+r ${path}, and a+x on its folders), then rerun`;
+  return `cannot be read (${code ?? (error instanceof Error ? error.message : String(error))}): check the file and the disk it is on, then rerun`;
 }

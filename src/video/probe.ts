@@ -73,7 +73,7 @@ async function identityKey(path: string): Promise<string> {
   } catch (error) {
     throw new UnitError(`${path}: cannot read it (${messageOf(error)})`, { file: path, cause: error });
   }
-  if (identity.size === 0) throw new UnitError(`${path}: empty file`, { file: path });
+  if (identity.size === 0) throw new UnitError(`${path}: empty file (0 bytes, a download cut short?): download it again, then rerun`, { file: path });
   return `${path}\0${identity.size}\0${identity.mtimeMs}\0${identity.ino}`;
 }
 

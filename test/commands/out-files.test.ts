@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -56,18 +56,22 @@ test('dfdc index prints the first ten videos not on disk, then how many more, an
   const capped = runCli(['index', '--root-dir', root]);
   assert.equal(capped.status, 1, capped.stderr);
   assert.equal(capped.stderr.split('\n').filter((line) => /gone\d\d\.mp4: /.test(line)).length, 10);
-  assert.match(capped.stderr, /^dfdc: 14 listed video\(s\) are not on disk \(the first 10 named above; --all names every one\)/m);
-  assert.match(capped.stderr, /14 videos \(14 REAL, 0 FAKE\), 0 left out or in doubt, 14 not on disk$/m);
+  assert.match(capped.stderr, /^dfdc: 14 listed video\(s\) are not on disk or cannot be read \(the first 10 named above; --all names every one\)/m);
+  assert.match(capped.stderr, /14 videos \(14 REAL, 0 FAKE\), 0 left out or in doubt, 14 not on disk or unreadable$/m);
   const all = runCli(['index', '--root-dir', root, '--all']);
   assert.equal(all.stderr.split('\n').filter((line) => /gone\d\d\.mp4: /.test(line)).length, 14);
 });
 
-test('a part folder this user may not read is named with the fix, not left out without a word', async (t) => {
+test('a part folder this user may not read, whatever its name, and a video it may not read are named with the fix, not left out without a word', async (t) => {
   const root = scratchDir('out-files');
   await writeDataRoot(root, [
     { part: 0, name: 'r.mp4', label: 'REAL', source: null },
+    { part: 0, name: 'q.mp4', label: 'REAL', source: null },
     { part: 1, name: 's.mp4', label: 'REAL', source: null },
   ]);
+  // A name no DFDC download gives: it cannot be told from a part, so it is named too.
+  renameSync(join(root, 'dfdc_train_part_1'), join(root, 'batch_b'));
+  writeFileSync(join(root, 'dfdc_train_part_0', 'q.mp4'), 'a video nobody may read');
   // chmod 000 stops its owner, but not root: root runs the CLI as nobody.
   const asNobody = process.getuid?.() === 0 ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'] : [];
   const command = [...asNobody, process.execPath, cliPath, 'index', '--root-dir', root];
@@ -78,12 +82,16 @@ test('a part folder this user may not read is named with the fix, not left out w
       return;
     }
   }
-  spawnSync('chmod', ['000', join(root, 'dfdc_train_part_1')]);
+  spawnSync('chmod', ['000', join(root, 'batch_b')]);
+  spawnSync('chmod', ['000', join(root, 'dfdc_train_part_0', 'q.mp4')]);
   const result = spawnSync(command[0]!, command.slice(1), { env: cliEnvironment({ HOME: '/tmp' }), encoding: 'utf8' });
-  spawnSync('chmod', ['755', join(root, 'dfdc_train_part_1')]);
+  spawnSync('chmod', ['755', join(root, 'batch_b')]);
   assert.equal(result.status, 1, result.stderr);
-  const folder = join(root, 'dfdc_train_part_1').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  assert.match(result.stderr, new RegExp(`dfdc_train_part_1/metadata\\.json: unreadable \\(EACCES\\); part skipped: make its folder and files readable for this user \\(chmod -R a\\+rX ${folder}\\), then rerun`));
+  const escaped = (path: string) => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  assert.match(result.stderr, new RegExp(`batch_b/metadata\\.json: unreadable \\(EACCES\\); part skipped: make its folder and files readable for this user \\(chmod -R a\\+rX ${escaped(join(root, 'batch_b'))}\\), then rerun`));
+  if (asNobody.length > 0) {
+    assert.match(result.stderr, new RegExp(`^dfdc: dfdc_train_part_0/q\\.mp4: may not be read by this user \\(EACCES\\): make it readable \\(chmod a\\+r ${escaped(join(root, 'dfdc_train_part_0', 'q.mp4'))}, and a\\+x on its folders\\), then rerun$`, 'm'));
+  }
 });
 
 test('--out naming an input of dfdc (a metadata.json, a video, a run report) is refused and the file kept', async () => {

@@ -14,14 +14,14 @@ import { runCli, scratchDir } from '../helpers/cli.js';
 
 /**
  * The layouts as a hostile data set meets them: names that cannot be ids, ids that collide, lists
- * that cannot be read, splits that would leak. Roots are written here; the files are empty (no
- * stage runs on them).
+ * that cannot be read, splits that would leak. Roots are written here; a video given as '' holds a
+ * few bytes that are not a video (no stage runs on them; `dfdc index` names an empty file).
  */
 function root(files: Record<string, string>): string {
   const dir = scratchDir('layouts');
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
+    writeFileSync(join(dir, path), text === '' && path.toLowerCase().endsWith('.mp4') ? 'not a video' : text);
   }
   return dir;
 }
@@ -260,7 +260,7 @@ test('a listed video whose file is absent is said to be listed in the file that 
   // The CSV rows do not say which files are absent: stderr names every one before the count.
   const index = runCli(['index', '--root-dir', manifest, '--manifest', join(manifest, 'lists/videos.csv')]);
   assert.equal(index.status, 1, index.stderr);
-  assert.match(index.stderr, /^dfdc: gone\.mp4: file not found \(listed in lists\/videos\.csv\)\ndfdc: 1 listed video\(s\) are not on disk \(each named above\)/m);
+  assert.match(index.stderr, /^dfdc: gone\.mp4: file not found \(listed in lists\/videos\.csv\)\ndfdc: 1 listed video\(s\) are not on disk or cannot be read \(each named above\)/m);
 });
 
 test('FaceForensics++ splits: a folder that is not there is a usage error, a file that is not a pair list stops the run', async () => {
@@ -342,4 +342,53 @@ test('--group identity keeps every video of one person in one fold, and says whe
   // Two identity groups with rows in folds.csv (YouTube-real has no FAKE, so no row) for four folds.
   assert.match(byIdentity.notes.join('\n'), /^2 fold group\(s\) for 4 folds: fold\(s\) .* have no video/m);
   assert.deepEqual(assignFolds(dataset, { nSplits: 1, partCount: 50 }, 'identity').notes, []);
+});
+
+test('Celeb-DF: a test list that names none of the videos is refused rather than train on every test video', async () => {
+  const files = { 'Celeb-real/id0_0000.mp4': '', 'Celeb-synthesis/id0_id1_0000.mp4': '', 'YouTube-real/00001.mp4': '' };
+  const shifted = root({ ...files, 'List_of_testing_videos.txt': '1 Celeb-DF-v2/Celeb-real/id0_0000.mp4\n0 Celeb-DF-v2/Celeb-synthesis/id0_id1_0000.mp4\n' });
+  await assert.rejects(
+    load(shifted),
+    (error: unknown) =>
+      error instanceof UsageError && /none of its 2 paths \(first: Celeb-DF-v2\/Celeb-real\/id0_0000\.mp4\) is a video of --root-dir .*relative to the folder holding Celeb-real/.test(error.message),
+  );
+  const partly = await load(root({ ...files, 'List_of_testing_videos.txt': '1 Celeb-real/id0_0000.mp4\n1 Celeb-real/id9_0009.mp4\n' }));
+  assert.deepEqual(problems(partly), ['List_of_testing_videos.txt: lists 1 video(s) that are not under Celeb-real/, YouTube-real/ or Celeb-synthesis/ (first: Celeb-real/id9_0009.mp4): they cannot be tested on; the listed videos that are there are']);
+  assert.equal(partly.videos.find((video) => video.id === 'Celeb-real_id0_0000')!.split, 'test');
+});
+
+test('videos that are a link to content not fetched, a folder, a FIFO or empty are named by dfdc index with their fix, in every layout', async () => {
+  const dfdc = root({ 'dfdc_train_part_0/metadata.json': '{"ok.mp4": {"label": "REAL"}, "annexed.mp4": {"label": "REAL"}, "dir.mp4": {"label": "REAL"}, "fifo.mp4": {"label": "REAL"}, "empty.mp4": {"label": "REAL"}}', 'dfdc_train_part_0/ok.mp4': '' });
+  const part = join(dfdc, 'dfdc_train_part_0');
+  symlinkSync('../.git/annex/objects/Xk/annexed.mp4', join(part, 'annexed.mp4'));
+  mkdirSync(join(part, 'dir.mp4'));
+  spawnSync('mkfifo', [join(part, 'fifo.mp4')]);
+  writeFileSync(join(part, 'empty.mp4'), '');
+  const index = runCli(['index', '--root-dir', dfdc]);
+  assert.equal(index.status, 1, index.stderr);
+  const lines = index.stderr.split('\n');
+  assert.ok(lines.includes('dfdc: dfdc_train_part_0/annexed.mp4: is a symbolic link to ../.git/annex/objects/Xk/annexed.mp4, which is not there: fetch its content (git annex get, dvc pull, datalad get) or fix the link, then rerun'), index.stderr);
+  assert.ok(lines.includes('dfdc: dfdc_train_part_0/dir.mp4: is a folder, not a video file: move it away, or put the video there, then rerun'), index.stderr);
+  if (existsSync(join(part, 'fifo.mp4'))) assert.ok(lines.includes('dfdc: dfdc_train_part_0/fifo.mp4: is not a regular file (a FIFO, a socket or a device): replace it with the video file, then rerun'), index.stderr);
+  assert.ok(lines.includes('dfdc: dfdc_train_part_0/empty.mp4: is empty (0 bytes: a download cut short?): download it again, then rerun'), index.stderr);
+  assert.ok(!lines.some((line) => line.includes('ok.mp4')), index.stderr);
+  // A layout that lists the files it finds lists such entries too, rather than drop them without a word.
+  const celebdf = root({ 'Celeb-real/id0_0000.mp4': '' });
+  symlinkSync('../.git/annex/objects/Xk/id1_0001.mp4', join(celebdf, 'Celeb-real', 'id1_0001.mp4'));
+  assert.deepEqual((await load(celebdf)).videos.map((video) => video.id), ['Celeb-real_id0_0000', 'Celeb-real_id1_0001']);
+  const celebIndex = runCli(['index', '--root-dir', celebdf]);
+  assert.equal(celebIndex.status, 1, celebIndex.stderr);
+  assert.match(celebIndex.stderr, /^dfdc: Celeb-real\/id1_0001\.mp4: is a symbolic link to \.\.\/\.git\/annex\/objects\/Xk\/id1_0001\.mp4, which is not there/m);
+});
+
+test('DFDC: a part whose metadata.json is a link to nothing, or in a folder named as an output folder, is named, not left out without a word', async () => {
+  const dir = root({ 'dfdc_train_part_0/metadata.json': '{"a.mp4": {"label": "REAL"}}', 'dfdc_train_part_0/a.mp4': '', 'boxes/metadata.json': '{"b.mp4": {"label": "REAL"}}', 'boxes/b.mp4': '' });
+  mkdirSync(join(dir, 'annexed'));
+  symlinkSync('../.git/annex/objects/Xk/metadata.json', join(dir, 'annexed', 'metadata.json'));
+  const dataset = await loadDataset({ rootDir: dir, outputDir: join(dir, 'elsewhere'), cropsDir: join(dir, 'elsewhere', 'crops') });
+  assert.deepEqual(dataset.videos.map((video) => video.id), ['a']);
+  assert.deepEqual(problems(dataset), [
+    'boxes/metadata.json: is in boxes/, a name dfdc keeps for its output folders: part skipped; rename the folder, then rerun',
+    'annexed/metadata.json: is a symbolic link to ../.git/annex/objects/Xk/metadata.json, which is not there: part skipped; fetch its content (git annex get, dvc pull, datalad get) or fix the link, then rerun',
+  ]);
 });

@@ -300,7 +300,7 @@ test('decoderThreads: asked once when ffmpeg starts, given to the decoder, and t
 test('files that are not videos are UnitErrors naming the file', async () => {
   const empty = join(dir, 'empty.mp4');
   await writeFile(empty, '');
-  await assert.rejects(decodeVideo(empty), (e: unknown) => e instanceof UnitError && e.message === `${empty}: empty file`);
+  await assert.rejects(decodeVideo(empty), (e: unknown) => e instanceof UnitError && e.message === `${empty}: empty file (0 bytes, a download cut short?): download it again, then rerun`);
   const text = join(dir, 'text.mp4');
   await writeFile(text, 'this is not a video file at all\n'.repeat(10));
   await assert.rejects(decodeVideo(text), (e: unknown) => e instanceof UnitError && e.message.startsWith(`${text}: not a video`));

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { readListFile } from '../../util/file-system.js';
 import type { Problem } from '../problems.js';
-import { FatalError, messageOf } from '../../util/errors.js';
+import { FatalError, UsageError, messageOf } from '../../util/errors.js';
 import { normalizedPath, videoId } from '../video-id.js';
 import { folderPart, listingReport, videoFilesIn } from './folders.js';
 import type { Layout, ListedVideo, Listing, Split } from './layout.js';
@@ -64,7 +64,18 @@ async function listCelebdf(rootDir: string): Promise<Listing> {
     }
   }
   const unknown = [...(testList ?? [])].filter((path) => !seen.has(path));
-  if (unknown.length > 0) problems.push({ file: TEST_LIST, message: `lists ${unknown.length} video(s) that are not in the data set (first: ${unknown[0]}): there is nothing of them to test on` });
+  // A list that names none of the videos (its paths relative to another folder, another data set's
+  // list) would send every test video into the training folds without a word, as FaceForensics++
+  // splits that name none would.
+  if (testList !== null && testList.size > 0 && unknown.length === testList.size && videos.length > 0) {
+    throw new UsageError(
+      `${join(rootDir, TEST_LIST)}: none of its ${testList.size} paths (first: ${unknown[0]}) is a video of --root-dir ${rootDir} (such as ${videos[0]!.relativePath}): ` +
+        `its paths must be relative to the folder holding Celeb-real/ and Celeb-synthesis/ (restore the list from the download, or move it away to have no test split)`,
+    );
+  }
+  if (unknown.length > 0) {
+    problems.push({ file: TEST_LIST, message: `lists ${unknown.length} video(s) that are not under Celeb-real/, YouTube-real/ or Celeb-synthesis/ (first: ${unknown[0]}): they cannot be tested on; the listed videos that are there are` });
+  }
   return { videos, problems, rejected: new Set(), notListed: 'is not there', listName: 'Celeb-real/, YouTube-real/ and Celeb-synthesis/' };
 }
 

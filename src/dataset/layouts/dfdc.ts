@@ -1,10 +1,10 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, readlink } from 'node:fs/promises';
 import { messageOf, UsageError } from '../../util/errors.js';
 import { readListFile } from '../../util/file-system.js';
 import type { DatasetDirs } from '../dirs.js';
 import { parseMetadata, videoIdOf, type ParsedMetadata } from '../metadata.js';
 import { outputPaths } from '../output-paths.js';
-import { findParts, METADATA_FILE_NAME, type Part } from '../parts.js';
+import { findParts, METADATA_FILE_NAME, partsInOutputFolders, type Part } from '../parts.js';
 import type { Problem } from '../problems.js';
 import { videoId } from '../video-id.js';
 import type { Layout, ListedVideo, Listing } from './layout.js';
@@ -25,7 +25,12 @@ export const dfdcLayout: Layout = {
     const parts = await findParts(dirs.rootDir, outputPaths(dirs).folders);
     // Forced with --dataset dfdc, a part folder would otherwise be a root of no parts: nothing done, exit 0.
     if (parts.length === 0 && (await readdir(dirs.rootDir)).includes(METADATA_FILE_NAME)) throw new UsageError(partFolderGiven(dirs.rootDir));
-    return listParts(await Promise.all(parts.map(readPart)));
+    const listing = listParts(await Promise.all(parts.map(readPart)));
+    const clashes = (await partsInOutputFolders(dirs.rootDir, outputPaths(dirs).folders)).map((part) => ({
+      file: part.metadataFile,
+      message: `is in ${part.name}/, a name dfdc keeps for its output folders: part skipped; rename the folder, then rerun`,
+    }));
+    return clashes.length === 0 ? listing : { ...listing, problems: [...clashes, ...listing.problems] };
   },
 };
 
@@ -99,8 +104,11 @@ async function readPart(part: Part): Promise<PartContents> {
     metadata = parseMetadata(await readListFile(part.metadataPath), part.metadataFile);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    const target = code === 'ENOENT' ? await readlink(part.metadataPath).catch(() => undefined) : undefined;
     const message =
-      code === 'ENOTREG' ? 'is not a regular file (a FIFO or a device): part skipped; replace it with the metadata.json of the download' : code === 'EACCES' || code === 'EPERM'
+      target !== undefined
+        ? `is a symbolic link to ${target}, which is not there: part skipped; fetch its content (git annex get, dvc pull, datalad get) or fix the link, then rerun`
+        : code === 'ENOTREG' ? 'is not a regular file (a FIFO or a device): part skipped; replace it with the metadata.json of the download' : code === 'EACCES' || code === 'EPERM'
           ? `unreadable (${code}); part skipped: make its folder and files readable for this user (chmod -R a+rX ${part.dir}), then rerun`
           : `unreadable (${code ?? messageOf(error)}); part skipped`;
     metadata = { readable: false, records: [], rejectedNames: [], problems: [{ file: part.metadataFile, message }] };

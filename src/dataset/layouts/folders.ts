@@ -49,15 +49,18 @@ async function entriesOf(dir: string, report: ListingReport | undefined): Promis
   }
 }
 
-/** The `.mp4` files of a folder (files or links to files), sorted by code unit; [] when it is not there. */
+/**
+ * The `.mp4` entries of a folder, sorted by code unit; [] when it is not there. Every one, also a
+ * link whose target is not there (content git-annex or DVC has not fetched), a folder or a FIFO
+ * of that name: the stages fail such a video with its own fix, and `dfdc index` names it, where
+ * leaving it out would drop it from the data set without a word.
+ */
 export async function videoFilesIn(dir: string, report?: ListingReport): Promise<string[]> {
   const entries = await entriesOf(dir, report);
-  const names: string[] = [];
-  for (const entry of entries) {
-    if (!entry.name.toLowerCase().endsWith('.mp4') || entry.name.startsWith('.')) continue;
-    if (entry.isFile() || (entry.isSymbolicLink() && (await stat(join(dir, entry.name)).then((info) => info.isFile(), () => false)))) names.push(entry.name);
-  }
-  return names.sort();
+  return entries
+    .map((entry) => entry.name)
+    .filter((name) => name.toLowerCase().endsWith('.mp4') && !name.startsWith('.'))
+    .sort();
 }
 
 /** The sub-folders of a folder, sorted; [] when it is not there. */
