@@ -97,7 +97,7 @@ export function checkNoLeak(pairs: readonly Pair[], foldOf: (video: Video) => nu
       const originalFold = foldOf(original);
       if (fakeFold !== originalFold) {
         throw new FatalError(
-          `leak between folds: fake ${fake.id} (${fake.part.name}, fold ${fakeFold}) and its original ${original.id} (${original.part.name}, fold ${originalFold}) are in different folds; keep each fake in its original's part, or choose --n-splits/--parts so both parts share a fold`,
+          `leak between folds: fake ${fake.id} (${fake.part.name}, fold ${fakeFold}) and its original ${original.id} (${original.part.name}, fold ${originalFold}) are in different folds; keep each fake in its original's part, or choose --n-splits, or the number of parts (--parts in dfdc folds, --total-parts in dfdc run), so that both parts share a fold`,
         );
       }
     }

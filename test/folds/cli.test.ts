@@ -143,7 +143,7 @@ test('CLI: a fake and its original in different folds stop folds with the pair n
   const leak = runCli(['folds', '--root-dir', root, '--out', 'folds.csv'], { cwd: root });
   assert.equal(leak.status, 3);
   assert.deepEqual(leak.lines, [
-    "dfdc: leak between folds: fake f (dfdc_train_part_3, fold 1) and its original r (dfdc_train_part_2, fold 0) are in different folds; keep each fake in its original's part, or choose --n-splits/--parts so both parts share a fold",
+    "dfdc: leak between folds: fake f (dfdc_train_part_3, fold 1) and its original r (dfdc_train_part_2, fold 0) are in different folds; keep each fake in its original's part, or choose --n-splits, or the number of parts (--parts in dfdc folds, --total-parts in dfdc run), so that both parts share a fold",
   ]);
   makeCrops(join(root, 'crops'), { r: ['0_0.png'], f: ['0_0.png'] });
   const fine = runCli(['folds', '--root-dir', root, '--out', 'folds.csv', '--n-splits', '25'], { cwd: root });

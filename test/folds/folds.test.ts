@@ -84,7 +84,7 @@ test('the leak check names the pair whose fake and original are in different fol
       // 16 folds of 50 parts (size 3): part 2 is in fold 0, part 3 in fold 1.
       expectDfdcError(
         () => assignFolds(dataset, reference),
-        "leak between folds: fake f3 (dfdc_train_part_3, fold 1) and its original r2 (dfdc_train_part_2, fold 0) are in different folds; keep each fake in its original's part, or choose --n-splits/--parts so both parts share a fold",
+        "leak between folds: fake f3 (dfdc_train_part_3, fold 1) and its original r2 (dfdc_train_part_2, fold 0) are in different folds; keep each fake in its original's part, or choose --n-splits, or the number of parts (--parts in dfdc folds, --total-parts in dfdc run), so that both parts share a fold",
       );
       // 25 folds of 50 parts (size 2): parts 2 and 3 share fold 1.
       const { foldOf } = assignFolds(dataset, { nSplits: 25, partCount: 50 });
