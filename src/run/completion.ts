@@ -400,7 +400,7 @@ export class StageCompletion {
       if (output.kind === 'file') {
         if (id === null || !('size' in id) || id.size === 0) return false;
       } else {
-        const expected = output.legacyCount ? details[output.legacyCount] : undefined;
+        const expected = output.fileCount ? details[output.fileCount] : undefined;
         const found = id === null ? 0 : 'files' in id ? id.files : 0;
         if (typeof expected !== 'number' || expected !== found) return false;
       }

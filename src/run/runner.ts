@@ -1,4 +1,5 @@
-import { rename, rmdir, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, rename, rmdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { loadDataset, type Dataset, type DatasetOptions } from '../dataset/dataset.js';
 import type { DatasetDirs } from '../dataset/dirs.js';
@@ -21,7 +22,7 @@ import { checkProvenance, readProvenance, recordProvenance } from './provenance.
 import { RunReport, StageRecorder, readReportFile, reportFileName } from './report.js';
 import { UnitClaims } from './claims.js';
 import { recordShardCount, resolveShard } from './shard.js';
-import type { Input, Output, RunContext, SettingsSchema, Stage, StageRun, Unit, UnitStage } from './stage.js';
+import type { Input, Output, RunContext, SettingsSchema, Stage, StageRun, Unit, UnitOutcome, UnitStage } from './stage.js';
 import { openStateFolder } from './state-folder.js';
 import { chooseWorkerCount } from './workers.js';
 
@@ -480,6 +481,7 @@ async function runUnitStage<U extends Unit>(
         progress.advance(1, 0);
         return;
       }
+      await checkStagedCounts(writes, staging, outcome);
       for (const [final, staged] of staging) {
         await removePath(final);
         if (await exists(staged)) await renameInto(staged, final);
@@ -505,6 +507,8 @@ async function runUnitStage<U extends Unit>(
         return;
       }
       if (fatal) return;
+      const vanished = vanishedStaging(error, staging);
+      if (vanished !== undefined) error = new UnitError(`the folder it was writing, ${vanished}, was removed before it ended (a cleaner, or another process deleting in the output folder?): rerun`);
       // The unit was not complete, so what it made earlier is out of date (its input changed, or
       // its settings): a clean run would have nothing there. A --force run keeps the valid ones.
       if (!keep) await clear(unit, writes).catch(() => undefined);
@@ -585,6 +589,35 @@ function changedWhy(maker: string): string {
  */
 export function shapingSettings(stage: { pool?: 'mtcnn' | 'plain' }, settings: Record<string, unknown>, backend: string): Record<string, unknown> {
   return stage.pool === 'mtcnn' ? { ...settings, backend } : settings;
+}
+
+/**
+ * Fails the unit (a UnitError) when a staged folder holds fewer files than the unit says it wrote
+ * there (Output.fileCount): something deleted them while it ran, and a record made now would call
+ * the short folder complete for good.
+ */
+async function checkStagedCounts(writes: readonly Output[], staging: ReadonlyMap<string, string>, outcome: UnitOutcome): Promise<void> {
+  for (const output of writes) {
+    const staged = staging.get(output.path);
+    const wrote = output.fileCount === undefined ? undefined : outcome.details?.[output.fileCount];
+    if (staged === undefined || typeof wrote !== 'number') continue;
+    const found = await readdir(staged).then(
+      (names) => names.filter((name) => !name.startsWith('.')).length,
+      (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? 0 : Promise.reject(error)),
+    );
+    if (found !== wrote) {
+      throw new UnitError(
+        `${found < wrote ? `${wrote - found} of the ${wrote} files it wrote ${wrote - found === 1 ? 'was' : 'were'} removed from` : `${found - wrote} file(s) it did not write appeared in`} ${staged} before it ended (a cleaner, or another process in the output folder?): rerun`,
+      );
+    }
+  }
+}
+
+/** The staging folder an error's path lies in, when the error is that the path is gone (the folder was removed under the unit). */
+function vanishedStaging(error: unknown, staging: ReadonlyMap<string, string>): string | undefined {
+  const path = (error as NodeJS.ErrnoException | undefined)?.path;
+  if (errnoCode(error) !== 'ENOENT' || typeof path !== 'string') return undefined;
+  return [...staging.values()].find((staged) => path.startsWith(`${staged}/`) && !existsSync(staged));
 }
 
 /** The reason a unit cannot run: a file it reads is absent, or is not a file it may read (inputFileState). */

@@ -53,10 +53,13 @@ export interface Input extends Ref {
 export interface Output extends Ref {
   readonly role: string;
   /**
-   * The key of the file count in a unit record of dfdc 0.1 (`done/<stage>/<id>.json`): such a record
-   * counts only once this many files are found in the folder (src/run/completion.ts).
+   * The key of the unit's details (UnitOutcome) that counts the files it wrote into this folder.
+   * The folder must hold that many when the unit ends, or the unit fails rather than be recorded
+   * complete with files deleted while it wrote (a cleaner, an `rm -r` of the output folder). A
+   * record of dfdc 0.1 (`done/<stage>/<id>.json`) counts only once this many files are found
+   * there (src/run/completion.ts).
    */
-  readonly legacyCount?: string;
+  readonly fileCount?: string;
 }
 
 /** What the work of one unit returns. */

@@ -52,7 +52,7 @@ export const cropsStage: UnitStage<typeof cropsSettings, CropsUnit, CropsRun> = 
       ...(video.label === 'FAKE' ? [{ role: 'original video', kind: 'file' as const, path: original.path, optional: true }] : []),
     ];
   },
-  writes: ({ video }, run) => [{ role: 'crops', kind: 'folder', path: run.paths.cropDir(video.id), legacyCount: 'crops' }],
+  writes: ({ video }, run) => [{ role: 'crops', kind: 'folder', path: run.paths.cropDir(video.id), fileCount: 'crops' }],
   concurrency: (run) => run.workers,
   prepare: async () => ({ shared: { inFlight: 0 }, madeWith: { ffmpeg: describeFfmpeg(await locateFfmpeg()) } }),
   work: async ({ video }, { run, shared, output }) => {

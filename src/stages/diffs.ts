@@ -39,7 +39,7 @@ export const diffsStage: UnitStage<typeof diffsSettings, DiffsUnit, undefined> =
     { role: 'crops', kind: 'folder', path: run.paths.cropDir(fake.id), from: { stage: 'crops', unit: fake.id } },
     { role: "original's crops", kind: 'folder', path: run.paths.cropDir(original.id), from: { stage: 'crops', unit: original.id } },
   ],
-  writes: ({ fake }, run) => [{ role: 'diffs', kind: 'folder', path: run.paths.diffDir(fake.id), legacyCount: 'diffs' }],
+  writes: ({ fake }, run) => [{ role: 'diffs', kind: 'folder', path: run.paths.diffDir(fake.id), fileCount: 'diffs' }],
   // Two FAKEs per worker: one reads its crops while the other's masks are computed.
   concurrency: (run) => run.workers * 2,
   work: async ({ fake, original }, { settings, run, output }) => {

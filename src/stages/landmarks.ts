@@ -58,7 +58,7 @@ export const landmarksStage: UnitStage<typeof landmarksSettings, LandmarksUnit, 
   readsCrops: true,
   units: (run) => run.selection.reals.map((video) => ({ id: video.id, subject: videoSubject(video), video })),
   reads: ({ video }, run) => [{ role: 'crops', kind: 'folder', path: run.paths.cropDir(video.id), from: { stage: 'crops', unit: video.id } }],
-  writes: ({ video }, run) => [{ role: 'landmarks', kind: 'folder', path: run.paths.landmarksDirOf(video.id), legacyCount: 'landmarks' }],
+  writes: ({ video }, run) => [{ role: 'landmarks', kind: 'folder', path: run.paths.landmarksDirOf(video.id), fileCount: 'landmarks' }],
   // Two videos per worker: one reads its crops while the other's are in MTCNN.
   concurrency: (run) => run.workers * 2,
   work: async ({ video }, { settings, run, output }) => {

@@ -25,7 +25,7 @@ function setUp(name: string) {
   writeFileSync(video, 'video bytes');
   const folder = join(dirs.outputDir, 'crops', 'v');
   const reads: Input[] = [{ role: 'video', kind: 'file', path: video }];
-  const writes: Output[] = [{ role: 'crops', kind: 'folder', path: folder, legacyCount: 'crops' }];
+  const writes: Output[] = [{ role: 'crops', kind: 'folder', path: folder, fileCount: 'crops' }];
   // The folder's time is set a minute back, as when a unit was recorded before the change a test
   // makes: a change within the file system's clock tick (a few ms) of the record keeps the
   // folder's time, and such a test would pass or fail by chance (docs/completion.md says so).

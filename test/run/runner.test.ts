@@ -252,3 +252,35 @@ test('two runs with other settings on one output: the one that records its setti
   );
   assert.match(readFileSync(join(resumed.outputDir, '.run-state', 'provenance', 'first.json'), 'utf8'), /"suffix": "2"/);
 });
+
+test('a unit whose files are deleted while it runs fails instead of being recorded complete with a short folder; a rerun makes it whole', async () => {
+  const dirs = dataRoot('deleted-while-written');
+  let sabotage = true;
+  const stage = (): UnitStage<typeof settings, { id: string; subject: string }, undefined> => ({
+    ...secondStage(),
+    name: 'folders',
+    reads: (unit) => [{ role: 'video', kind: 'file', path: join(dirs.rootDir, 'dfdc_train_part_0', `${unit.id}.mp4`) }],
+    writes: (unit, run) => [{ role: 'files', kind: 'folder', path: join(run.paths.outputDir, 'folders', unit.id), fileCount: 'files' }],
+    work: async (unit, job) => {
+      const folder = job.output('files');
+      for (const name of ['0.txt', '1.txt', '2.txt']) await writeFileAtomic(join(folder, name), name);
+      // A cleaner that deletes in the output folder, or an `rm -r` of it, while the unit writes.
+      if (sabotage && unit.id === 'b') rmSync(join(folder, '1.txt'));
+      if (sabotage && unit.id === 'c') {
+        rmSync(folder, { recursive: true });
+        writeFileSync(join(folder, '3.txt'), 'lost');
+      }
+      return { details: { files: 3 } };
+    },
+  });
+  assert.equal(await runStages({ dirs, options: quiet, stages: [{ stage: stage(), settings: { suffix: '1' } }] }), 1);
+  const failures = report(dirs).stages.folders?.failures ?? [];
+  assert.deepEqual(failures.map((failure) => failure.subject), ['part/b.mp4', 'part/c.mp4']);
+  assert.match(failures[0]!.reason, /^1 of the 3 files it wrote was removed from .*folders\/\.b\..*\.tmp before it ended \(a cleaner, or another process in the output folder\?\): rerun$/);
+  assert.match(failures[1]!.reason, /^the folder it was writing, .*folders\/\.c\..*\.tmp, was removed before it ended \(a cleaner, or another process deleting in the output folder\?\): rerun$/);
+  assert.equal(existsSync(join(dirs.outputDir, 'folders', 'b')), false);
+  sabotage = false;
+  assert.equal(await runStages({ dirs, options: quiet, stages: [{ stage: stage(), settings: { suffix: '1' } }] }), 0);
+  assert.equal(report(dirs).stages.folders?.done, 2);
+  for (const id of ['a', 'b', 'c', 'd']) assert.deepEqual(readdirSync(join(dirs.outputDir, 'folders', id)), ['0.txt', '1.txt', '2.txt']);
+});
