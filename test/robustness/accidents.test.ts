@@ -128,6 +128,23 @@ test('videos away for a while fail their units and keep what was made from them;
   assert.deepEqual(doneCounts(back.stdout), { detect: 0, crops: 0, landmarks: 0, diffs: 0 });
 });
 
+test("an original away for a while leaves its FAKEs' outputs as they are: nothing is redone while it is away, nor when it is back", async () => {
+  const root = await copySampleRoot(join(scratch, 'original-away-root'));
+  const out = join(scratch, 'original-away');
+  assert.equal(run(out, root).status, 0);
+  const original = join(root, 'dfdc_train_part_0', 'real_a.mp4');
+  const hold = join(scratch, 'original-away-hold.mp4');
+  renameSync(original, hold);
+  const away = run(out, root, '--json');
+  assert.equal(away.status, 1, away.stderr);
+  assert.deepEqual(doneCounts(away.stdout), { detect: 0, crops: 0, landmarks: 0, diffs: 0 }, away.stderr);
+  assert.doesNotMatch(away.stderr, /has changed since/);
+  renameSync(hold, original);
+  const back = run(out, root, '--json');
+  assert.equal(back.status, 0, back.stderr);
+  assert.deepEqual(doneCounts(back.stdout), { detect: 0, crops: 0, landmarks: 0, diffs: 0 });
+});
+
 test('a replaced video makes landmarks and diffs wait for new crops, and folds leave out crops that are not complete', async () => {
   const root = await copySampleRoot(join(scratch, 'replaced-root'));
   const out = join(scratch, 'replaced');
