@@ -121,6 +121,19 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * The folders of `rootDir` named as DFDC names its parts (dfdc_train_part_<N>, Kaggle's
+ * train_sample_videos) that hold no metadata.json: most often a mount point with nothing mounted,
+ * or a download not unpacked yet. Not parts, but named, since their videos would otherwise leave
+ * the data set (and the folds) without a word.
+ */
+export async function partFoldersWithoutMetadata(rootDir: string): Promise<string[]> {
+  const root = resolve(rootDir);
+  const names = (await readdir(root)).filter((name) => /^dfdc_train_part_\d+$|^train_sample_videos$/.test(name));
+  const found = await Promise.all(names.map(async (name) => ((await isDirectory(join(root, name))) && (await presence(join(root, name, METADATA_FILE_NAME))) === 'absent' ? name : null)));
+  return found.filter((name): name is string => name !== null).sort(comparePartNames);
+}
+
 /** Whether a file is there: 'unknown' when it could not be looked at (a folder without search permission). */
 async function presence(path: string): Promise<'present' | 'absent' | 'unknown'> {
   try {

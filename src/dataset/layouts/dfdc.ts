@@ -4,7 +4,7 @@ import { readListFile } from '../../util/file-system.js';
 import type { DatasetDirs } from '../dirs.js';
 import { parseMetadata, videoIdOf, type ParsedMetadata } from '../metadata.js';
 import { outputPaths } from '../output-paths.js';
-import { findParts, METADATA_FILE_NAME, partsInOutputFolders, type Part } from '../parts.js';
+import { findParts, METADATA_FILE_NAME, partFoldersWithoutMetadata, partsInOutputFolders, type Part } from '../parts.js';
 import type { Problem } from '../problems.js';
 import { videoId } from '../video-id.js';
 import type { Layout, ListedVideo, Listing } from './layout.js';
@@ -30,7 +30,12 @@ export const dfdcLayout: Layout = {
       file: part.metadataFile,
       message: `is in ${part.name}/, a name dfdc keeps for its output folders: part skipped; rename the folder, then rerun`,
     }));
-    return clashes.length === 0 ? listing : { ...listing, problems: [...clashes, ...listing.problems] };
+    const empty = (await partFoldersWithoutMetadata(dirs.rootDir)).map((name) => ({
+      file: name,
+      message: `holds no ${METADATA_FILE_NAME} (a mount that is not there, or a download not unpacked?): its videos are left out; mount or unpack it (or remove the folder if it is no part), then rerun`,
+    }));
+    const left = [...clashes, ...empty];
+    return left.length === 0 ? listing : { ...listing, problems: [...left, ...listing.problems] };
   },
 };
 
