@@ -482,10 +482,7 @@ async function runUnitStage<U extends Unit>(
         return;
       }
       await checkStagedCounts(writes, staging, outcome);
-      for (const [final, staged] of staging) {
-        await removePath(final);
-        if (await exists(staged)) await renameInto(staged, final);
-      }
+      for (const [final, staged] of staging) await swapIn(staged, final);
       await completion.markComplete(unit.id, inputs, writes, outcome);
       if (provenanceMissing) {
         provenanceMissing = false;
@@ -631,6 +628,24 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/**
+ * Puts a staging folder in place of `final` (the unit's earlier folder, if any). The old folder is
+ * renamed aside first and removed after, rather than removed first: a process reading the folder
+ * meanwhile (`dfdc diffs` while `dfdc crops --force` redoes a video) finds it missing for the time
+ * of one rename, not of a removal of every file. Left aside by a kill, it is a temporary that the
+ * unit's next run removes.
+ */
+async function swapIn(staged: string, final: string): Promise<void> {
+  const made = await exists(staged);
+  const aside = temporaryPathFor(final);
+  const moved = await rename(final, aside).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? false : Promise.reject(writeFailure(error, final))),
+  );
+  if (made) await renameInto(staged, final);
+  if (moved) await removePath(aside);
 }
 
 /** Puts a staging folder in place; a failure of the machine is a FatalError naming where. */

@@ -136,6 +136,8 @@ const codeOfSystemText: ReadonlyArray<readonly [RegExp, string]> = [
   [/Too many open files/i, 'EMFILE'],
   [/File too large/i, 'EFBIG'],
   [/No such file or directory/i, 'ENOENT'],
+  // sharp's own words for an input path that is not there.
+  [/Input file is missing/i, 'ENOENT'],
 ];
 
 /** The errno code of an error: its own `code`, or the one its (libvips) message names. */
