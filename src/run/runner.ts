@@ -291,6 +291,8 @@ async function runUnitStage<U extends Unit>(
 ): Promise<void> {
   const { progress, report, force, access, claims } = services;
   const heldElsewhere = new Map<string, { count: number; lapsesInMs: number; otherHost: boolean }>();
+  // Units whose claim another process took over while this one was stopped (SIGSTOP, a suspended VM).
+  let takenOver = 0;
   const settings = stage.resolveSettings ? (stage.resolveSettings(given as never, run) as Record<string, unknown>) : given;
   const started = Date.now();
   const recorder = new StageRecorder(stage.name, progress, stage.unitNoun);
@@ -478,6 +480,7 @@ async function runUnitStage<U extends Unit>(
         // Taken over while this process was stopped: the other one's outputs stand.
         for (const staged of staging.values()) await removePath(staged).catch(() => undefined);
         recorder.waiting(unit.subject, 'taken over by another process while this one was stopped longer than a minute');
+        takenOver += 1;
         progress.advance(1, 0);
         return;
       }
@@ -526,6 +529,12 @@ async function runUnitStage<U extends Unit>(
     // On another host dfdc cannot see whether the process still runs: only its heartbeat lapsing says so.
     const lapse = otherHost ? `; if it has stopped (its node died, or its job was killed), its claim lapses ${lapsesInMs > 0 ? `in ${Math.ceil(lapsesInMs / 1000)} s` : 'now'} and a rerun then takes over` : '';
     progress.message(`${stage.name}: ${noun(count)} left to another process working on this output (${holder}); rerun when it has finished${lapse}`, 'warning');
+  }
+  if (takenOver > 0) {
+    progress.message(
+      `${stage.name}: ${noun(takenOver)} taken over by another process working on this output while this one was stopped for longer than a minute (its claim lapsed): what that process makes stands; rerun to check`,
+      'warning',
+    );
   }
   for (const entry of waitingOn.values()) {
     const { stage: upstream, role, count } = entry;

@@ -284,3 +284,29 @@ test('a unit whose files are deleted while it runs fails instead of being record
   assert.equal(report(dirs).stages.folders?.done, 2);
   for (const id of ['a', 'b', 'c', 'd']) assert.deepEqual(readdirSync(join(dirs.outputDir, 'folders', id)), ['0.txt', '1.txt', '2.txt']);
 });
+
+test('a unit whose claim another process took over while this one was stopped waits, and a line says so', async () => {
+  const dirs = dataRoot('taken-over');
+  const stage: UnitStage<typeof settings, { id: string; subject: string; path: string }, undefined> = {
+    ...firstStage(),
+    work: async (unit, job) => {
+      // As another node does when this process was stopped (SIGSTOP, a suspended VM) past the claim's lapse.
+      if (unit.id === 'b') writeFileSync(join(job.run.paths.stateDir, 'claims', 'first', 'b.json'), JSON.stringify({ host: 'node-9', pid: 4242, token: 'theirs' }));
+      await writeFileAtomic(job.output('text'), unit.id);
+      return { frames: 1 };
+    },
+  };
+  const lines: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    assert.equal(await runStages({ dirs, options: {}, stages: [{ stage, settings: { suffix: '1' } }] }), 1);
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.deepEqual(report(dirs).stages.first?.waitingList, [{ subject: 'part/b.mp4', reason: 'taken over by another process while this one was stopped longer than a minute' }]);
+  assert.match(lines.join(''), /^first: 1 video taken over by another process working on this output while this one was stopped for longer than a minute \(its claim lapsed\): what that process makes stands; rerun to check$/m);
+});
