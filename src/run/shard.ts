@@ -16,8 +16,9 @@ import { UsageError } from '../util/errors.js';
  */
 function integer(text: string | undefined, what: string): number | undefined {
   if (text === undefined) return undefined;
-  const value = text.trim() === '' ? Number.NaN : Number(text);
-  if (!Number.isInteger(value) || value < 0) throw new UsageError(`${what} must be a whole number >= 0, got ${JSON.stringify(text)} (an unset variable in a job script?)`);
+  // Digits only: Number() would also take "0x1", "1e0", "1.0" and " 1" for 1.
+  const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value)) throw new UsageError(`${what} must be a whole number >= 0, got ${JSON.stringify(text)} (an unset variable in a job script?)`);
   return value;
 }
 
@@ -29,7 +30,13 @@ export function resolveShard(options: { shardIndex?: number; shardCount?: number
   let index = options.shardIndex;
   let source = '--shard-index';
   if (index === undefined) {
-    const variable = SCHEDULER_INDEXES.find((name) => env[name] !== undefined);
+    const set = SCHEDULER_INDEXES.filter((name) => env[name] !== undefined);
+    // Two schedulers' ids that disagree (a Kubernetes job inside a Slurm allocation, a variable
+    // left over in an exported environment) leave the shard to a guess.
+    if (new Set(set.map((name) => env[name])).size > 1) {
+      throw new UsageError(`${set.map((name) => `${name}=${env[name]}`).join(' and ')} disagree on which task this is: give --shard-index (or unset the one that does not belong)`);
+    }
+    const variable = set[0];
     if (variable) {
       index = integer(env[variable], variable);
       source = variable;

@@ -53,6 +53,15 @@ test('inconsistent shard settings are usage errors that say what to give', () =>
   assert.throws(() => resolveShard({}, { JOB_COMPLETION_INDEX: 'x', DFDC_SHARD_COUNT: '2' }), /JOB_COMPLETION_INDEX must be a whole number/);
   assert.throws(() => resolveShard({}, { SLURM_ARRAY_TASK_ID: '', DFDC_SHARD_COUNT: '2' }), /SLURM_ARRAY_TASK_ID must be a whole number >= 0, got ""/);
   assert.throws(() => resolveShard({}, { ...slurm(50, range(0, 50)), DFDC_SHARD_COUNT: '50' }), /shard index 50 \(from SLURM_ARRAY_TASK_ID\) must be below the shard count 50/);
+  // Only digits: what Number() would also read as 1 (or 2) is refused.
+  for (const text of ['0x1', '1e0', '1.0', ' 1', '0b10', '-0']) {
+    assert.throws(() => resolveShard({}, { SLURM_ARRAY_TASK_ID: text, DFDC_SHARD_COUNT: '4' }), /SLURM_ARRAY_TASK_ID must be a whole number >= 0/, text);
+  }
+  assert.deepEqual(resolveShard({}, { SLURM_ARRAY_TASK_ID: '03', DFDC_SHARD_COUNT: '4' }), { index: 3, count: 4 });
+  // Two schedulers' ids: refused when they disagree, taken when they agree.
+  assert.throws(() => resolveShard({}, { JOB_COMPLETION_INDEX: '2', SLURM_ARRAY_TASK_ID: '0', DFDC_SHARD_COUNT: '4' }), /JOB_COMPLETION_INDEX=2 and SLURM_ARRAY_TASK_ID=0 disagree on which task this is: give --shard-index/);
+  assert.deepEqual(resolveShard({}, { AWS_BATCH_JOB_ARRAY_INDEX: '2', SLURM_ARRAY_TASK_ID: '2', DFDC_SHARD_COUNT: '4' }), { index: 2, count: 4 });
+  assert.deepEqual(resolveShard({ shardIndex: 1, shardCount: 4 }, { JOB_COMPLETION_INDEX: '2', SLURM_ARRAY_TASK_ID: '0' }), { index: 1, count: 4 }, '--shard-index decides');
 });
 
 test('the first sharded run records the count; a task with another count is refused, naming both', async () => {
