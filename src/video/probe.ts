@@ -82,12 +82,29 @@ async function runProbe(path: string, key: string, packets: boolean): Promise<Vi
     const read = await probeMp4(path).catch(() => undefined);
     if (read && !('reason' in read)) {
       keepPacketIndex(key, read.packets);
-      return read.probe;
+      return withinSizeLimit(path, read.probe);
     }
   }
   const output = parseFfprobeOutput(path, await runFfprobe(await locateFfprobe(), path, packets));
   if (packets) keepPacketIndex(key, packetIndexOf(output));
-  return probeOf(path, output);
+  return withinSizeLimit(path, probeOf(path, output));
+}
+
+/**
+ * The largest frame any level of H.264, HEVC, VP9 or AV1 allows (35,651,584 pixels: H.264's 139,264
+ * macroblocks of 16x16, e.g. 8192x4352).
+ * A stream that claims more is out of every profile, and decoding it would hold frames of
+ * gigabytes in every stage that decodes it: the kernel's out-of-memory killer would end the
+ * whole run, not the video.
+ */
+export const MAX_FRAME_PIXELS = 139_264 * 256;
+
+function withinSizeLimit(path: string, probe: VideoProbe): VideoProbe {
+  if (probe.storedWidth * probe.storedHeight <= MAX_FRAME_PIXELS) return probe;
+  throw new UnitError(
+    `${path}: frames of ${probe.storedWidth}x${probe.storedHeight} are larger than any level of H.264, HEVC, VP9 or AV1 allows (${MAX_FRAME_PIXELS.toLocaleString('en-US')} pixels, such as 8192x4352), and each would take hundreds of megabytes or more to decode: re-encode it smaller (ffmpeg -i IN -vf scale=-2:2160 OUT.mp4)`,
+    { file: path },
+  );
 }
 
 /**

@@ -94,3 +94,17 @@ test('a file is probed once while it stays the same; replaced (a re-download), i
   await makeClip(clip, { size: '80x60', rate: 10, seconds: 1 });
   assert.equal((await probeVideo(clip)).width, 80);
 });
+
+test('a video whose frames are larger than any codec level allows fails with its size and the fix, before anything decodes it', async () => {
+  const clip = join(scratchDir('probe-huge'), 'huge.mp4');
+  // 9000x4000 (36 million pixels), one frame: MJPEG takes sizes no level of the video codecs allows.
+  await makeClip(clip, { size: '9000x4000', rate: 10, seconds: 0.1, fullChroma: true });
+  await assert.rejects(
+    probeVideo(clip),
+    (error: unknown) =>
+      error instanceof UnitError && error.message === `${clip}: frames of 9000x4000 are larger than any level of H.264, HEVC, VP9 or AV1 allows (35,651,584 pixels, such as 8192x4352), and each would take hundreds of megabytes or more to decode: re-encode it smaller (ffmpeg -i IN -vf scale=-2:2160 OUT.mp4)`,
+  );
+  const largest = join(scratchDir('probe-huge'), 'largest.mp4');
+  await makeClip(largest, { size: '8192x4352', rate: 10, seconds: 0.1, fullChroma: true });
+  assert.equal((await probeVideo(largest)).width, 8192);
+});
