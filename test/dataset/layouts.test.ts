@@ -395,3 +395,13 @@ test('DFDC: a part whose metadata.json is a link to nothing, or is missing (a mo
     'annexed/metadata.json: is a symbolic link to ../.git/annex/objects/Xk/metadata.json, which is not there: part skipped; fetch its content (git annex get, dvc pull, datalad get) or fix the link, then rerun',
   ]);
 });
+
+test('a manifest or dataset.json path on disk in another Unicode normalisation is said to be one, as in DFDC', async () => {
+  const nfc = 'v/caf\u00e9.mp4';
+  const manifest = await load(root({ 'manifest.csv': `path,label,original\n${nfc},REAL,\n`, [nfc.normalize('NFD')]: '' }));
+  assert.deepEqual(manifest.missingVideos.map((video) => video.relativePath), [nfc]);
+  assert.deepEqual(problems(manifest), [`manifest.csv: line 2: "caf\u00e9.mp4" is on disk as "cafe\u0301.mp4", the same name in another Unicode normalisation (NFC/NFD), which is another file name: rename the file or the record so they match byte for byte`]);
+  const dfdcp = await load(root({ 'dataset.json': JSON.stringify({ [`original_videos/1/${'caf\u00e9.mp4'}`]: { label: 'real', set: 'train' } }), [`original_videos/1/${'caf\u00e9.mp4'.normalize('NFD')}`]: '' }));
+  assert.equal(problems(dfdcp).length, 1);
+  assert.match(problems(dfdcp)[0]!, /^dataset\.json: "caf.+\.mp4" is on disk as "caf.+\.mp4", the same name in another Unicode normalisation/);
+});

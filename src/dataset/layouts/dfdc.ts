@@ -7,6 +7,7 @@ import { outputPaths } from '../output-paths.js';
 import { findParts, METADATA_FILE_NAME, partFoldersWithoutMetadata, partsInOutputFolders, type Part } from '../parts.js';
 import type { Problem } from '../problems.js';
 import { videoId } from '../video-id.js';
+import { otherSpellingProblem } from './folders.js';
 import type { Layout, ListedVideo, Listing } from './layout.js';
 
 /**
@@ -86,21 +87,11 @@ export function listParts(contents: readonly PartContents[]): Listing {
         identities: [],
         present: files === null ? null : files.has(record.name),
       });
-      const spelled = files !== null && !files.has(record.name) ? otherNormalisation(record.name, files) : undefined;
-      if (spelled !== undefined) {
-        problems.push({
-          file: part.metadataFile,
-          message: `${JSON.stringify(record.name)} is on disk as ${JSON.stringify(spelled)}, the same name in another Unicode normalisation (NFC/NFD), which is another file name: rename the file or the record so they match byte for byte`,
-        });
-      }
+      const spelled = files !== null && !files.has(record.name) ? otherSpellingProblem(record.name, files) : undefined;
+      if (spelled !== undefined) problems.push({ file: part.metadataFile, message: spelled });
     }
   }
   return { videos, parts, problems, rejected, notListed: 'is not in any metadata.json', listName: METADATA_FILE_NAME };
-}
-
-/** The name in `files` that is `name` in another Unicode normalisation, if any. */
-function otherNormalisation(name: string, files: ReadonlySet<string>): string | undefined {
-  return [name.normalize('NFC'), name.normalize('NFD')].find((candidate) => candidate !== name && files.has(candidate));
 }
 
 async function readPart(part: Part): Promise<PartContents> {

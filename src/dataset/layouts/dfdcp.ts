@@ -74,6 +74,8 @@ async function listDfdcp(rootDir: string): Promise<Listing> {
       links: [],
       present: await presence.has(path),
     };
+    const spelled = await presence.otherSpelling(path);
+    if (spelled !== undefined) problems.push({ file: DATASET_FILE, message: spelled });
     if (record.label === 'real') {
       videos.push({ ...common, label: 'REAL', original: null, identities: record.target_id ? [`dfdcp:${record.target_id}`] : [] });
       continue;

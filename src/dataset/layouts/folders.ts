@@ -82,6 +82,20 @@ export class PresenceCheck {
 
   /** True or false; null when its folder cannot be listed (then nothing is called missing). */
   async has(relativePath: string): Promise<boolean | null> {
+    const { names, name } = await this.listingOf(relativePath);
+    return names === null ? null : names.has(name);
+  }
+
+  /**
+   * A problem's message for a listed file that is not there under its name but is under the same
+   * name in another Unicode normalisation; undefined otherwise.
+   */
+  async otherSpelling(relativePath: string): Promise<string | undefined> {
+    const { names, name } = await this.listingOf(relativePath);
+    return names === null || names.has(name) ? undefined : otherSpellingProblem(name, names);
+  }
+
+  private async listingOf(relativePath: string): Promise<{ names: ReadonlySet<string> | null; name: string }> {
     const at = relativePath.lastIndexOf('/');
     const folder = at < 0 ? '' : relativePath.slice(0, at);
     let listing = this.listings.get(folder);
@@ -92,9 +106,19 @@ export class PresenceCheck {
       );
       this.listings.set(folder, listing);
     }
-    const names = await listing;
-    return names === null ? null : names.has(relativePath.slice(at + 1));
+    return { names: await listing, name: relativePath.slice(at + 1) };
   }
+}
+
+/**
+ * For a listed `name` missing from `files`: the message when `files` has it in another Unicode
+ * normalisation (NFC/NFD: a list written on one system, files unpacked on another), which is
+ * another file name; undefined otherwise.
+ */
+export function otherSpellingProblem(name: string, files: ReadonlySet<string>): string | undefined {
+  const spelled = [name.normalize('NFC'), name.normalize('NFD')].find((candidate) => candidate !== name && files.has(candidate));
+  if (spelled === undefined) return undefined;
+  return `${JSON.stringify(name)} is on disk as ${JSON.stringify(spelled)}, the same name in another Unicode normalisation (NFC/NFD), which is another file name: rename the file or the record so they match byte for byte`;
 }
 
 /** folderPart, one object per folder (parts are told apart by identity). */

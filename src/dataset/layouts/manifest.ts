@@ -101,6 +101,8 @@ async function listManifest(rootDir: string, options: LayoutOptions): Promise<Li
         ...(group === '' ? {} : { group }),
         present: await presence.has(path),
       });
+      const spelled = await presence.otherSpelling(path);
+      if (spelled !== undefined) problems.push({ file: shownFile, message: `${line}: ${spelled}` });
     }
   }
   return { videos, problems, rejected, inputs: [file], notListed: 'is not in the manifest', listName: shownFile };
