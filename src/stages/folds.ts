@@ -88,8 +88,17 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
     recorder.end(0);
     run.report.stages.folds = recorder.report;
     if (incomplete && incomplete.length > 0) {
+      // Crops no run of dfdc crops can make: the video they are cut from (or its original's, whose
+      // boxes they use) is not on disk. Said apart, as running dfdc crops again would not help.
+      const absent = new Set<Video>(run.dataset.missingVideos);
+      const sourceAbsent = (video: Video) => (absent.has(video) ? video : video.label === 'FAKE' && absent.has(video.original) ? video.original : undefined);
+      const away = incomplete.filter((video) => sourceAbsent(video) !== undefined);
+      const becauseAway =
+        away.length > 0
+          ? `; ${away.length} of them because a video they come from is not on disk (first: ${videoSubject(sourceAbsent(away[0]!)!)}): put it back, or download it again, first`
+          : '';
       run.message(
-        `folds: ${incomplete.length} video(s) have crops that are not complete (not made yet, failed, or out of date; first: ${videoSubject(incomplete[0]!)}): their rows are left out; run dfdc crops (on a cluster: let every shard finish), then dfdc folds again, or check --crops-dir`,
+        `folds: ${incomplete.length} video(s) have crops that are not complete (not made yet, failed, or out of date; first: ${videoSubject(incomplete[0]!)}): their rows are left out; run dfdc crops (on a cluster: let every shard finish), then dfdc folds again, or check --crops-dir${becauseAway}`,
         'warning',
       );
     }

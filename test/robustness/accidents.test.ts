@@ -145,6 +145,14 @@ test("an original away for a while leaves its FAKEs' outputs as they are: nothin
   assert.deepEqual(doneCounts(back.stdout), { detect: 0, crops: 0, landmarks: 0, diffs: 0 });
 });
 
+test('folds names an original that is not on disk as the reason its crops and its FAKEs\' are missing, not only "run dfdc crops"', async () => {
+  const root = await copySampleRoot(join(scratch, 'original-missing-root'));
+  rmSync(join(root, 'dfdc_train_part_0', 'real_a.mp4'));
+  const result = run(join(scratch, 'original-missing'), root);
+  assert.equal(result.status, 1, result.stderr);
+  assert.match(result.stderr, /^folds: 3 video\(s\) have crops that are not complete .*; 3 of them because a video they come from is not on disk \(first: dfdc_train_part_0\/real_a\.mp4\): put it back, or download it again, first$/m);
+});
+
 test('a replaced video makes landmarks and diffs wait for new crops, and folds leave out crops that are not complete', async () => {
   const root = await copySampleRoot(join(scratch, 'replaced-root'));
   const out = join(scratch, 'replaced');
