@@ -381,15 +381,19 @@ test('videos that are a link to content not fetched, a folder, a FIFO or empty a
   assert.match(celebIndex.stderr, /^dfdc: Celeb-real\/id1_0001\.mp4: is a symbolic link to \.\.\/\.git\/annex\/objects\/Xk\/id1_0001\.mp4, which is not there/m);
 });
 
-test('DFDC: a part whose metadata.json is a link to nothing, or is missing (a mount not there), or in a folder named as an output folder, is named, not left out without a word', async () => {
+test('DFDC: a part whose metadata.json is a link to nothing, or is missing (a mount not there), or in a folder named as an output folder or with a line break in its name, is named once, not left out without a word', async () => {
   const dir = root({ 'dfdc_train_part_0/metadata.json': '{"a.mp4": {"label": "REAL"}}', 'dfdc_train_part_0/a.mp4': '', 'boxes/metadata.json': '{"b.mp4": {"label": "REAL"}}', 'boxes/b.mp4': '' });
   // A mount point with nothing mounted: an empty folder named as a part.
   mkdirSync(join(dir, 'dfdc_train_part_1'));
   mkdirSync(join(dir, 'annexed'));
+  // A line break in a part's name: one line for the folder, not one per video blaming its file name.
+  mkdirSync(join(dir, 'dfdc_train_part_7\nx'));
+  writeFileSync(join(dir, 'dfdc_train_part_7\nx', 'metadata.json'), '{"c.mp4": {"label": "REAL"}, "d.mp4": {"label": "REAL"}}');
   symlinkSync('../.git/annex/objects/Xk/metadata.json', join(dir, 'annexed', 'metadata.json'));
   const dataset = await loadDataset({ rootDir: dir, outputDir: join(dir, 'elsewhere'), cropsDir: join(dir, 'elsewhere', 'crops') });
   assert.deepEqual(dataset.videos.map((video) => video.id), ['a']);
   assert.deepEqual(problems(dataset), [
+    '"dfdc_train_part_7\\nx": a part folder whose name holds control characters (a line break, a tab), which cannot go into output paths and folds.csv: part skipped; rename the folder, then rerun',
     'boxes/metadata.json: is in boxes/, a name dfdc keeps for its output folders: part skipped; rename the folder, then rerun',
     'dfdc_train_part_1: holds no metadata.json (a mount that is not there, or a download not unpacked?): its videos are left out; mount or unpack it (or remove the folder if it is no part), then rerun',
     'annexed/metadata.json: is a symbolic link to ../.git/annex/objects/Xk/metadata.json, which is not there: part skipped; fetch its content (git annex get, dvc pull, datalad get) or fix the link, then rerun',

@@ -26,7 +26,10 @@ export const dfdcLayout: Layout = {
     const parts = await findParts(dirs.rootDir, outputPaths(dirs).folders);
     // Forced with --dataset dfdc, a part folder would otherwise be a root of no parts: nothing done, exit 0.
     if (parts.length === 0 && (await readdir(dirs.rootDir)).includes(METADATA_FILE_NAME)) throw new UsageError(partFolderGiven(dirs.rootDir));
-    const listing = listParts(await Promise.all(parts.map(readPart)));
+    // A folder name with a line break or a tab would make every one of its videos' paths a
+    // problem of its own, each blaming a good file name: one line for the folder instead.
+    const unnamable = parts.filter((part) => CONTROL_CHARACTERS.test(part.name));
+    const listing = listParts(await Promise.all(parts.filter((part) => !unnamable.includes(part)).map(readPart)));
     const clashes = (await partsInOutputFolders(dirs.rootDir, outputPaths(dirs).folders)).map((part) => ({
       file: part.metadataFile,
       message: `is in ${part.name}/, a name dfdc keeps for its output folders: part skipped; rename the folder, then rerun`,
@@ -35,10 +38,16 @@ export const dfdcLayout: Layout = {
       file: name,
       message: `holds no ${METADATA_FILE_NAME} (a mount that is not there, or a download not unpacked?): its videos are left out; mount or unpack it (or remove the folder if it is no part), then rerun`,
     }));
-    const left = [...clashes, ...empty];
+    const badNames = unnamable.map((part) => ({
+      file: JSON.stringify(part.name),
+      message: 'a part folder whose name holds control characters (a line break, a tab), which cannot go into output paths and folds.csv: part skipped; rename the folder, then rerun',
+    }));
+    const left = [...badNames, ...clashes, ...empty];
     return left.length === 0 ? listing : { ...listing, problems: [...left, ...listing.problems] };
   },
 };
+
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 function partFolderGiven(rootDir: string): string {
   return `--root-dir ${rootDir}: ${METADATA_FILE_NAME} is at its top, as in a DFDC part folder: give its parent folder (the one holding the dfdc_train_part_* folders, or Kaggle's train_sample_videos)`;
