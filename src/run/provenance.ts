@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { FatalError } from '../util/errors.js';
 import { removeStaleTemporaries, writeFileAtomic, writeNewFileAtomic } from '../util/atomic-write.js';
@@ -151,9 +152,12 @@ export async function recordProvenance(
   const path = provenancePath(stateDir, stage.name);
   await removeStaleTemporaries(path);
   const text = `${JSON.stringify({ settings, madeWith, updatedAt: new Date().toISOString() } satisfies StageProvenance, null, 2)}\n`;
+  if (!force && first && (await writeNewFileAtomic(path, text))) return;
+  const recorded = await readProvenance(stateDir, stage.name);
+  // The same record already: nothing to write (a rerun with nothing to do writes nothing, and so
+  // does not stop on a disk that has filled up since).
+  if (recorded && isDeepStrictEqual(recorded.settings, settings) && isDeepStrictEqual(recorded.madeWith, madeWith)) return;
   if (!force) {
-    if (first && (await writeNewFileAtomic(path, text))) return;
-    const recorded = await readProvenance(stateDir, stage.name);
     const differences = recorded ? settingsDifferences(recorded.settings, settings) : [];
     if (recorded && differences.length > 0) {
       throw new FatalError(

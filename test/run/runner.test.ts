@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -309,4 +309,16 @@ test('a unit whose claim another process took over while this one was stopped wa
   }
   assert.deepEqual(report(dirs).stages.first?.waitingList, [{ subject: 'part/b.mp4', reason: 'taken over by another process while this one was stopped longer than a minute' }]);
   assert.match(lines.join(''), /^first: 1 video taken over by another process working on this output while this one was stopped for longer than a minute \(its claim lapsed\): what that process makes stands; rerun to check$/m);
+});
+
+test('a rerun with nothing to do writes no state: its provenance stays as it was (a disk that filled up since does not stop it)', async () => {
+  const dirs = dataRoot('nothing-to-do');
+  assert.equal(await runStages({ dirs, options: quiet, stages: [{ stage: firstStage(), settings: { suffix: '1' } }] }), 0);
+  const provenance = join(dirs.outputDir, '.run-state', 'provenance', 'first.json');
+  const before = readFileSync(provenance, 'utf8');
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(provenance, old, old);
+  assert.equal(await runStages({ dirs, options: quiet, stages: [{ stage: firstStage(), settings: { suffix: '1' } }] }), 0);
+  assert.equal(readFileSync(provenance, 'utf8'), before);
+  assert.equal(statSync(provenance).mtimeMs, old.getTime());
 });
