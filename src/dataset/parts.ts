@@ -1,4 +1,4 @@
-import { lstat, readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { OUTPUT_FOLDER_NAMES } from './output-paths.js';
 
@@ -78,27 +78,35 @@ export function partAt(rootDir: string, name: string): Part {
  * The parts of `rootDir`, sorted by name (comparePartNames). `excludedDirs` (absolute) are skipped as
  * well as the standard output folder names: pass outputPaths(dirs).folders so a renamed --crops-dir
  * inside DATA_ROOT is never mistaken for a part. Sub-folders may be symbolic links to folders.
+ * A folder this user may not look into (a shared download with the wrong mode) is a part when its
+ * name is one a DFDC download gives (so that reading it reports it, rather than drop it from the
+ * data set without a word); any other such folder is in `unreadable`, to be mentioned, but no
+ * part: it may be anyone's (a colleague's private folder, a NAS's recycle bin), and it says
+ * nothing of the layout.
  */
-export async function findParts(rootDir: string, excludedDirs: readonly string[] = []): Promise<Part[]> {
+export async function findParts(rootDir: string, excludedDirs: readonly string[] = []): Promise<{ parts: Part[]; unreadable: string[] }> {
   const root = resolve(rootDir);
   const excluded = new Set(excludedDirs.map((dir) => resolve(dir)));
   const names = (await readdir(root)).filter(
     (name) => !name.startsWith('.') && !(OUTPUT_FOLDER_NAMES as readonly string[]).includes(name) && !excluded.has(join(root, name)),
   );
+  const unreadable: string[] = [];
   const found = await Promise.all(
     names.map(async (name) => {
       const part = partAt(root, name);
       if (!(await isDirectory(part.dir))) return null;
       const metadata = await presence(part.metadataPath);
-      // A folder this user may not look into (a shared download with the wrong mode) is kept, so
-      // that reading it reports it, rather than dropped from the data set without a word, whatever
-      // its name: it cannot be told from a part. But for lost+found, which the top of every ext4
-      // file system has, readable by root alone.
-      return metadata === 'present' || (metadata === 'unknown' && name !== 'lost+found') ? part : null;
+      if (metadata === 'present' || (metadata === 'unknown' && LOOKS_LIKE_A_PART.test(name))) return part;
+      // lost+found, at the top of every ext4 file system, is readable by root alone.
+      if (metadata === 'unknown' && name !== 'lost+found') unreadable.push(name);
+      return null;
     }),
   );
-  return found.filter((part): part is Part => part !== null).sort((a, b) => comparePartNames(a.name, b.name));
+  return { parts: found.filter((part): part is Part => part !== null).sort((a, b) => comparePartNames(a.name, b.name)), unreadable: unreadable.sort(comparePartNames) };
 }
+
+/** A folder name a DFDC download gives its parts (`dfdc_train_part_7`, Kaggle's `train_sample_videos`). */
+const LOOKS_LIKE_A_PART = /dfdc|part|train_sample_videos/i;
 
 /**
  * The folders of `rootDir` named as an output folder (boxes, crops, ...) or given as one
@@ -127,11 +135,19 @@ async function isDirectory(path: string): Promise<boolean> {
  * or a download not unpacked yet. Not parts, but named, since their videos would otherwise leave
  * the data set (and the folds) without a word.
  */
-export async function partFoldersWithoutMetadata(rootDir: string): Promise<string[]> {
+export async function partFoldersWithoutMetadata(rootDir: string): Promise<{ name: string; linkTo?: string }[]> {
   const root = resolve(rootDir);
   const names = (await readdir(root)).filter((name) => /^dfdc_train_part_\d+$|^train_sample_videos$/.test(name));
-  const found = await Promise.all(names.map(async (name) => ((await isDirectory(join(root, name))) && (await presence(join(root, name, METADATA_FILE_NAME))) === 'absent' ? name : null)));
-  return found.filter((name): name is string => name !== null).sort(comparePartNames);
+  const found = await Promise.all(
+    names.map(async (name) => {
+      const dir = join(root, name);
+      if (await isDirectory(dir)) return (await presence(join(dir, METADATA_FILE_NAME))) === 'absent' ? { name } : null;
+      // A link to a folder that is not there: a network share not mounted on this node.
+      const target = await readlink(dir).catch(() => undefined);
+      return target !== undefined && !(await stat(dir).then(() => true, () => false)) ? { name, linkTo: target } : null;
+    }),
+  );
+  return found.filter((entry) => entry !== null).sort((a, b) => comparePartNames(a.name, b.name));
 }
 
 /** Whether a file is there: 'unknown' when it could not be looked at (a folder without search permission). */

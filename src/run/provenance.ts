@@ -153,7 +153,8 @@ export async function recordProvenance(
   await removeStaleTemporaries(path);
   const text = `${JSON.stringify({ settings, madeWith, updatedAt: new Date().toISOString() } satisfies StageProvenance, null, 2)}\n`;
   if (!force && first && (await writeNewFileAtomic(path, text))) return;
-  const recorded = await readProvenance(stateDir, stage.name);
+  // With --force, a record that cannot be read is replaced, as any other would be.
+  const recorded = await readProvenance(stateDir, stage.name).catch((error: unknown) => (force ? undefined : Promise.reject(error)));
   // The same record already: nothing to write (a rerun with nothing to do writes nothing, and so
   // does not stop on a disk that has filled up since).
   if (recorded && isDeepStrictEqual(recorded.settings, settings) && isDeepStrictEqual(recorded.madeWith, madeWith)) return;

@@ -33,7 +33,7 @@ export function resolveShard(options: { shardIndex?: number; shardCount?: number
     const set = SCHEDULER_INDEXES.filter((name) => env[name] !== undefined);
     // Two schedulers' ids that disagree (a Kubernetes job inside a Slurm allocation, a variable
     // left over in an exported environment) leave the shard to a guess.
-    if (new Set(set.map((name) => env[name])).size > 1) {
+    if (new Set(set.map((name) => integer(env[name], name))).size > 1) {
       throw new UsageError(`${set.map((name) => `${name}=${env[name]}`).join(' and ')} disagree on which task this is: give --shard-index (or unset the one that does not belong)`);
     }
     const variable = set[0];

@@ -7,6 +7,7 @@ import { listGridCells } from '../dataset/crop-files.js';
 import { assignFolds, buildFolds, FOLDS_CSV_HEADER, foldsCsvChunks, type FoldTable } from '../dataset/folds.js';
 import type { OutputPaths } from '../dataset/output-paths.js';
 import type { RealVideo, Video } from '../dataset/dataset.js';
+import { inputFileState, type FileAccess } from '../util/file-system.js';
 import { outputState } from '../run/completion.js';
 import { StageRecorder } from '../run/report.js';
 import type { RunContext, WholeStage } from '../run/stage.js';
@@ -78,6 +79,33 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
       selected,
     }, { signal: run.signal, tell: (line) => run.message(`folds: ${line}`, 'warning'), inputs: run.dataset.inputs });
     if (result.written) run.report.folds = { file: result.file, rows: result.rows, videos: result.videos, folds: result.folds, ...(result.test ? { test: result.test } : {}) };
+
+/**
+ * How many of `videos` come from a video (their own, or a FAKE's original) that a stage could not
+ * read (inputFileState), and the first such source with its reason. One check per source.
+ */
+async function unusableSources(videos: readonly Video[], files: FileAccess): Promise<{ count: number; first?: { video: Video; reason: string } }> {
+  const checked = new Map<Video, string | undefined>();
+  const reasonOf = async (video: Video) => {
+    if (!checked.has(video)) {
+      const state = await inputFileState(video.path, files);
+      checked.set(video, 'reason' in state ? state.reason : undefined);
+    }
+    return checked.get(video);
+  };
+  let count = 0;
+  let first: { video: Video; reason: string } | undefined;
+  for (const video of videos) {
+    for (const source of video.label === 'FAKE' ? [video, video.original] : [video]) {
+      const reason = await reasonOf(source);
+      if (reason === undefined) continue;
+      count += 1;
+      first ??= { video: source, reason };
+      break;
+    }
+  }
+  return first ? { count, first } : { count };
+}
     for (const note of result.notes) run.message(`folds: ${note}`, 'warning');
     // Videos waiting for crops are counted as waiting units: the exit code is 1, and the report
     // says which. (The runner drops the entry when nothing waits, and with it an earlier run's.)
@@ -88,14 +116,13 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
     recorder.end(0);
     run.report.stages.folds = recorder.report;
     if (incomplete && incomplete.length > 0) {
-      // Crops no run of dfdc crops can make: the video they are cut from (or its original's, whose
-      // boxes they use) is not on disk. Said apart, as running dfdc crops again would not help.
-      const absent = new Set<Video>(run.dataset.missingVideos);
-      const sourceAbsent = (video: Video) => (absent.has(video) ? video : video.label === 'FAKE' && absent.has(video.original) ? video.original : undefined);
-      const away = incomplete.filter((video) => sourceAbsent(video) !== undefined);
+      // Crops no run of dfdc crops can make: the video they are cut from (or its original, whose
+      // boxes they use) is not on disk or cannot be read. Said apart, as running dfdc crops again
+      // would not help.
+      const unusable = await unusableSources(incomplete, run.files);
       const becauseAway =
-        away.length > 0
-          ? `; ${away.length} of them because a video they come from is not on disk (first: ${videoSubject(sourceAbsent(away[0]!)!)}): put it back, or download it again, first`
+        unusable.count > 0
+          ? `; ${unusable.count} of them because a video they come from is not on disk or cannot be read (first: ${videoSubject(unusable.first!.video)} ${unusable.first!.reason === 'absent' ? 'is not there' : unusable.first!.reason}): deal with that first`
           : '';
       run.message(
         `folds: ${incomplete.length} video(s) have crops that are not complete (not made yet, failed, or out of date; first: ${videoSubject(incomplete[0]!)}): their rows are left out; run dfdc crops (on a cluster: let every shard finish), then dfdc folds again, or check --crops-dir${becauseAway}`,

@@ -102,7 +102,7 @@ export const MAX_FRAME_PIXELS = 139_264 * 256;
 function withinSizeLimit(path: string, probe: VideoProbe): VideoProbe {
   if (probe.storedWidth * probe.storedHeight <= MAX_FRAME_PIXELS) return probe;
   throw new UnitError(
-    `${path}: frames of ${probe.storedWidth}x${probe.storedHeight} are larger than any level of H.264, HEVC, VP9 or AV1 allows (${MAX_FRAME_PIXELS.toLocaleString('en-US')} pixels, such as 8192x4352), and each would take hundreds of megabytes or more to decode: re-encode it smaller (ffmpeg -i IN -vf scale=-2:2160 OUT.mp4)`,
+    `${path}: frames of ${probe.storedWidth}x${probe.storedHeight} are larger than any level of H.264, HEVC, VP9 or AV1 allows (${MAX_FRAME_PIXELS.toLocaleString('en-US')} pixels, such as 8192x4352), and each would take hundreds of megabytes or more to decode: re-encode it smaller (ffmpeg -i IN -vf scale=3840:2160:force_original_aspect_ratio=decrease:force_divisible_by=2 OUT.mp4)`,
     { file: path },
   );
 }

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -62,15 +62,16 @@ test('dfdc index prints the first ten videos not on disk, then how many more, an
   assert.equal(all.stderr.split('\n').filter((line) => /gone\d\d\.mp4: /.test(line)).length, 14);
 });
 
-test('a part folder this user may not read, whatever its name, and a video it may not read are named with the fix, not left out without a word', async (t) => {
+test('a part folder this user may not read is named with the fix, another unreadable folder is mentioned, and a video it may not read is named: nothing left out without a word', async (t) => {
   const root = scratchDir('out-files');
   await writeDataRoot(root, [
     { part: 0, name: 'r.mp4', label: 'REAL', source: null },
     { part: 0, name: 'q.mp4', label: 'REAL', source: null },
     { part: 1, name: 's.mp4', label: 'REAL', source: null },
   ]);
-  // A name no DFDC download gives: it cannot be told from a part, so it is named too.
-  renameSync(join(root, 'dfdc_train_part_1'), join(root, 'batch_b'));
+  // A name no DFDC download gives (a colleague's folder, a NAS's recycle bin, or a renamed part):
+  // mentioned, without an exit code of its own, since it may be anyone's.
+  mkdirSync(join(root, 'alice_private'));
   writeFileSync(join(root, 'dfdc_train_part_0', 'q.mp4'), 'a video nobody may read');
   // chmod 000 stops its owner, but not root: root runs the CLI as nobody.
   const asNobody = process.getuid?.() === 0 ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'] : [];
@@ -82,15 +83,26 @@ test('a part folder this user may not read, whatever its name, and a video it ma
       return;
     }
   }
-  spawnSync('chmod', ['000', join(root, 'batch_b')]);
+  for (const folder of ['dfdc_train_part_1', 'alice_private']) spawnSync('chmod', ['000', join(root, folder)]);
   spawnSync('chmod', ['000', join(root, 'dfdc_train_part_0', 'q.mp4')]);
   const result = spawnSync(command[0]!, command.slice(1), { env: cliEnvironment({ HOME: '/tmp' }), encoding: 'utf8' });
-  spawnSync('chmod', ['755', join(root, 'batch_b')]);
+  for (const folder of ['dfdc_train_part_1', 'alice_private']) spawnSync('chmod', ['755', join(root, folder)]);
   assert.equal(result.status, 1, result.stderr);
   const escaped = (path: string) => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  assert.match(result.stderr, new RegExp(`batch_b/metadata\\.json: unreadable \\(EACCES\\); part skipped: make its folder and files readable for this user \\(chmod -R a\\+rX ${escaped(join(root, 'batch_b'))}\\), then rerun`));
+  assert.match(result.stderr, new RegExp(`dfdc_train_part_1/metadata\\.json: unreadable \\(EACCES\\); part skipped: make its folder and files readable for this user \\(chmod -R a\\+rX ${escaped(join(root, 'dfdc_train_part_1'))}\\), then rerun`));
+  assert.match(result.stderr, new RegExp(`^dfdc: alice_private/: this user may not look into it, so dfdc cannot tell whether it is a part; if it is, make it readable \\(chmod -R a\\+rX ${escaped(join(root, 'alice_private'))}\\), then rerun$`, 'm'));
+  assert.match(result.stderr, /index: dfdc layout, 2 videos \(2 REAL, 0 FAKE\), 1 left out or in doubt/, "the unreadable folder of another name is no problem of its own");
   if (asNobody.length > 0) {
     assert.match(result.stderr, new RegExp(`^dfdc: dfdc_train_part_0/q\\.mp4: may not be read by this user \\(EACCES\\): make it readable \\(chmod a\\+r ${escaped(join(root, 'dfdc_train_part_0', 'q.mp4'))}, and a\\+x on its folders\\), then rerun$`, 'm'));
+    // The same folder in another layout's root says nothing of the layout: no "looks like dfdc and celebdf".
+    const celebdf = scratchDir('out-files');
+    copyInto(join(fixturesDir, 'celebdf'), celebdf);
+    mkdirSync(join(celebdf, 'alice_private'));
+    spawnSync('chmod', ['-R', 'a+rX', celebdf]);
+    spawnSync('chmod', ['000', join(celebdf, 'alice_private')]);
+    const other = spawnSync(asNobody[0]!, [...asNobody.slice(1), process.execPath, cliPath, 'index', '--root-dir', celebdf], { env: cliEnvironment({ HOME: '/tmp' }), encoding: 'utf8' });
+    spawnSync('chmod', ['755', join(celebdf, 'alice_private')]);
+    assert.equal(other.status, 0, other.stderr);
   }
 });
 

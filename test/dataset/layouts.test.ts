@@ -353,8 +353,11 @@ test('Celeb-DF: a test list that names none of the videos is refused rather than
       error instanceof UsageError && /none of its 2 paths \(first: Celeb-DF-v2\/Celeb-real\/id0_0000\.mp4\) is a video of --root-dir .*relative to the folder holding Celeb-real/.test(error.message),
   );
   const partly = await load(root({ ...files, 'List_of_testing_videos.txt': '1 Celeb-real/id0_0000.mp4\n1 Celeb-real/id9_0009.mp4\n' }));
-  assert.deepEqual(problems(partly), ['List_of_testing_videos.txt: lists 1 video(s) that are not under Celeb-real/, YouTube-real/ or Celeb-synthesis/ (first: Celeb-real/id9_0009.mp4): they cannot be tested on; the listed videos that are there are']);
+  assert.deepEqual(problems(partly), ['List_of_testing_videos.txt: lists 1 video(s) that are not there (first: Celeb-real/id9_0009.mp4): they cannot be tested on; the listed videos that are there go to the test split']);
   assert.equal(partly.videos.find((video) => video.id === 'Celeb-real_id0_0000')!.split, 'test');
+  // The official list over a subset without any test video (the training videos alone): its paths are Celeb-DF's, no mistake.
+  const subset = await load(root({ ...files, 'List_of_testing_videos.txt': '1 Celeb-real/id9_0009.mp4\n0 Celeb-synthesis/id9_id1_0009.mp4\n' }));
+  assert.deepEqual(problems(subset), ['List_of_testing_videos.txt: lists 2 video(s) that are not there (first: Celeb-real/id9_0009.mp4): they cannot be tested on; the listed videos that are there go to the test split']);
 });
 
 test('videos that are a link to content not fetched, a folder, a FIFO or empty are named by dfdc index with their fix, in every layout', async () => {
@@ -383,8 +386,9 @@ test('videos that are a link to content not fetched, a folder, a FIFO or empty a
 
 test('DFDC: a part whose metadata.json is a link to nothing, or is missing (a mount not there), or in a folder named as an output folder or with a line break in its name, is named once, not left out without a word', async () => {
   const dir = root({ 'dfdc_train_part_0/metadata.json': '{"a.mp4": {"label": "REAL"}}', 'dfdc_train_part_0/a.mp4': '', 'boxes/metadata.json': '{"b.mp4": {"label": "REAL"}}', 'boxes/b.mp4': '' });
-  // A mount point with nothing mounted: an empty folder named as a part.
+  // A mount point with nothing mounted: an empty folder named as a part, or a link to a share not mounted here.
   mkdirSync(join(dir, 'dfdc_train_part_1'));
+  symlinkSync('/mnt/dfdc-share-not-mounted/part_2', join(dir, 'dfdc_train_part_2'));
   mkdirSync(join(dir, 'annexed'));
   // A line break in a part's name: one line for the folder, not one per video blaming its file name.
   mkdirSync(join(dir, 'dfdc_train_part_7\nx'));
@@ -396,6 +400,7 @@ test('DFDC: a part whose metadata.json is a link to nothing, or is missing (a mo
     '"dfdc_train_part_7\\nx": a part folder whose name holds control characters (a line break, a tab), which cannot go into output paths and folds.csv: part skipped; rename the folder, then rerun',
     'boxes/metadata.json: is in boxes/, a name dfdc keeps for its output folders: part skipped; rename the folder, then rerun',
     'dfdc_train_part_1: holds no metadata.json (a mount that is not there, or a download not unpacked?): its videos are left out; mount or unpack it (or remove the folder if it is no part), then rerun',
+    'dfdc_train_part_2: is a link to /mnt/dfdc-share-not-mounted/part_2, which is not there (a share not mounted on this node?): its videos are left out; mount it (or remove the link if it is no part), then rerun',
     'annexed/metadata.json: is a symbolic link to ../.git/annex/objects/Xk/metadata.json, which is not there: part skipped; fetch its content (git annex get, dvc pull, datalad get) or fix the link, then rerun',
   ]);
 });

@@ -40,7 +40,7 @@ test('findParts: sub-folders with a metadata.json, never output or hidden folder
   await writeDataRoot(join(root, 'elsewhere'), [{ part: 'target_part', name: 'a.mp4', record: { label: 'REAL' } }]);
   await symlink(join(root, 'elsewhere', 'target_part'), join(root, 'dfdc_train_part_5'));
 
-  const parts = await findParts(root, [join(root, 'my-crops')]);
+  const { parts } = await findParts(root, [join(root, 'my-crops')]);
   assert.deepEqual(
     parts.map((part) => [part.name, part.number]),
     [

@@ -150,7 +150,7 @@ test('folds names an original that is not on disk as the reason its crops and it
   rmSync(join(root, 'dfdc_train_part_0', 'real_a.mp4'));
   const result = run(join(scratch, 'original-missing'), root);
   assert.equal(result.status, 1, result.stderr);
-  assert.match(result.stderr, /^folds: 3 video\(s\) have crops that are not complete .*; 3 of them because a video they come from is not on disk \(first: dfdc_train_part_0\/real_a\.mp4\): put it back, or download it again, first$/m);
+  assert.match(result.stderr, /^folds: 3 video\(s\) have crops that are not complete .*; 3 of them because a video they come from is not on disk or cannot be read \(first: dfdc_train_part_0\/real_a\.mp4 is not there\): deal with that first$/m);
 });
 
 test('a replaced video makes landmarks and diffs wait for new crops, and folds leave out crops that are not complete', async () => {

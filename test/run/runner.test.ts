@@ -322,3 +322,13 @@ test('a rerun with nothing to do writes no state: its provenance stays as it was
   assert.equal(readFileSync(provenance, 'utf8'), before);
   assert.equal(statSync(provenance).mtimeMs, old.getTime());
 });
+
+test('--force replaces a provenance record that cannot be read; without it, the run stops with the fix', async () => {
+  const dirs = dataRoot('corrupt-provenance');
+  assert.equal(await runStages({ dirs, options: quiet, stages: [{ stage: firstStage(), settings: { suffix: '1' } }] }), 0);
+  const provenance = join(dirs.outputDir, '.run-state', 'provenance', 'first.json');
+  writeFileSync(provenance, '{garbage');
+  await assert.rejects(runStages({ dirs, options: quiet, stages: [{ stage: firstStage(), settings: { suffix: '1' } }] }), /first\.json is not a provenance record/);
+  assert.equal(await runStages({ dirs, options: { ...quiet, force: true }, stages: [{ stage: firstStage(), settings: { suffix: '1' } }] }), 0);
+  assert.deepEqual((JSON.parse(readFileSync(provenance, 'utf8')) as { settings: unknown }).settings, { suffix: '1' });
+});

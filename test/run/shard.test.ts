@@ -60,7 +60,7 @@ test('inconsistent shard settings are usage errors that say what to give', () =>
   assert.deepEqual(resolveShard({}, { SLURM_ARRAY_TASK_ID: '03', DFDC_SHARD_COUNT: '4' }), { index: 3, count: 4 });
   // Two schedulers' ids: refused when they disagree, taken when they agree.
   assert.throws(() => resolveShard({}, { JOB_COMPLETION_INDEX: '2', SLURM_ARRAY_TASK_ID: '0', DFDC_SHARD_COUNT: '4' }), /JOB_COMPLETION_INDEX=2 and SLURM_ARRAY_TASK_ID=0 disagree on which task this is: give --shard-index/);
-  assert.deepEqual(resolveShard({}, { AWS_BATCH_JOB_ARRAY_INDEX: '2', SLURM_ARRAY_TASK_ID: '2', DFDC_SHARD_COUNT: '4' }), { index: 2, count: 4 });
+  assert.deepEqual(resolveShard({}, { AWS_BATCH_JOB_ARRAY_INDEX: '2', SLURM_ARRAY_TASK_ID: '02', DFDC_SHARD_COUNT: '4' }), { index: 2, count: 4 });
   assert.deepEqual(resolveShard({ shardIndex: 1, shardCount: 4 }, { JOB_COMPLETION_INDEX: '2', SLURM_ARRAY_TASK_ID: '0' }), { index: 1, count: 4 }, '--shard-index decides');
 });
 

@@ -102,7 +102,7 @@ test('a video whose frames are larger than any codec level allows fails with its
   await assert.rejects(
     probeVideo(clip),
     (error: unknown) =>
-      error instanceof UnitError && error.message === `${clip}: frames of 9000x4000 are larger than any level of H.264, HEVC, VP9 or AV1 allows (35,651,584 pixels, such as 8192x4352), and each would take hundreds of megabytes or more to decode: re-encode it smaller (ffmpeg -i IN -vf scale=-2:2160 OUT.mp4)`,
+      error instanceof UnitError && error.message === `${clip}: frames of 9000x4000 are larger than any level of H.264, HEVC, VP9 or AV1 allows (35,651,584 pixels, such as 8192x4352), and each would take hundreds of megabytes or more to decode: re-encode it smaller (ffmpeg -i IN -vf scale=3840:2160:force_original_aspect_ratio=decrease:force_divisible_by=2 OUT.mp4)`,
   );
   const largest = join(scratchDir('probe-huge'), 'largest.mp4');
   await makeClip(largest, { size: '8192x4352', rate: 10, seconds: 0.1, fullChroma: true });

@@ -1,4 +1,5 @@
 import { readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { messageOf, UsageError } from '../../util/errors.js';
 import { readListFile } from '../../util/file-system.js';
 import type { DatasetDirs } from '../dirs.js';
@@ -20,10 +21,10 @@ export const dfdcLayout: Layout = {
   name: 'dfdc',
   expects: 'dfdc_train_part_<N>/metadata.json (any sub-folder holding a metadata.json)',
   detectionScale: 0.5,
-  recognises: async (rootDir) => (await findParts(rootDir)).length > 0,
+  recognises: async (rootDir) => (await findParts(rootDir)).parts.length > 0,
   innerFolder: (rootDir, entries) => (entries.has(METADATA_FILE_NAME) ? partFolderGiven(rootDir) : undefined),
   list: async (dirs: DatasetDirs): Promise<Listing> => {
-    const parts = await findParts(dirs.rootDir, outputPaths(dirs).folders);
+    const { parts, unreadable } = await findParts(dirs.rootDir, outputPaths(dirs).folders);
     // Forced with --dataset dfdc, a part folder would otherwise be a root of no parts: nothing done, exit 0.
     if (parts.length === 0 && (await readdir(dirs.rootDir)).includes(METADATA_FILE_NAME)) throw new UsageError(partFolderGiven(dirs.rootDir));
     // A folder name with a line break or a tab would make every one of its videos' paths a
@@ -34,16 +35,24 @@ export const dfdcLayout: Layout = {
       file: part.metadataFile,
       message: `is in ${part.name}/, a name dfdc keeps for its output folders: part skipped; rename the folder, then rerun`,
     }));
-    const empty = (await partFoldersWithoutMetadata(dirs.rootDir)).map((name) => ({
+    const empty = (await partFoldersWithoutMetadata(dirs.rootDir)).map(({ name, linkTo }) => ({
       file: name,
-      message: `holds no ${METADATA_FILE_NAME} (a mount that is not there, or a download not unpacked?): its videos are left out; mount or unpack it (or remove the folder if it is no part), then rerun`,
+      message:
+        linkTo === undefined
+          ? `holds no ${METADATA_FILE_NAME} (a mount that is not there, or a download not unpacked?): its videos are left out; mount or unpack it (or remove the folder if it is no part), then rerun`
+          : `is a link to ${linkTo}, which is not there (a share not mounted on this node?): its videos are left out; mount it (or remove the link if it is no part), then rerun`,
     }));
     const badNames = unnamable.map((part) => ({
       file: JSON.stringify(part.name),
       message: 'a part folder whose name holds control characters (a line break, a tab), which cannot go into output paths and folds.csv: part skipped; rename the folder, then rerun',
     }));
     const left = [...badNames, ...clashes, ...empty];
-    return left.length === 0 ? listing : { ...listing, problems: [...left, ...listing.problems] };
+    // Folders this user may not look into whose names are not DFDC's: maybe a part, maybe anyone's.
+    const notes = unreadable.map(
+      (name) => `${name}/: this user may not look into it, so dfdc cannot tell whether it is a part; if it is, make it readable (chmod -R a+rX ${join(dirs.rootDir, name)}), then rerun`,
+    );
+    if (left.length === 0 && notes.length === 0) return listing;
+    return { ...listing, problems: [...left, ...listing.problems], notes: [...notes, ...(listing.notes ?? [])] };
   },
 };
 
