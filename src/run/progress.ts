@@ -31,6 +31,8 @@ export class Progress {
   private startedAt = 0;
   private lastDraw = 0;
   private lineShown = false;
+  /** Between start() and finish(): only then is there a progress line to draw. */
+  private active = false;
   readonly color: boolean;
 
   constructor(options: ProgressOptions = {}) {
@@ -49,6 +51,7 @@ export class Progress {
     this.counts = { done: 0, total, frames: 0 };
     this.startedAt = this.now();
     this.lastDraw = 0;
+    this.active = true;
     // On a terminal the redrawn line says as much; the stage's summary line gives the rest.
     if (!this.quiet && !this.tty) this.stream.write(`${stage}: ${total} to do${note ? ` (${note})` : ''}\n`);
     this.draw(true);
@@ -83,6 +86,8 @@ export class Progress {
   finish(): void {
     this.clearLine();
     if (!this.quiet && !this.tty && this.counts.total > 0) this.stream.write(`${this.render()}\n`);
+    // Lines printed after the stage (its summary, the next stage's notes) must not draw its line again.
+    this.active = false;
   }
 
   /** Seconds since the stage started. */
@@ -102,7 +107,7 @@ export class Progress {
   }
 
   private draw(force: boolean): void {
-    if (this.quiet || this.counts.total === 0) return;
+    if (this.quiet || !this.active || this.counts.total === 0) return;
     const now = this.now();
     if (this.tty) {
       if (!force && now - this.lastDraw < 100) return;

@@ -79,6 +79,41 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
       selected,
     }, { signal: run.signal, tell: (line) => run.message(`folds: ${line}`, 'warning'), inputs: run.dataset.inputs });
     if (result.written) run.report.folds = { file: result.file, rows: result.rows, videos: result.videos, folds: result.folds, ...(result.test ? { test: result.test } : {}) };
+    for (const note of result.notes) run.message(`folds: ${note}`, 'warning');
+    // Videos waiting for crops are counted as waiting units: the exit code is 1, and the report
+    // says which. (The runner drops the entry when nothing waits, and with it an earlier run's.)
+    // A run over a slice (--parts, --limit) makes no crops outside it: their absence is what the
+    // user asked for, not something waiting (a tried slice would otherwise always end with exit 1).
+    const sliced = run.selection.videos.length < run.dataset.videos.length;
+    const outside = sliced ? (incomplete ?? []).filter((video) => !selected.has(video.id)) : [];
+    const waiting = (incomplete ?? []).filter((video) => !outside.includes(video));
+    const recorder = new StageRecorder('folds');
+    for (const video of waiting) recorder.waiting(videoSubject(video), 'its crops are not complete: their rows are left out');
+    const listed = new Set(incomplete);
+    for (const video of result.held) if (!listed.has(video)) recorder.waiting(videoSubject(video), 'no grid crops of it were found');
+    recorder.end(0);
+    run.report.stages.folds = recorder.report;
+    if (outside.length > 0) {
+      run.message(`folds: ${outside.length} video(s) outside this run's selection (--parts, --limit) have no complete crops: their rows are left out until a run over them makes them`);
+    }
+    if (waiting.length > 0) {
+      const incomplete = waiting;
+      // Crops no run of dfdc crops can make: the video they are cut from (or its original, whose
+      // boxes they use) is not on disk or cannot be read. Said apart, as running dfdc crops again
+      // would not help.
+      const unusable = await unusableSources(incomplete, run.files);
+      const becauseAway =
+        unusable.count > 0
+          ? `; ${unusable.count} of them because a video they come from is not on disk or cannot be read (first: ${videoSubject(unusable.first!.video)} ${unusable.first!.reason === 'absent' ? 'is not there' : unusable.first!.reason}): deal with that first`
+          : '';
+      run.message(
+        `folds: ${incomplete.length} video(s) have crops that are not complete (not made yet, failed, or out of date; first: ${videoSubject(incomplete[0]!)}): their rows are left out; run dfdc crops (on a cluster: let every shard finish), then dfdc folds again, or check --crops-dir${becauseAway}`,
+        'warning',
+      );
+    }
+    return result.summary;
+  },
+};
 
 /**
  * How many of `videos` come from a video (their own, or a FAKE's original) that a stage could not
@@ -106,32 +141,6 @@ async function unusableSources(videos: readonly Video[], files: FileAccess): Pro
   }
   return first ? { count, first } : { count };
 }
-    for (const note of result.notes) run.message(`folds: ${note}`, 'warning');
-    // Videos waiting for crops are counted as waiting units: the exit code is 1, and the report
-    // says which. (The runner drops the entry when nothing waits, and with it an earlier run's.)
-    const recorder = new StageRecorder('folds');
-    for (const video of incomplete ?? []) recorder.waiting(videoSubject(video), 'its crops are not complete: their rows are left out');
-    const listed = new Set(incomplete);
-    for (const video of result.held) if (!listed.has(video)) recorder.waiting(videoSubject(video), 'no grid crops of it were found');
-    recorder.end(0);
-    run.report.stages.folds = recorder.report;
-    if (incomplete && incomplete.length > 0) {
-      // Crops no run of dfdc crops can make: the video they are cut from (or its original, whose
-      // boxes they use) is not on disk or cannot be read. Said apart, as running dfdc crops again
-      // would not help.
-      const unusable = await unusableSources(incomplete, run.files);
-      const becauseAway =
-        unusable.count > 0
-          ? `; ${unusable.count} of them because a video they come from is not on disk or cannot be read (first: ${videoSubject(unusable.first!.video)} ${unusable.first!.reason === 'absent' ? 'is not there' : unusable.first!.reason}): deal with that first`
-          : '';
-      run.message(
-        `folds: ${incomplete.length} video(s) have crops that are not complete (not made yet, failed, or out of date; first: ${videoSubject(incomplete[0]!)}): their rows are left out; run dfdc crops (on a cluster: let every shard finish), then dfdc folds again, or check --crops-dir${becauseAway}`,
-        'warning',
-      );
-    }
-    return result.summary;
-  },
-};
 
 /**
  * Of `videos`, those whose crops folder is not as dfdc crops left it complete: absent when no

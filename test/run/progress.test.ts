@@ -21,6 +21,23 @@ test('on a terminal: one line redrawn in place with rate, frames/s and ETA', () 
   assert.match(out.text, /\r\x1b\[2K\x1b\[33ma warning\x1b\[0m\n/);
 });
 
+test('on a terminal: lines after a stage has finished (its summary, the next stage\'s notes) do not draw its progress line again', () => {
+  let now = 0;
+  const out = stream(true);
+  const progress = new Progress({ stream: out, now: () => now });
+  progress.start('diffs', 4);
+  now = 1000;
+  progress.advance(4, 25);
+  progress.finish();
+  const atFinish = out.text.length;
+  progress.message('diffs: 4 done, 0 skipped (already complete), 0 failed, 25 frames, 1.0 s');
+  progress.message('folds: wrote 45 rows');
+  const after = out.text.slice(atFinish);
+  assert.equal(after, 'diffs: 4 done, 0 skipped (already complete), 0 failed, 25 frames, 1.0 s\nfolds: wrote 45 rows\n');
+  progress.start('folds', 1);
+  assert.match(out.text.slice(atFinish + after.length), /folds: 0\/1/, 'the next stage draws its own line');
+});
+
 test('not a terminal: plain lines, at most one per interval, no escape codes', () => {
   let now = 0;
   const out = stream(false);

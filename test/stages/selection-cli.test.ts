@@ -25,6 +25,15 @@ test('--parts 1 runs only part 1', () => {
   assert.ok(!existsSync(join(out, 'boxes', 'real_a.json')));
 });
 
+test('dfdc run over a slice ends with exit 0: the videos outside it are said to be left out of folds.csv, not waiting', () => {
+  const out = join(scratchDir('slice-run'), 'out');
+  const run = runCli(['run', '--root-dir', root, '--output-dir', out, '--parts', '1']);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stderr, /^folds: 5 video\(s\) outside this run's selection \(--parts, --limit\) have no complete crops: their rows are left out until a run over them makes them$/m);
+  assert.match(run.stderr, /^folds: wrote 20 rows for 2 videos/m);
+  assert.doesNotMatch(run.stderr, /have crops that are not complete/);
+});
+
 test('no root at all: one line saying how to give it, exit 2', () => {
   const run = runCli(['detect'], { env: { DFDC_ROOT: '' } });
   assert.equal(run.status, 2);
