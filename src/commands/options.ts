@@ -37,7 +37,9 @@ export function commanderOption(flag: string, schema: z.core.$ZodType): Option {
   const help = optionHelp(schema);
   if (!help) throw new Error(`option ${flag} has no help: declare it with option()`);
   const shown = defaultText(schema);
-  const description = shown === undefined ? help.help : `${help.help} (default: ${shown})`;
+  // An option that dfdc run names otherwise (folds' --parts is its --total-parts) says so where it is not.
+  const text = help.runFlag !== undefined && flag !== help.runFlag ? `${help.help} (dfdc run calls it ${help.runFlag})` : help.help;
+  const description = shown === undefined ? text : `${text} (default: ${shown})`;
   const option = new Option(isBooleanFlag(schema) ? flag : `${flag} <${help.value ?? 'value'}>`, description);
   if (help.env) option.env(help.env);
   if (help.choices) option.choices(help.choices);

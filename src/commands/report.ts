@@ -27,6 +27,12 @@ export const DEFAULT_REPORT_LIMIT = 50;
 
 const reportOptions = {
   ...datasetDirsOptions,
+  // The same option as the stages', read here rather than written.
+  outputDir: option(z.string().min(1, 'must not be empty').optional(), {
+    help: 'the output folder of the run to report on (where its boxes/, crops/, ... and run-report.json are)',
+    value: 'dir',
+    defaultText: 'the root dir',
+  }),
   ...datasetOptions,
   out: option(z.string().min(1, 'must not be empty').optional(), {
     help: 'the HTML page to write, relative to the current directory',

@@ -13,7 +13,7 @@ import { option } from '../util/options.js';
  */
 export const datasetDirsOptions = {
   rootDir: option(z.string({ error: 'is required: give --root-dir DATA_ROOT or set DFDC_ROOT' }).min(1, 'must not be empty'), {
-    help: 'DATA_ROOT: the top folder of the data set (DFDC parts, FaceForensics++, Celeb-DF, the DFDC preview, or a manifest)',
+    help: 'DATA_ROOT (required): the top folder of the data set (DFDC parts, FaceForensics++, Celeb-DF, the DFDC preview, or a manifest)',
     value: 'dir',
     env: 'DFDC_ROOT',
   }),

@@ -26,7 +26,7 @@ import { integer, option } from '../util/options.js';
 export const foldsSettings = z
   .object({
     out: option(z.string().min(1, 'must not be empty').optional(), {
-      help: 'the CSV to write, relative to the current directory',
+      help: 'the folds CSV to write, relative to the current directory (test videos, if any, go to <name>-test.csv beside it)',
       value: 'file',
       defaultText: 'folds.csv in the output dir',
     }),

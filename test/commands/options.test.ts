@@ -8,6 +8,7 @@ import type { Stage } from '../../src/run/stage.js';
 import { cropsStage } from '../../src/stages/crops.js';
 import { detectStage } from '../../src/stages/detect.js';
 import { diffsStage } from '../../src/stages/diffs.js';
+import { foldsStage } from '../../src/stages/folds.js';
 import { landmarksStage } from '../../src/stages/landmarks.js';
 import { option, positiveNumber } from '../../src/util/options.js';
 
@@ -38,7 +39,9 @@ test('two stages with a setting of the same name must give one a run flag', () =
 
 test("today's flags keep their names: stage 3's thresholds under --landmark-thresholds in dfdc run, folds' --parts under --total-parts", () => {
   const landmarks = help(stageCommand(landmarksStage));
-  assert.match(landmarks, /--thresholds <a,b,c> P-Net, R-Net, O-Net face thresholds of stage 3 \(default: 0\.65,0\.75,0\.75\)/);
+  assert.match(landmarks, /--thresholds <a,b,c> P-Net, R-Net, O-Net face thresholds of stage 3 \(dfdc run calls it --landmark-thresholds\) \(default: 0\.65,0\.75,0\.75\)/);
+  // The stage's own command names the flag dfdc run gives it: `dfdc folds --total-parts` is refused.
+  assert.match(help(stageCommand(foldsStage)), /--parts <n> number of parts P of the full data set; part numbers must be 0\.\.P-1 \(dfdc run calls it --total-parts\) \(default: 50\)/);
   const run = help(runCommand());
   assert.match(run, /--thresholds <a,b,c> P-Net, R-Net, O-Net face thresholds \(default: 0\.85,0\.95,0\.95\)/);
   assert.match(run, /--landmark-thresholds <a,b,c> P-Net, R-Net, O-Net face thresholds of stage 3 \(default: 0\.65,0\.75,0\.75\)/);

@@ -36,7 +36,7 @@ export const datasetOptions = {
     { help: 'FaceForensics++: the compressions to take, e.g. c23 or c23,c40', value: 'list', defaultText: 'every one present' },
   ),
   splits: option(z.string().min(1, 'must not be empty').optional(), {
-    help: "FaceForensics++: the folder of the official splits (train.json, val.json, test.json); test videos go to folds-test.csv",
+    help: "FaceForensics++: the folder of the official splits (train.json, val.json, test.json); its test videos go to the folds' test file (folds-test.csv)",
     value: 'dir',
     defaultText: 'none',
   }),
