@@ -84,8 +84,9 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
     // says which. (The runner drops the entry when nothing waits, and with it an earlier run's.)
     // A run over a slice (--parts, --limit) makes no crops outside it: their absence is what the
     // user asked for, not something waiting (a tried slice would otherwise always end with exit 1).
+    // Unless no folds file came of it (a slice without a pair): then they are what it waits for.
     const sliced = run.selection.videos.length < run.dataset.videos.length;
-    const outside = sliced ? (incomplete ?? []).filter((video) => !selected.has(video.id)) : [];
+    const outside = sliced && result.written ? (incomplete ?? []).filter((video) => !selected.has(video.id)) : [];
     const waiting = (incomplete ?? []).filter((video) => !outside.includes(video));
     const recorder = new StageRecorder('folds');
     for (const video of waiting) recorder.waiting(videoSubject(video), 'its crops are not complete: their rows are left out');
