@@ -98,17 +98,16 @@ export const foldsStage: WholeStage<typeof foldsSettings> = {
       run.message(`folds: ${outside.length} video(s) outside this run's selection (--parts, --limit) have no complete crops: their rows are left out until a run over them makes them`);
     }
     if (waiting.length > 0) {
-      const incomplete = waiting;
       // Crops no run of dfdc crops can make: the video they are cut from (or its original, whose
       // boxes they use) is not on disk or cannot be read. Said apart, as running dfdc crops again
       // would not help.
-      const unusable = await unusableSources(incomplete, run.files);
+      const unusable = await unusableSources(waiting, run.files);
       const becauseAway =
         unusable.count > 0
           ? `; ${unusable.count} of them because a video they come from is not on disk or cannot be read (first: ${videoSubject(unusable.first!.video)} ${unusable.first!.reason === 'absent' ? 'is not there' : unusable.first!.reason}): deal with that first`
           : '';
       run.message(
-        `folds: ${incomplete.length} video(s) have crops that are not complete (not made yet, failed, or out of date; first: ${videoSubject(incomplete[0]!)}): their rows are left out; run dfdc crops (on a cluster: let every shard finish), then dfdc folds again, or check --crops-dir${becauseAway}`,
+        `folds: ${waiting.length} video(s) have crops that are not complete (not made yet, failed, or out of date; first: ${videoSubject(waiting[0]!)}): their rows are left out; run dfdc crops (on a cluster: let every shard finish), then dfdc folds again, or check --crops-dir${becauseAway}`,
         'warning',
       );
     }

@@ -200,10 +200,6 @@ export function machineFailure(error: unknown, outputDir: string): FatalError | 
   return fatalFor(code, where === undefined ? outputDir : dirname(where), where ?? outputDir, error);
 }
 
-/**
- * A file the user named (`--out FILE`) that could not be written: the fix is another `--out` (or
- * room on its disk), not the `--output-dir` of a run's outputs.
- */
 /** What to do when a file named by `flag` cannot be written, by error code, where the general fix (a writable folder) would not help. */
 function userFileFixes(flag: string): Record<string, string> {
   return {
@@ -216,6 +212,10 @@ function userFileFixes(flag: string): Record<string, string> {
   };
 }
 
+/**
+ * A file the user named (`--out FILE`) that could not be written: the fix is another `--out` (or
+ * room on its disk), not the `--output-dir` of a run's outputs.
+ */
 export function userFileFailure(error: unknown, flag: string, path: string): FatalError {
   const code = errnoCode(error instanceof FatalError && error.cause !== undefined ? error.cause : error);
   const general = `give ${flag} a file in a folder you can write`;

@@ -93,9 +93,9 @@ async function runProbe(path: string, key: string, packets: boolean): Promise<Vi
 /**
  * The largest frame any level of H.264, HEVC, VP9 or AV1 allows (35,651,584 pixels: H.264's 139,264
  * macroblocks of 16x16, e.g. 8192x4352).
- * A stream that claims more is out of every profile, and decoding it would hold frames of
- * gigabytes in every stage that decodes it: the kernel's out-of-memory killer would end the
- * whole run, not the video.
+ * A stream that claims more is out of every profile, and every stage that decodes it would hold
+ * frames of hundreds of megabytes or more (a 16000x16000 one took 8.6 GB in detect): the kernel's
+ * out-of-memory killer would end the whole run, not the video.
  */
 export const MAX_FRAME_PIXELS = 139_264 * 256;
 

@@ -24,14 +24,15 @@ export const dfdcLayout: Layout = {
   recognises: async (rootDir) => (await findParts(rootDir)).parts.length > 0,
   innerFolder: (rootDir, entries) => (entries.has(METADATA_FILE_NAME) ? partFolderGiven(rootDir) : undefined),
   list: async (dirs: DatasetDirs): Promise<Listing> => {
-    const { parts, unreadable } = await findParts(dirs.rootDir, outputPaths(dirs).folders);
+    const outputFolders = outputPaths(dirs).folders;
+    const { parts, unreadable } = await findParts(dirs.rootDir, outputFolders);
     // Forced with --dataset dfdc, a part folder would otherwise be a root of no parts: nothing done, exit 0.
     if (parts.length === 0 && (await readdir(dirs.rootDir)).includes(METADATA_FILE_NAME)) throw new UsageError(partFolderGiven(dirs.rootDir));
     // A folder name with a line break or a tab would make every one of its videos' paths a
     // problem of its own, each blaming a good file name: one line for the folder instead.
     const unnamable = parts.filter((part) => CONTROL_CHARACTERS.test(part.name));
     const listing = listParts(await Promise.all(parts.filter((part) => !unnamable.includes(part)).map(readPart)));
-    const clashes = (await partsInOutputFolders(dirs.rootDir, outputPaths(dirs).folders)).map((part) => ({
+    const clashes = (await partsInOutputFolders(dirs.rootDir, outputFolders)).map((part) => ({
       file: part.metadataFile,
       message: `is in ${part.name}/, a name dfdc keeps for its output folders: part skipped; rename the folder, then rerun`,
     }));
